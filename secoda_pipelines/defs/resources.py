@@ -1,0 +1,76 @@
+"""Dagster resources: the Secoda API, configured from the environment (SPEC part B)."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient
+
+
+class SecodaResource(dg.ConfigurableResource):
+    """The Secoda API for assets and jobs: `get_client()` returns one shared `SecodaClient`.
+
+    The client is built on first use, so a missing key fails at the first call that needs
+    it, with a message naming SECODA_API_KEY, not when the code location loads.
+    """
+
+    api_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        description="Secoda API base URL (SECODA_API_URL), e.g. https://app.secoda.co/api/v1/",
+    )
+    api_key: str | None = Field(
+        default=None,
+        description="Secoda API key (SECODA_API_KEY).",
+        json_schema_extra={"dagster__is_secret": True},
+    )
+    write_limit_per_minute: int = Field(
+        default=30,
+        description="Writes per minute the client allows itself (SECODA_WRITE_LIMIT_PER_MINUTE).",
+    )
+    max_in_flight: int = Field(default=8, description="Pages of one listing fetched at once.")
+
+    _client: SecodaClient | None = PrivateAttr(default=None)
+
+    def get_client(self) -> SecodaClient:
+        """Returns this resource's client, creating it on first use.
+
+        Raises:
+            SecodaConfigError: the base URL is not an http(s) URL or the key is malformed.
+        """
+        if self._client is None:
+            self._client = SecodaClient(
+                self.api_key,
+                self.api_url,
+                write_limit_per_minute=self.write_limit_per_minute,
+                max_in_flight=self.max_in_flight,
+            )
+        return self._client
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def secoda_resource_from_env() -> SecodaResource:
+    """Returns a SecodaResource reading SECODA_API_URL, SECODA_API_KEY and
+    SECODA_WRITE_LIMIT_PER_MINUTE through `dg.EnvVar` where they are set, else SPEC defaults.
+
+    An unset SECODA_API_KEY is left unset here so the first API call names it (a bare
+    EnvVar would fail every run, even one that never calls the API, at resource init).
+    """
+
+    def from_env(name: str, default: str | None) -> str | None:
+        return dg.EnvVar(name) if os.environ.get(name) else default
+
+    limit: int | dg.EnvVar = 30
+    if os.environ.get("SECODA_WRITE_LIMIT_PER_MINUTE"):
+        limit = dg.EnvVar.int("SECODA_WRITE_LIMIT_PER_MINUTE")
+    return SecodaResource(
+        api_url=from_env("SECODA_API_URL", DEFAULT_BASE_URL),
+        api_key=from_env("SECODA_API_KEY", None),
+        write_limit_per_minute=limit,
+    )

@@ -1,0 +1,64 @@
+"""A client-side write pace shared by every thread of one client."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class WriteLimiter:
+    """Allows at most `limit` writes in any sliding window of `period` seconds.
+
+    A sliding log, the same algorithm Django REST framework's throttles use, so a client
+    paced by it is never answered 429 by a server that counts the same way. `margin` widens
+    the window a little: a write's arrival at the server lags its departure by a varying few
+    milliseconds, and without the margin two writes exactly `period` apart could land inside
+    one server window.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        period: float = 60.0,
+        *,
+        margin: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if limit < 1:
+            raise ValueError(f"write limit must be at least 1 per window, got {limit}")
+        self.limit = limit
+        self.period = period
+        self.margin = margin
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Blocks until one more write fits in the window, then counts it.
+
+        Returns:
+            The seconds spent waiting.
+        """
+        waited = 0.0
+        window = self.period + self.margin
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - window:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    return waited
+                delay = self._sent[0] + window - now
+            self._sleep(delay)
+            waited += delay
+
+    def seconds_for(self, writes: int) -> float:
+        """Returns the least time `writes` writes take at this pace, from an empty window."""
+        if writes <= self.limit:
+            return 0.0
+        return (writes - 1) // self.limit * (self.period + self.margin)

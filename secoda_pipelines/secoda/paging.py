@@ -1,0 +1,114 @@
+"""Reading one page of a Secoda list response, in either of the shapes the API answers with.
+
+Secoda's shape is ``{"links": {...}, "meta": {...}, "count", "total_pages", "results"}``;
+older servers answer Django REST framework's ``{"count", "next", "previous", "results"}``.
+Nulls sometimes arrive as the string ``"None"``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from secoda_pipelines.secoda.errors import SecodaPagingError, SecodaResponseError
+
+NONE_STRING = "None"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing.
+
+    Attributes:
+        number: the page number that was requested (1-based).
+        results: the rows, with ``"None"`` strings already turned into ``None``.
+        has_next: False as soon as any of the server's signals says this is the last page.
+        total_pages: the server's page count, when it says (or it can be derived).
+    """
+
+    number: int
+    results: list[dict[str, Any]]
+    has_next: bool
+    total_pages: int | None
+
+
+def null_if_none_string(value: Any) -> Any:
+    """Returns None for None or the string "None", else the value unchanged."""
+    return None if value is None or value == NONE_STRING else value
+
+
+def _nulls_from_none_strings(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if v == NONE_STRING else v) for k, v in obj.items()}
+
+
+def decode_json(text: str) -> Any:
+    """Returns the parsed JSON with every ``"None"`` string value turned into ``None``.
+
+    Raises:
+        ValueError: the text is not JSON (a truncated body, an HTML error page).
+    """
+    # Most pages hold no "None" at all: skip the per-object hook unless the text has one.
+    if f'"{NONE_STRING}"' in text:
+        return json.loads(text, object_hook=_nulls_from_none_strings)
+    return json.loads(text)
+
+
+def _int_or_none(value: Any) -> int | None:
+    value = null_if_none_string(value)
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_page(body: Any, requested: int, path: str) -> Page:
+    """Returns the page a list response describes, for the page number that was requested.
+
+    Stops (has_next False) when ``meta.next_page`` is null, ``links.next`` (or DRF ``next``)
+    is null, or ``requested >= total_pages``; whichever the body carries.
+
+    Raises:
+        SecodaResponseError: the body is neither a list nor a paged object.
+        SecodaPagingError: the server answered a different page than the one requested.
+    """
+    if isinstance(body, list):  # an unpaged endpoint: everything at once
+        return Page(requested, [r for r in body if isinstance(r, dict)], False, requested)
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise SecodaResponseError(
+            f"GET {path}?page={requested} did not answer a paged list "
+            f"(expected an object with 'results', got {type(body).__name__})"
+        )
+    results = [r for r in body["results"] if isinstance(r, dict)]
+    meta = body.get("meta") if isinstance(body.get("meta"), dict) else None
+    links = body.get("links") if isinstance(body.get("links"), dict) else None
+
+    if meta is not None:
+        answered = _int_or_none(meta.get("page"))
+        if answered is not None and answered != requested:
+            raise SecodaPagingError(
+                f"GET {path}?page={requested} answered page {answered}: the server is not "
+                "advancing through the pages, so the listing stops here rather than loop"
+            )
+
+    signals: list[bool] = []
+    if meta is not None and "next_page" in meta:
+        signals.append(null_if_none_string(meta["next_page"]) is not None)
+    if links is not None and "next" in links:
+        signals.append(null_if_none_string(links["next"]) is not None)
+    if "next" in body and meta is None and links is None:  # DRF shape
+        signals.append(null_if_none_string(body["next"]) is not None)
+
+    total_pages = _int_or_none(body.get("total_pages"))
+    if total_pages is None and requested == 1 and results:
+        count = _int_or_none(body.get("count"))
+        if count is not None:
+            total_pages = max(1, math.ceil(count / len(results)))
+    if total_pages is not None and "total_pages" in body:
+        signals.append(requested < total_pages)
+    if not signals:  # no signal at all: an empty page is the only end we can see
+        signals.append(bool(results))
+    return Page(requested, results, all(signals), total_pages)

@@ -1,0 +1,347 @@
+"""The stale-dashboard and adoption rules of SPEC B, on frames built from API rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from secoda_pipelines.catalog import (
+    adoption,
+    dashboards_frame,
+    question_replies_frame,
+    questions_frame,
+    stale_dashboards,
+    stale_summary,
+    users_frame,
+)
+
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+
+STALE_COLUMNS = [
+    "id",
+    "title",
+    "integration_id",
+    "external_usage",
+    "internal_usage",
+    "external_users_count",
+    "internal_users_count",
+    "external_updated_at",
+    "days_since_external_update",
+    "url",
+    "owners",
+]
+ADOPTION_COLUMNS = [
+    "user_id",
+    "email",
+    "replies",
+    "accepted_answers",
+    "acceptance_rate",
+    "last_reply_at",
+]
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def dashboard(id_: str, **fields: Any) -> dict[str, Any]:
+    """A dashboard row that is stale unless ``fields`` say otherwise."""
+    row: dict[str, Any] = {
+        "id": id_,
+        "title": f"Dashboard {id_}",
+        "integration": "bi",
+        "external_usage": 0,
+        "internal_usage": "None",
+        "external_users": None,
+        "internal_users": [],
+        "external_updated_at": iso(NOW - timedelta(days=200)),
+    }
+    row.update(fields)
+    return row
+
+
+def stale_ids(rows: list[dict[str, Any]], days: int = 90) -> list[str]:
+    return stale_dashboards(dashboards_frame(rows), NOW, days)["id"].tolist()
+
+
+# --- stale dashboards --------------------------------------------------------------------
+
+
+def test_a_dashboard_meeting_every_clause_is_stale_with_its_facts() -> None:
+    stale = stale_dashboards(
+        dashboards_frame([dashboard("d1", url="https://bi/d1", owners=["u1"])]), NOW
+    )
+    assert stale.columns.tolist() == STALE_COLUMNS
+    row = stale.iloc[0]
+    assert row["id"] == "d1"
+    assert row["title"] == "Dashboard d1"
+    assert row["integration_id"] == "bi"
+    assert row["external_usage"] == 0
+    assert pd.isna(row["internal_usage"])
+    assert (row["external_users_count"], row["internal_users_count"]) == (0, 0)
+    assert row["external_updated_at"] == pd.Timestamp(NOW - timedelta(days=200))
+    assert row["days_since_external_update"] == 200
+    assert (row["url"], row["owners"]) == ("https://bi/d1", '["u1"]')
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"external_usage": 1},
+        {"internal_usage": "2"},
+        {"external_users": ["ann"]},
+        {"internal_users": ["bob"]},
+        {"external_updated_at": iso(NOW - timedelta(days=10))},
+    ],
+    ids=["external_usage", "internal_usage", "external_users", "internal_users", "recent"],
+)
+def test_one_failing_clause_alone_keeps_a_dashboard_fresh(fields: dict[str, Any]) -> None:
+    assert stale_ids([dashboard("fresh", **fields), dashboard("stale")]) == ["stale"]
+
+
+def test_null_zero_and_none_string_usage_and_users_all_count_as_unused() -> None:
+    rows = [
+        dashboard("a", external_usage=None, internal_usage=None),
+        dashboard("b", external_usage="None", internal_usage="0"),
+        dashboard("c", external_usage=0, internal_usage=0, external_users="None"),
+        dashboard("d", external_users=[], internal_users=None, external_updated_at="None"),
+    ]
+    for row in rows[:2]:
+        del row["internal_users"]
+    stale = stale_dashboards(dashboards_frame(rows), NOW)
+    assert stale["id"].tolist() == ["a", "b", "c", "d"]
+    assert stale["external_usage"].tolist() == [pd.NA, pd.NA, 0, 0]
+    assert stale["internal_usage"].tolist() == [pd.NA, 0, 0, pd.NA]
+    assert stale["external_users_count"].tolist() == [0, 0, 0, 0]
+    assert stale["internal_users_count"].tolist() == [0, 0, 0, 0]
+    assert stale["days_since_external_update"].tolist() == [200, 200, 200, pd.NA]
+
+
+def test_exactly_stale_after_days_old_is_not_yet_stale() -> None:
+    rows = [
+        dashboard("on_boundary", external_updated_at=iso(NOW - timedelta(days=90))),
+        dashboard("past", external_updated_at=iso(NOW - timedelta(days=90, seconds=1))),
+        dashboard("never", external_updated_at=None),
+    ]
+    stale = stale_dashboards(dashboards_frame(rows), NOW, 90)
+    assert stale["id"].tolist() == ["never", "past"]
+    assert stale["days_since_external_update"].tolist() == [pd.NA, 90]
+
+
+def test_zero_days_makes_anything_updated_before_now_stale() -> None:
+    rows = [
+        dashboard("now", external_updated_at=iso(NOW)),
+        dashboard("second_ago", external_updated_at=iso(NOW - timedelta(seconds=1))),
+    ]
+    stale = stale_dashboards(dashboards_frame(rows), NOW, 0)
+    assert stale["id"].tolist() == ["second_ago"]
+    assert stale["days_since_external_update"].tolist() == [0]
+
+
+def test_naive_timestamps_and_naive_now_are_utc() -> None:
+    naive_update = (NOW - timedelta(days=91)).replace(tzinfo=None).isoformat()
+    offset_update = (NOW - timedelta(days=89)).astimezone(timezone(timedelta(hours=-5)))
+    rows = [
+        dashboard("naive", external_updated_at=naive_update),
+        dashboard("offset", external_updated_at=offset_update.isoformat()),
+    ]
+    frame = dashboards_frame(rows)
+    aware = stale_dashboards(frame, NOW)
+    naive = stale_dashboards(frame, NOW.replace(tzinfo=None))
+    assert aware["id"].tolist() == ["naive"]
+    pd.testing.assert_frame_equal(aware, naive)
+    assert aware["days_since_external_update"].tolist() == [91]
+
+
+def test_rows_sorted_by_integration_then_title_then_id() -> None:
+    rows = [
+        dashboard("3", integration="z", title="Alpha"),
+        dashboard("2", integration="a", title="Beta"),
+        dashboard("9", integration="a", title="Alpha"),
+        dashboard("1", integration="a", title="Alpha"),
+        dashboard("0", integration="None", title="Alpha"),
+    ]
+    assert stale_ids(rows) == ["1", "9", "2", "3", "0"]
+
+
+def test_stale_dtypes_hold_with_and_without_rows() -> None:
+    expected = {
+        "id": "string",
+        "title": "string",
+        "integration_id": "string",
+        "external_usage": "Int64",
+        "internal_usage": "Int64",
+        "external_users_count": "int64",
+        "internal_users_count": "int64",
+        "external_updated_at": "datetime64[ns, UTC]",
+        "days_since_external_update": "Int64",
+        "url": "string",
+        "owners": "string",
+    }
+    for rows in ([dashboard("d1")], []):
+        stale = stale_dashboards(dashboards_frame(rows), NOW)
+        assert {name: str(dtype) for name, dtype in stale.dtypes.items()} == expected
+    assert len(stale) == 0
+
+
+def test_negative_stale_after_days_is_refused_naming_the_value() -> None:
+    with pytest.raises(ValueError, match="-3"):
+        stale_dashboards(dashboards_frame([dashboard("d1")]), NOW, -3)
+
+
+def test_a_frame_without_the_spec_columns_is_refused_naming_them() -> None:
+    frame = dashboards_frame([dashboard("d1")]).drop(columns=["internal_users"])
+    with pytest.raises(ValueError, match="internal_users"):
+        stale_dashboards(frame, NOW)
+
+
+def test_frames_read_back_from_duckdb_give_the_same_report() -> None:
+    frame = dashboards_frame(
+        [dashboard("d1"), dashboard("d2", integration="None"), dashboard("d3", external_usage=5)]
+    )
+    # What DuckDB hands back: object text, microsecond timestamps in the session's zone.
+    roundtrip = frame.astype({name: object for name in frame.columns if name != "created_at"})
+    roundtrip["external_updated_at"] = frame["external_updated_at"].astype(
+        "datetime64[us, America/New_York]"
+    )
+    pd.testing.assert_frame_equal(stale_dashboards(roundtrip, NOW), stale_dashboards(frame, NOW))
+
+
+def test_stale_summary_counts_per_integration() -> None:
+    frame = dashboards_frame(
+        [
+            dashboard("a1", integration="a"),
+            dashboard("a2", integration="a", external_usage=3),
+            dashboard("a3", integration="a"),
+            dashboard("b1", integration="b", internal_users=["x"]),
+            dashboard("n1", integration="None"),
+        ]
+    )
+    summary = stale_summary(stale_dashboards(frame, NOW), frame)
+    assert summary.columns.tolist() == ["integration_id", "dashboards", "stale", "stale_share"]
+    assert summary["integration_id"].tolist() == ["a", "b", pd.NA]
+    assert summary["dashboards"].tolist() == [3, 1, 1]
+    assert summary["stale"].tolist() == [2, 0, 1]
+    assert summary["stale_share"].tolist() == pytest.approx([2 / 3, 0.0, 1.0])
+
+
+# --- adoption ----------------------------------------------------------------------------
+
+
+def reply(id_: str, parent: str, owners: Any, accepted: Any = "None", day: int = 1) -> dict:
+    return {
+        "id": id_,
+        "parent": parent,
+        "owners": owners,
+        "accepted_answer": accepted,
+        "created_at": f"2024-05-{day:02d}T09:00:00Z",
+    }
+
+
+USERS = users_frame(
+    [
+        {"id": "u1", "email": "ann@example.com"},
+        {"id": "u2", "email": "bob@example.com"},
+        {"id": "7", "email": "seven@example.com"},
+    ]
+)
+
+
+def adopt(replies: list[dict], questions: list[dict]) -> pd.DataFrame:
+    return adoption(question_replies_frame(replies), questions_frame(questions), USERS)
+
+
+def by_user(report: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    return {
+        row.user_id: (row.replies, row.accepted_answers) for row in report.itertuples(index=False)
+    }
+
+
+def test_a_reply_with_several_owners_counts_for_each() -> None:
+    report = adopt([reply("r1", "q1", ["u1", "u2"])], [{"id": "q1"}])
+    assert by_user(report) == {"u1": (1, 0), "u2": (1, 0)}
+
+
+def test_accepted_by_flag_by_question_answer_or_both_counts_once() -> None:
+    replies = [
+        reply("flag", "q1", ["u1"], accepted=True),
+        reply("answer", "q2", ["u1"], accepted="None"),
+        reply("both", "q3", ["u1"], accepted="true"),
+        reply("neither", "q4", ["u1"], accepted=False),
+        reply("absent", "q5", ["u1"]),
+    ]
+    del replies[4]["accepted_answer"]
+    questions = [
+        {"id": "q1", "answer": "None"},
+        {"id": "q2", "answer": "answer"},
+        {"id": "q3", "answer": "both"},
+        {"id": "q4", "answer": "someone-else"},
+        {"id": "q5"},
+    ]
+    report = adopt(replies, questions)
+    assert by_user(report) == {"u1": (5, 3)}
+    assert report["acceptance_rate"].tolist() == [pytest.approx(0.6)]
+
+
+def test_an_unknown_user_gets_a_null_email_and_int_owner_ids_join() -> None:
+    report = adopt([reply("r1", "q1", ["ghost"]), reply("r2", "q1", [7])], [])
+    emails = dict(zip(report["user_id"], report["email"], strict=True))
+    assert emails == {"7": "seven@example.com", "ghost": pd.NA}
+
+
+def test_sorted_by_replies_then_accepted_descending_then_user_id() -> None:
+    replies = [
+        reply("r1", "q1", ["u2", "c"], accepted=True),
+        reply("r2", "q1", ["u2", "b"]),
+        reply("r3", "q1", ["a", "b"]),
+        reply("r4", "q1", ["u1"], accepted=True),
+        reply("r5", "q1", ["u1", "a"]),
+        reply("r6", "q1", ["u1"]),
+    ]
+    report = adopt(replies, [])
+    assert report["user_id"].tolist() == ["u1", "u2", "a", "b", "c"]
+    assert report["replies"].tolist() == [3, 2, 2, 2, 1]
+    assert report["accepted_answers"].tolist() == [1, 1, 0, 0, 1]
+    assert report["acceptance_rate"].tolist() == pytest.approx([1 / 3, 0.5, 0.0, 0.0, 1.0])
+
+
+def test_last_reply_at_is_the_latest_reply_and_emails_are_joined() -> None:
+    replies = [
+        reply("r1", "q1", ["u1"], day=3),
+        reply("r2", "q1", ["u1"], day=9),
+        reply("r3", "q1", ["u2"], day=5),
+    ]
+    replies.append({"id": "r4", "parent": "q1", "owners": ["u2"], "created_at": "garbage"})
+    report = adopt(replies, [])
+    assert report.columns.tolist() == ADOPTION_COLUMNS
+    assert report["email"].tolist() == ["ann@example.com", "bob@example.com"]
+    assert report["last_reply_at"].tolist() == [
+        pd.Timestamp("2024-05-09 09:00:00", tz="UTC"),
+        pd.Timestamp("2024-05-05 09:00:00", tz="UTC"),
+    ]
+
+
+def test_replies_without_owners_count_for_nobody_and_repeats_count_once() -> None:
+    replies = [
+        reply("r1", "q1", None),
+        reply("r2", "q1", []),
+        reply("r3", "q1", "None"),
+        reply("r4", "q1", ["u1", "u1"]),
+    ]
+    assert by_user(adopt(replies, [])) == {"u1": (1, 0)}
+
+
+def test_no_replies_give_an_empty_report_with_its_dtypes() -> None:
+    report = adopt([], [])
+    assert len(report) == 0
+    assert {name: str(dtype) for name, dtype in report.dtypes.items()} == {
+        "user_id": "string",
+        "email": "string",
+        "replies": "int64",
+        "accepted_answers": "int64",
+        "acceptance_rate": "float64",
+        "last_reply_at": "datetime64[ns, UTC]",
+    }

@@ -1,0 +1,75 @@
+"""SecodaResource from the environment, inside a real Dagster run against the sandbox."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+import requests
+
+from secoda_pipelines.defs.resources import SecodaResource, secoda_resource_from_env
+from secoda_pipelines.sandbox import DEFAULT_API_KEY
+from secoda_pipelines.secoda import DEFAULT_BASE_URL
+
+
+@dg.asset
+def integration_names(secoda: SecodaResource) -> list[str]:
+    return sorted(i["name"] for i in secoda.get_client().list("integration/integrations/"))
+
+
+def test_resource_reads_url_key_and_limit_from_the_environment(sandbox, monkeypatch):
+    monkeypatch.setenv("SECODA_API_URL", sandbox.base_url)
+    monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("SECODA_WRITE_LIMIT_PER_MINUTE", "12")
+    resource = secoda_resource_from_env()
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [integration_names], resources={"secoda": resource}, instance=instance
+        )
+    assert result.success
+    names = result.output_for_node("integration_names")
+    assert names == sorted(i["name"] for i in _integrations(sandbox))
+    assert {r.path for r in sandbox.requests} == {"integration/integrations/"}
+
+
+def test_missing_key_fails_the_run_naming_the_variable(sandbox, monkeypatch):
+    monkeypatch.setenv("SECODA_API_URL", sandbox.base_url)
+    monkeypatch.delenv("SECODA_API_KEY", raising=False)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [integration_names],
+            resources={"secoda": secoda_resource_from_env()},
+            instance=instance,
+            raise_on_error=False,
+        )
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "SECODA_API_KEY is not set" in failure.to_string()
+    assert sandbox.requests == []
+
+
+def test_defaults_follow_the_spec(monkeypatch):
+    for name in ("SECODA_API_URL", "SECODA_API_KEY", "SECODA_WRITE_LIMIT_PER_MINUTE"):
+        monkeypatch.delenv(name, raising=False)
+    resource = secoda_resource_from_env()
+    assert resource.api_url == DEFAULT_BASE_URL
+    assert resource.write_limit_per_minute == 30
+    assert resource.get_client().limiter.limit == 30
+
+
+def test_the_key_is_marked_secret():
+    schema = SecodaResource.model_json_schema()
+    assert schema["properties"]["api_key"]["dagster__is_secret"] is True
+
+
+def _integrations(sandbox):
+    response = requests.get(
+        sandbox.base_url + "integration/integrations/",
+        headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
+        timeout=10,
+    )
+    return response.json()["results"]
+
+
+@pytest.fixture(autouse=True)
+def _no_dagster_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))

@@ -1,0 +1,201 @@
+"""Listing through the client against the sandbox over HTTP: paging, shapes, order, de-dup."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from secoda_pipelines.sandbox import Sandbox
+from secoda_pipelines.secoda import SecodaClient, SecodaPagingError
+
+
+def _page_numbers(sandbox: Sandbox, path: str) -> list[int]:
+    return sorted(int(r.query["page"]) for r in sandbox.requests if r.path == path)
+
+
+def _without_id(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k != "id"}
+
+
+def _max_overlap(sandbox: Sandbox) -> int:
+    """Returns the most requests the sandbox was serving at one moment."""
+    events = []
+    for r in sandbox.requests:
+        events += [(r.started_at, 1), (r.finished_at, -1)]
+    level = peak = 0
+    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+        level += step
+        peak = max(peak, level)
+    return peak
+
+
+@pytest.mark.parametrize("page_style", ["secoda", "drf"])
+def test_listing_reads_every_page_once_in_order(make_sandbox, make_client, page_style):
+    sandbox = make_sandbox(page_size=7, page_style=page_style)
+    expected = sandbox.count("dashboard/dashboards/")
+    assert expected > 3 * 7, "the demo workspace should span several pages"
+
+    rows = make_client(sandbox).list("dashboard/dashboards/")
+    sequential = make_client(sandbox, max_in_flight=1).list("dashboard/dashboards/")
+
+    assert len(rows) == expected
+    assert len({r["id"] for r in rows}) == expected
+    assert [r["id"] for r in rows] == [r["id"] for r in sequential]
+    pages = -(-expected // 7)
+    assert _page_numbers(sandbox, "dashboard/dashboards/") == sorted(list(range(1, pages + 1)) * 2)
+
+
+def test_filters_are_sent_and_applied(sandbox, client):
+    integrations = client.list("integration/integrations/")
+    bi = next(i for i in integrations if i["type"] == "tableau")
+    rows = client.list("dashboard/dashboards/", {"integration_id": bi["id"]})
+    assert rows and all(r["integration"] == bi["id"] for r in rows)
+    assert len(rows) == sandbox.count("dashboard/dashboards/", integration_id=bi["id"])
+    assert {
+        r.query.get("integration_id") for r in sandbox.requests if r.path.startswith("dash")
+    } == {bi["id"]}
+
+
+def test_none_strings_become_null(make_sandbox, make_client):
+    sandbox = make_sandbox(page_size=5, none_strings=True)
+    rows = make_client(sandbox).list("dashboard/dashboards/")
+    assert len(rows) == sandbox.count("dashboard/dashboards/")
+    assert all(value != "None" for row in rows for value in row.values())
+    # The workspace stores some usages as the string "None"; the client hands them over as None.
+    raw_none = [
+        r["id"]
+        for r in rows
+        if sandbox.get_object(f"dashboard/dashboards/{r['id']}/")["external_usage"] == "None"
+    ]
+    assert raw_none, "the demo workspace should hold a dashboard whose usage is 'None'"
+    assert all(next(r for r in rows if r["id"] == i)["external_usage"] is None for i in raw_none)
+
+
+def test_never_follows_links_next_to_another_path(make_sandbox, make_client):
+    sandbox = make_sandbox(page_size=10, next_link_path="dashboard/dashboards/")
+    rows = make_client(sandbox).list("table/tables/")
+    assert len(rows) == sandbox.count("table/tables/")
+    assert {r.path for r in sandbox.requests} == {"table/tables/"}
+    assert all("schema" in r for r in rows)
+
+
+def test_later_pages_are_fetched_eight_at_a_time(make_sandbox, make_client):
+    sandbox = make_sandbox(page_size=5, latency_ms=60)
+    make_client(sandbox).list("table/tables/")
+    assert sandbox.count("table/tables/") > 9 * 5
+    assert _max_overlap(sandbox) == 8
+
+
+def test_max_in_flight_is_configurable(make_sandbox, make_client):
+    sandbox = make_sandbox(page_size=5, latency_ms=40)
+    make_client(sandbox, max_in_flight=3).list("table/tables/")
+    assert _max_overlap(sandbox) == 3
+
+
+def test_rows_can_be_consumed_page_by_page_and_abandoned(make_sandbox, make_client):
+    sandbox = make_sandbox(page_size=2, latency_ms=20)
+    pages = make_client(sandbox).iter_pages("table/tables/")
+    first = next(pages)
+    pages.close()
+    assert len(first) == 2
+    total_pages = -(-sandbox.count("table/tables/") // 2)
+    assert total_pages > 20
+    assert len(sandbox.requests) <= 1 + 8, "abandoning the listing stops fetching"
+
+
+def test_rows_inserted_mid_listing_are_not_duplicated(make_sandbox, make_client):
+    # Newest-first ordering: a row created while paging pushes every later row down one
+    # place, so the last row of page 1 comes again at the top of page 2.
+    sandbox = make_sandbox(page_size=5, ordering="newest_first")
+    before = sandbox.count("table/tables/")
+    template = sandbox.get_object(
+        f"table/tables/{make_client(sandbox).list('table/tables/')[0]['id']}/"
+    )
+    sandbox.clear_log()
+    inserted = []
+
+    def insert_on_page_two(record):
+        if record.query.get("page") == "2" and not inserted:
+            inserted.append(
+                sandbox.insert("table/tables/", {**_without_id(template), "title": "new"})
+            )
+
+    sandbox.on_request = insert_on_page_two
+    rows = make_client(sandbox, max_in_flight=1).list("table/tables/")
+    sandbox.on_request = None
+
+    ids = [r["id"] for r in rows]
+    assert inserted
+    assert len(ids) == len(set(ids)) == before
+    assert sandbox.count("table/tables/") == before + 1
+
+
+def test_rows_inserted_mid_listing_extend_the_listing(make_sandbox, make_client):
+    # Oldest-first: the new row lands on a page that did not exist when paging began.
+    sandbox = make_sandbox(page_size=5)
+    before = sandbox.count("table/tables/")
+    template = make_client(sandbox).list("table/tables/")[0]
+    extra = 5 - before % 5 + 1  # enough rows to need one more page
+    added = []
+
+    def insert_on_page_two(record):
+        if record.query.get("page") == "2" and not added:
+            for n in range(extra):
+                added.append(
+                    sandbox.insert("table/tables/", {**_without_id(template), "title": f"t{n}"})
+                )
+
+    sandbox.on_request = insert_on_page_two
+    rows = make_client(sandbox, max_in_flight=1).list("table/tables/")
+    sandbox.on_request = None
+    assert [r["id"] for r in rows][-extra:] == [a["id"] for a in added]
+    assert len(rows) == before + extra
+
+
+class _StuckPager(BaseHTTPRequestHandler):
+    """A broken server: ignores ?page= and always says there is a next page."""
+
+    def do_GET(self):
+        body = b'{"count": 9, "next": "x", "previous": null, "results": [{"id": 1}, {"id": 2}]}'
+        if "stale" in self.path:
+            body = (
+                b'{"links": {"next": "x"}, "meta": {"page": 1, "next_page": 2}, "count": 9,'
+                b' "total_pages": 5, "results": [{"id": 1}]}'
+            )
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stuck_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _StuckPager)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_ignoring_page_does_not_loop_forever(stuck_server):
+    client = SecodaClient("k", stuck_server, max_in_flight=1)
+    with pytest.raises(SecodaPagingError, match=r"same rows as page 1"):
+        client.list("things/")
+
+
+def test_a_server_answering_another_page_number_is_caught(stuck_server):
+    client = SecodaClient("k", stuck_server)
+    with pytest.raises(SecodaPagingError, match=r"page=2 answered page 1"):
+        client.list("stale/")
+
+
+def test_page_cap_stops_a_listing(make_sandbox, make_client):
+    sandbox = make_sandbox(page_size=2)
+    with pytest.raises(SecodaPagingError, match="max_pages=3"):
+        make_client(sandbox, max_pages=3).list("table/tables/")

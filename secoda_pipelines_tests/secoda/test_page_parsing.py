@@ -1,0 +1,51 @@
+"""Reading page envelopes: both shapes, "None" nulls, every stop signal."""
+
+from __future__ import annotations
+
+import pytest
+
+from secoda_pipelines.secoda.errors import SecodaResponseError
+from secoda_pipelines.secoda.paging import decode_json, parse_page
+
+
+def secoda_page(page, next_page, total_pages, next_link="https://x/?page=9"):
+    return {
+        "links": {"next": next_link, "previous": None},
+        "meta": {"page": page, "previous_page": None, "next_page": next_page},
+        "count": 315,
+        "total_pages": total_pages,
+        "results": [{"id": page}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "has_next"),
+    [
+        (secoda_page(1, 2, 7), True),
+        (secoda_page(1, None, 7), False),
+        (secoda_page(1, "None", 7), False),
+        (secoda_page(1, 2, 7, next_link=None), False),
+        (secoda_page(1, 2, 7, next_link="None"), False),
+        (secoda_page(7, 8, 7), False),
+    ],
+)
+def test_any_stop_signal_ends_the_listing(body, has_next):
+    assert parse_page(body, body["meta"]["page"], "p/").has_next is has_next
+
+
+def test_drf_shape_derives_the_page_count_from_count():
+    body = {"count": 120, "next": "http://x/?page=2", "previous": None, "results": [{}] * 50}
+    page = parse_page(body, 1, "p/")
+    assert page.has_next and page.total_pages == 3
+    last = {"count": 120, "next": None, "previous": "http://x/", "results": [{}] * 20}
+    assert not parse_page(last, 3, "p/").has_next
+
+
+def test_none_strings_in_rows_become_null_but_other_strings_stay():
+    rows = decode_json('{"results": [{"a": "None", "b": "Nonesuch", "c": ["None"]}]}')["results"]
+    assert rows == [{"a": None, "b": "Nonesuch", "c": ["None"]}]
+
+
+def test_a_body_that_is_not_a_page_is_an_error():
+    with pytest.raises(SecodaResponseError, match="did not answer a paged list"):
+        parse_page({"detail": "oops"}, 1, "table/tables/")

@@ -16,14 +16,10 @@ Prints pages, rows, seconds and peak RSS for each, then `speedup=<x>`. Exits 0.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import resource
-import time
-from collections.abc import Callable
 from typing import Any
 
 import requests
-from _sandbox_process import running_sandbox
+from _harness import run_in_child, running_sandbox
 
 from secoda_pipelines.secoda import SecodaClient
 
@@ -53,25 +49,6 @@ def ours(base_url: str, api_key: str, in_flight: int) -> tuple[int, int]:
         return len(pages), sum(len(page) for page in pages)
 
 
-def _measure(fn: Callable[..., tuple[int, int]], args: tuple, out: Any) -> None:
-    start = time.perf_counter()
-    pages, rows = fn(*args)
-    seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.put((pages, rows, seconds, peak_mib))
-
-
-def run_in_child(fn: Callable[..., tuple[int, int]], *args: Any) -> tuple[int, int, float, float]:
-    """Returns (pages, rows, seconds, peak RSS MiB) of fn run in a fresh process."""
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    child = context.Process(target=_measure, args=(fn, args, out))
-    child.start()
-    result = out.get()
-    child.join()
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=20.0)
@@ -82,7 +59,7 @@ def main() -> None:
         print(f"sandbox: large scale at {base_url}, {args.latency_ms:g} ms latency per request")
         results = {}
         for name, fn in (("baseline", baseline), ("ours", ours)):
-            pages, rows, seconds, rss = run_in_child(fn, base_url, api_key, args.in_flight)
+            (pages, rows), seconds, rss = run_in_child(fn, base_url, api_key, args.in_flight)
             results[name] = seconds
             print(
                 f"{name:9s} pages={pages} rows={rows} seconds={seconds:.2f} peak_rss_mib={rss:.0f}"

@@ -1,7 +1,18 @@
-"""The code location: `defs`, loaded by workspace.yaml and `dagster dev -m`."""
+"""The code location: `defs`, loaded by workspace.yaml (and `dagster dev -m`)."""
 
 import dagster as dg
 
-from secoda_pipelines.defs.resources import secoda_resource_from_env
+from secoda_pipelines.defs.assets.catalog import DUCKDB_IO, catalog_assets
+from secoda_pipelines.defs.assets.reports import report_assets
+from secoda_pipelines.defs.refresh import catalog_refresh_job, integration_refresh_job
+from secoda_pipelines.defs.resources import duckdb_io_manager_from_env, secoda_resource_from_env
+from secoda_pipelines.defs.schedules import daily_secoda_refresh
+from secoda_pipelines.defs.sensors import new_integration_sensor
 
-defs = dg.Definitions(resources={"secoda": secoda_resource_from_env()})
+defs = dg.Definitions(
+    assets=[*catalog_assets, *report_assets],
+    jobs=[catalog_refresh_job, integration_refresh_job],
+    schedules=[daily_secoda_refresh],
+    sensors=[new_integration_sensor],
+    resources={"secoda": secoda_resource_from_env(), DUCKDB_IO: duckdb_io_manager_from_env()},
+)

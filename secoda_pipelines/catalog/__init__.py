@@ -7,6 +7,7 @@ report rules to them, ``preview`` renders metadata.
 from secoda_pipelines.catalog.frames import (
     columns_frame,
     dashboards_frame,
+    frame_from_pages,
     integrations_frame,
     question_replies_frame,
     questions_frame,
@@ -21,6 +22,7 @@ __all__ = [
     "column_schema",
     "columns_frame",
     "dashboards_frame",
+    "frame_from_pages",
     "integrations_frame",
     "markdown_preview",
     "question_replies_frame",

@@ -443,3 +443,25 @@ def columns_frame(rows: Iterable[Row]) -> pd.DataFrame:
     (Int64). Raises nothing for odd values.
     """
     return _build(rows, COLUMN_FIELDS)
+
+
+def frame_from_pages(
+    pages: Iterable[list[Row]],
+    to_frame: Callable[[Sequence[Row]], pd.DataFrame],
+    batch_rows: int = 50_000,
+) -> pd.DataFrame:
+    """Returns one frame built from a listing's pages, `batch_rows` rows at a time.
+
+    Converting in batches keeps at most one batch of API dicts alive beside the frames, so
+    a 500,000-row listing does not hold every dict and the frame at once.
+    """
+    chunks: list[pd.DataFrame] = []
+    batch: list[Row] = []
+    for page in pages:
+        batch.extend(page)
+        if len(batch) >= batch_rows:
+            chunks.append(to_frame(batch))
+            batch = []
+    if batch or not chunks:
+        chunks.append(to_frame(batch))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)

@@ -1,10 +1,11 @@
-"""Dagster resources: the Secoda API, configured from the environment (SPEC part B)."""
+"""Dagster resources: the Secoda API and the DuckDB store, configured from the environment."""
 
 from __future__ import annotations
 
 import os
 
 import dagster as dg
+from dagster_duckdb_pandas import DuckDBPandasIOManager
 from pydantic import Field, PrivateAttr
 
 from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient
@@ -74,3 +75,14 @@ def secoda_resource_from_env() -> SecodaResource:
         api_key=from_env("SECODA_API_KEY", None),
         write_limit_per_minute=limit,
     )
+
+
+DEFAULT_DUCKDB_PATH = "secoda_warehouse.duckdb"
+
+
+def duckdb_io_manager_from_env() -> DuckDBPandasIOManager:
+    """Returns the DuckDB IO manager writing to SECODA_DUCKDB_PATH (default
+    `secoda_warehouse.duckdb`: a file named like its schema `secoda` breaks DuckDB).
+    """
+    database = dg.EnvVar("SECODA_DUCKDB_PATH") if os.environ.get("SECODA_DUCKDB_PATH") else None
+    return DuckDBPandasIOManager(database=database or DEFAULT_DUCKDB_PATH)

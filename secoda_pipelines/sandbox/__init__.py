@@ -5,6 +5,7 @@ project. See docs/sandbox.md.
 """
 
 from secoda_pipelines.sandbox.faults import FAULT_KINDS
+from secoda_pipelines.sandbox.routes import COLLECTIONS
 from secoda_pipelines.sandbox.seed import REFERENCE_DATE, SCALES, SEED_VERSION
 from secoda_pipelines.sandbox.server import (
     DEFAULT_API_KEY,
@@ -14,6 +15,7 @@ from secoda_pipelines.sandbox.server import (
 )
 
 __all__ = [
+    "COLLECTIONS",
     "DEFAULT_API_KEY",
     "DEFAULT_READONLY_API_KEY",
     "FAULT_KINDS",

@@ -78,10 +78,12 @@ class FaultInjector:
         path_contains: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        """Queues kind for the next count requests matching method and path_contains.
+        """Makes the next count requests matching method and path_contains fail with kind.
 
-        retry_after (seconds) applies to 429_retry_after (default 1) and 503 (no header
-        unless given).
+        Queued faults take precedence over random ones (see decide). method: None matches
+        any (case-insensitive); path_contains: None matches any path. retry_after: seconds
+        sent in Retry-After for 429_retry_after (default 1) and 503 (none unless given),
+        rounded up to a whole second. Returns None.
 
         Raises:
             ValueError: an unknown kind, or count < 1.

@@ -10,20 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from secoda_pipelines.sandbox import DEFAULT_API_KEY, DEFAULT_READONLY_API_KEY, Sandbox
-
-LISTS = (
-    "integration/integrations/",
-    "dashboard/dashboards/",
-    "question/questions/",
-    "question/replies/",
-    "table/tables/",
-    "table/columns/",
-    "lineage/manual/",
-    "user/",
-    "auth/group/",
-    "auth/teams/",
-)
+from secoda_pipelines.sandbox import COLLECTIONS, DEFAULT_API_KEY, DEFAULT_READONLY_API_KEY, Sandbox
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +42,7 @@ def all_rows(sb: Sandbox, path: str, **params: Any) -> list[dict[str, Any]]:
 
 
 def test_every_list_answers_page_one_in_secoda_shape(sb: Sandbox) -> None:
-    for path in LISTS:
+    for path in COLLECTIONS:
         response = get(sb, path)
         assert response.status_code == 200, path
         assert response.headers["Content-Type"] == "application/json"

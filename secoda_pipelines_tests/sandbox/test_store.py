@@ -15,22 +15,10 @@ from typing import Any
 import pytest
 import requests
 
-from secoda_pipelines.sandbox import DEFAULT_API_KEY, REFERENCE_DATE, SCALES, Sandbox
+from secoda_pipelines.sandbox import COLLECTIONS, DEFAULT_API_KEY, REFERENCE_DATE, SCALES, Sandbox
 from secoda_pipelines.sandbox.seed import workspace
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
-LISTS = (
-    "integration/integrations/",
-    "dashboard/dashboards/",
-    "question/questions/",
-    "question/replies/",
-    "table/tables/",
-    "table/columns/",
-    "lineage/manual/",
-    "user/",
-    "auth/group/",
-    "auth/teams/",
-)
 
 
 def all_rows(sb: Sandbox, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -49,7 +37,7 @@ def all_rows(sb: Sandbox, path: str, **params: Any) -> list[dict[str, Any]]:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
     """Every demo list, read over HTTP from a fresh sandbox."""
     with Sandbox(tmp_path_factory.mktemp("demo") / "demo.sqlite") as sb:
-        return {path: all_rows(sb, path) for path in LISTS}
+        return {path: all_rows(sb, path) for path in COLLECTIONS}
 
 
 # ---- determinism and persistence -------------------------------------------------------

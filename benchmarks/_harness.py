@@ -1,4 +1,4 @@
-"""Runs `secoda-pipelines sandbox` in its own process for a benchmark.
+"""Benchmark harness: the sandbox in its own process, and runs measured in fresh children.
 
 The server gets its own process (and so its own core and GIL), as a real Secoda would be
 elsewhere; the benchmark process measures only the client side.
@@ -6,12 +6,18 @@ elsewhere; the benchmark process measures only the client side.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import resource
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,3 +49,24 @@ def running_sandbox(scale: str, **options: object) -> Iterator[tuple[str, str]]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _measure(fn: Callable[..., Any], args: tuple, out: Any) -> None:
+    start = time.perf_counter()
+    result = fn(*args)
+    seconds = time.perf_counter() - start
+    out.put((result, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def run_in_child(fn: Callable[..., T], *args: Any) -> tuple[T, float, float]:
+    """Returns (fn's result, seconds, peak RSS MiB) of fn(*args) run in a fresh process.
+
+    A spawned child starts small, so its peak RSS is the run's own, not the parent's.
+    """
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    child = context.Process(target=_measure, args=(fn, args, out))
+    child.start()
+    result = out.get()
+    child.join()
+    return result

@@ -1,0 +1,1 @@
+"""The assets: catalog listings from Secoda, and the reports derived from them."""

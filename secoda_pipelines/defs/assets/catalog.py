@@ -1,0 +1,116 @@
+"""Catalog assets: Secoda listings as DataFrames, stored in DuckDB (schema `secoda`)."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from secoda_pipelines.catalog import (
+    columns_frame,
+    dashboards_frame,
+    frame_from_pages,
+    integrations_frame,
+    question_replies_frame,
+    questions_frame,
+    tables_frame,
+    users_frame,
+)
+from secoda_pipelines.defs.checks import IDS_CHECK, ids_check
+from secoda_pipelines.defs.failures import secoda_failures
+from secoda_pipelines.defs.metadata import frame_metadata
+from secoda_pipelines.defs.partitions import secoda_integrations
+from secoda_pipelines.defs.resources import SecodaResource
+
+DUCKDB_IO = "duckdb_io"
+SECODA_POOL = "secoda_api"
+CATALOG_GROUP = "secoda_catalog"
+API_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+ToFrame = Callable[[Sequence[dict[str, Any]]], pd.DataFrame]
+
+
+def _catalog_asset(
+    name: str, path: str, to_frame: ToFrame, description: str, *, partitioned: bool = False
+) -> dg.AssetsDefinition:
+    """Returns an asset `secoda/<name>` listing `path` into a frame.
+
+    Partitioned assets list one integration (`?integration_id=<partition>`) and are stored
+    with `integration_id` as DuckDB's partition column, so each partition replaces only its
+    own rows.
+    """
+    key = dg.AssetKey(["secoda", name])
+
+    @dg.asset(
+        key=key,
+        description=description,
+        group_name=CATALOG_GROUP,
+        kinds={"secoda", "pandas", "duckdb"},
+        io_manager_key=DUCKDB_IO,
+        pool=SECODA_POOL,
+        retry_policy=API_RETRY,
+        partitions_def=secoda_integrations if partitioned else None,
+        metadata={"partition_expr": "integration_id"} if partitioned else None,
+        check_specs=[dg.AssetCheckSpec(IDS_CHECK, asset=key, description="ids unique, non-null")],
+    )
+    # No return annotation: with check_specs, Dagster would read it as every output's type.
+    def _asset(context: dg.AssetExecutionContext, secoda: SecodaResource):
+        params = {"integration_id": context.partition_key} if partitioned else None
+        with secoda_failures():
+            frame = frame_from_pages(secoda.get_client().iter_pages(path, params), to_frame)
+        if partitioned:  # the partition column must hold the partition key on every row
+            frame["integration_id"] = pd.Series(
+                context.partition_key, index=frame.index, dtype="string"
+            )
+        return dg.MaterializeResult(
+            value=frame, metadata=frame_metadata(frame), check_results=[ids_check(frame)]
+        )
+
+    return _asset
+
+
+integrations = _catalog_asset(
+    "integrations",
+    "integration/integrations/",
+    integrations_frame,
+    "Every integration in the Secoda workspace: warehouses, BI tools, dbt.",
+)
+users = _catalog_asset(
+    "users", "user/", users_frame, "Secoda users with their role, groups and teams."
+)
+dashboards = _catalog_asset(
+    "dashboards",
+    "dashboard/dashboards/",
+    dashboards_frame,
+    "Every BI dashboard with its usage in the source tool and in Secoda.",
+)
+questions = _catalog_asset(
+    "questions",
+    "question/questions/",
+    questions_frame,
+    "Questions asked in Secoda, with the id of the accepted reply.",
+)
+question_replies = _catalog_asset(
+    "question_replies",
+    "question/replies/",
+    question_replies_frame,
+    "Replies to Secoda questions, with their owners and accepted-answer flag.",
+)
+tables = _catalog_asset(
+    "tables",
+    "table/tables/",
+    tables_frame,
+    "Tables of one integration (partition) with their documentation fields.",
+    partitioned=True,
+)
+columns = _catalog_asset(
+    "columns",
+    "table/columns/",
+    columns_frame,
+    "Columns of one integration (partition) with their documentation fields.",
+    partitioned=True,
+)
+
+catalog_assets = [integrations, users, dashboards, questions, question_replies, tables, columns]

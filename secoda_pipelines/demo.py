@@ -1,0 +1,180 @@
+"""`secoda-pipelines demo`: the whole read side on a local sandbox, with no Secoda account.
+
+Starts the sandbox on the `demo` workspace in a working folder, points the code location at
+it through the same environment variables a real deployment uses, registers every
+integration as a partition, runs the jobs the schedule and the sensor run, and prints the
+two reports. The Dagster instance, the DuckDB file and the sandbox's SQLite file all live
+in the working folder, so `--ui` opens the Dagster UI on the same data.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from secoda_pipelines.sandbox import Sandbox
+
+DUCKDB_FILE = "secoda_warehouse.duckdb"
+STALE_COLUMNS = ["title", "external_usage", "internal_usage", "days_since_external_update"]
+# Runs log to the instance as usual; the console shows warnings and errors only.
+QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+ADOPTION_COLUMNS = ["email", "replies", "accepted_answers", "acceptance_rate", "last_reply_at"]
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    """Where the demo keeps its state, all below one working folder."""
+
+    workdir: Path
+
+    @property
+    def sandbox_db(self) -> Path:
+        return self.workdir / "sandbox.sqlite"
+
+    @property
+    def duckdb(self) -> Path:
+        return self.workdir / DUCKDB_FILE
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.workdir / "dagster_home"
+
+
+def prepare_instance(paths: DemoPaths) -> None:
+    """Creates the demo's DAGSTER_HOME with telemetry off (a demo should not phone home)."""
+    paths.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = paths.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+
+
+def demo_environment(paths: DemoPaths, sandbox: Sandbox) -> dict[str, str]:
+    """Returns the environment variables that point the code location at the demo."""
+    return {
+        "SECODA_API_URL": sandbox.base_url,
+        "SECODA_API_KEY": sandbox.api_key,
+        "SECODA_DUCKDB_PATH": str(paths.duckdb.resolve()),
+        "DAGSTER_HOME": str(paths.dagster_home.resolve()),
+    }
+
+
+def materialize_everything(echo: Callable[[str], None]) -> None:
+    """Runs the catalog refresh, then one integration refresh per integration.
+
+    Uses the code location's own `defs` (imported here, after the environment is set) and
+    the instance in DAGSTER_HOME, exactly as the schedule and the sensor would.
+
+    Raises:
+        RuntimeError: a run failed; the message names it.
+    """
+    from secoda_pipelines.definitions import defs
+    from secoda_pipelines.defs.partitions import secoda_integrations
+
+    instance = dg.DagsterInstance.get()
+    catalog_job = defs.resolve_job_def("secoda_catalog_refresh")
+    result = catalog_job.execute_in_process(
+        instance=instance, run_config=QUIET_RUN, raise_on_error=False
+    )
+    _check(result, "catalog")
+    integrations = _read(Path(os.environ["SECODA_DUCKDB_PATH"]), "secoda.integrations")
+    ids = integrations["id"].tolist()
+    known = set(instance.get_dynamic_partitions(secoda_integrations.name))
+    instance.add_dynamic_partitions(secoda_integrations.name, [i for i in ids if i not in known])
+    echo(f"Catalog refreshed; {len(ids)} integrations registered as partitions.")
+    integration_job = defs.resolve_job_def("secoda_integration_refresh")
+    for row in integrations.itertuples():
+        result = integration_job.execute_in_process(
+            instance=instance, partition_key=row.id, run_config=QUIET_RUN, raise_on_error=False
+        )
+        _check(result, f"tables and columns of {row.name}")
+        echo(f"  tables and columns of {row.name} ({row.type}) loaded")
+
+
+def _check(result: dg.ExecuteInProcessResult, what: str) -> None:
+    if not result.success:
+        errors = [
+            event.step_failure_data.error.to_string()
+            for event in result.get_step_failure_events()
+            if event.step_failure_data.error
+        ]
+        raise RuntimeError(f"the {what} run failed:\n" + "\n".join(errors))
+
+
+def _read(database: Path, table: str) -> pd.DataFrame:
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return connection.execute(f"SELECT * FROM {table}").df()
+
+
+def report_text(database: Path) -> str:
+    """Returns the stale-dashboard and adoption reports as plain-text tables."""
+    stale = _read(database, "reports.stale_dashboards")
+    adoption = _read(database, "reports.adoption")
+    unknown = "(not a user: " + adoption["user_id"].str.slice(0, 8) + "…)"
+    adoption["email"] = adoption["email"].fillna(unknown)
+    with pd.option_context("display.width", 160, "display.max_colwidth", 40):
+        return "\n".join(
+            [
+                f"Stale dashboards: {len(stale)}",
+                stale[STALE_COLUMNS].to_string(index=False),
+                "",
+                f"Question-answering adoption: {len(adoption)} users",
+                adoption[ADOPTION_COLUMNS].to_string(index=False),
+            ]
+        )
+
+
+def open_commands(paths: DemoPaths) -> str:
+    """Returns the two commands that open the demo's data: SQL on DuckDB, and the Dagster UI."""
+    database = paths.duckdb
+    sql = "SELECT * FROM reports.stale_dashboards"
+    return "\n".join(
+        [
+            "Query the same data with DuckDB's SQL:",
+            f"  python -c \"import duckdb; print(duckdb.connect('{database}', read_only=True)"
+            f'.sql(\\"{sql}\\"))"',
+            "Open it in the Dagster UI (with the sandbox running again):",
+            "  secoda-pipelines demo --ui",
+        ]
+    )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_dagster_ui(environment: dict[str, str], port: int, echo: Callable[[str], None]) -> int:
+    """Runs `dagster dev` on the demo until Ctrl-C or SIGTERM; returns its process group id.
+
+    `dagster dev` gets a process group of its own, so that one signal stops the webserver,
+    the daemon and the code server together before the caller stops the sandbox.
+    """
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "secoda_pipelines.definitions"]
+    command += ["--port", str(port)]
+    # Handlers first: the child then starts with default SIGINT handling even when this
+    # process inherited "ignore SIGINT" from a shell that started it in the background.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    process = subprocess.Popen(command, env={**os.environ, **environment}, start_new_session=True)
+    echo(f"Dagster UI starting at http://127.0.0.1:{port} (Ctrl-C stops it and the sandbox)")
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        echo("Stopping the Dagster UI...")
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in its own terminal would send
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return process.pid

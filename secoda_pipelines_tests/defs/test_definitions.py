@@ -1,0 +1,84 @@
+"""The code location loads, and its shape (keys, groups, kinds, deps, names) is what SPEC says."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from secoda_pipelines.definitions import defs
+
+
+def test_definitions_load_and_validate():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_asset_graph_snapshot():
+    graph = defs.resolve_asset_graph()
+    snapshot = {
+        key.to_user_string(): (
+            graph.get(key).group_name,
+            sorted(graph.get(key).kinds),
+            sorted(p.to_user_string() for p in graph.get(key).parent_keys),
+            graph.get(key).partitions_def and graph.get(key).partitions_def.name,
+        )
+        for key in graph.get_all_asset_keys()
+    }
+    catalog = ("secoda_catalog", ["duckdb", "pandas", "secoda"], [], None)
+    partitioned = (*catalog[:3], "secoda_integrations")
+    assert snapshot == {
+        "secoda/integrations": catalog,
+        "secoda/users": catalog,
+        "secoda/dashboards": catalog,
+        "secoda/questions": catalog,
+        "secoda/question_replies": catalog,
+        "secoda/tables": partitioned,
+        "secoda/columns": partitioned,
+        "reports/stale_dashboards": ("reports", ["duckdb", "pandas"], ["secoda/dashboards"], None),
+        "reports/adoption": (
+            "reports",
+            ["duckdb", "pandas"],
+            ["secoda/question_replies", "secoda/questions", "secoda/users"],
+            None,
+        ),
+    }
+
+
+def test_api_reading_assets_share_the_pool_and_retry():
+    for key in defs.resolve_asset_graph().get_all_asset_keys():
+        assets_def = defs.resolve_assets_def(key)
+        node = assets_def.node_def
+        if key.path[0] == "secoda":
+            assert node.pool == "secoda_api", key
+            assert node.retry_policy is not None and node.retry_policy.max_retries == 3
+        else:
+            assert node.pool is None, key
+
+
+def test_schedule_targets_the_unpartitioned_catalog_and_both_reports():
+    schedule = defs.resolve_schedule_def("daily_secoda_refresh")
+    assert schedule.execution_timezone == "UTC"
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2026, 11, 26, 5, tzinfo=UTC)
+        )
+        result = schedule.evaluate_tick(context)
+    assert len(result.run_requests) == 1
+    job = defs.resolve_job_def(schedule.job_name)
+    assert sorted(k.to_user_string() for k in job.asset_layer.executable_asset_keys) == [
+        "reports/adoption",
+        "reports/stale_dashboards",
+        "secoda/dashboards",
+        "secoda/integrations",
+        "secoda/question_replies",
+        "secoda/questions",
+        "secoda/users",
+    ]
+
+
+def test_sensor_and_jobs_are_named_as_the_spec_says():
+    assert defs.resolve_sensor_def("new_integration_sensor").job_name == (
+        "secoda_integration_refresh"
+    )
+    job = defs.resolve_job_def("secoda_integration_refresh")
+    assert job.partitions_def.name == "secoda_integrations"

@@ -23,14 +23,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def running_sandbox(scale: str, **options: object) -> Iterator[tuple[str, str]]:
+def running_sandbox(
+    scale: str, db: Path | None = None, **options: object
+) -> Iterator[tuple[str, str]]:
     """Yields (base_url, api_key) of a sandbox serving the `scale` workspace.
 
     Options become command-line flags (latency_ms=20 → --latency-ms 20). The workspace file
-    is .sandbox/<scale>.sqlite in the repository, built on first use and reused after.
+    is `db`, by default .sandbox/<scale>.sqlite in the repository, built on first use and
+    reused after.
     """
     command = [sys.executable, "-m", "secoda_pipelines.cli", "sandbox", "--scale", scale]
-    command += ["--port", "0", "--db", str(REPO / ".sandbox" / f"{scale}.sqlite")]
+    command += ["--port", "0", "--db", str(db or REPO / ".sandbox" / f"{scale}.sqlite")]
     for name, value in options.items():
         command += [f"--{name.replace('_', '-')}", str(value)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)

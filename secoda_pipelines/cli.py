@@ -111,11 +111,16 @@ def demo(workdir: Path, ui: bool, ui_port: int) -> None:
         click.echo(f"Demo working folder: {workdir.resolve()}")
         click.echo(f"Secoda sandbox (demo workspace) serving at {server.base_url}")
         try:
-            demo_run.materialize_everything(click.echo)
+            demo_run.materialize_everything(paths, click.echo)
+            planned = demo_run.run_write_jobs_dry(paths)
         except RuntimeError as error:
             raise click.ClickException(str(error)) from None
         click.echo("")
         click.echo(demo_run.report_text(paths.duckdb))
+        click.echo("")
+        click.echo("Write-back jobs, in dry run (nothing was written to Secoda):")
+        click.echo("\n".join(planned))
+        click.echo(f"Run logs: {paths.run_log}")
         click.echo("")
         click.echo(demo_run.open_commands(paths))
         if ui:

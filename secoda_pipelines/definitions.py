@@ -4,15 +4,28 @@ import dagster as dg
 
 from secoda_pipelines.defs.assets.catalog import DUCKDB_IO, catalog_assets
 from secoda_pipelines.defs.assets.reports import report_assets
+from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.refresh import catalog_refresh_job, integration_refresh_job
-from secoda_pipelines.defs.resources import duckdb_io_manager_from_env, secoda_resource_from_env
+from secoda_pipelines.defs.resources import (
+    duckdb_io_manager_from_env,
+    duckdb_resource_from_env,
+    secoda_resource_from_env,
+)
 from secoda_pipelines.defs.schedules import daily_secoda_refresh
 from secoda_pipelines.defs.sensors import new_integration_sensor
 
 defs = dg.Definitions(
     assets=[*catalog_assets, *report_assets],
-    jobs=[catalog_refresh_job, integration_refresh_job],
+    jobs=[
+        catalog_refresh_job,
+        integration_refresh_job,
+        migrate_documentation,
+    ],
     schedules=[daily_secoda_refresh],
     sensors=[new_integration_sensor],
-    resources={"secoda": secoda_resource_from_env(), DUCKDB_IO: duckdb_io_manager_from_env()},
+    resources={
+        "secoda": secoda_resource_from_env(),
+        "duckdb": duckdb_resource_from_env(),
+        DUCKDB_IO: duckdb_io_manager_from_env(),
+    },
 )

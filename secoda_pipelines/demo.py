@@ -13,7 +13,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +22,11 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from secoda_pipelines.catalog.migration import preview_source
 from secoda_pipelines.sandbox import Sandbox
 
 DUCKDB_FILE = "secoda_warehouse.duckdb"
 STALE_COLUMNS = ["title", "external_usage", "internal_usage", "days_since_external_update"]
-# Runs log to the instance as usual; the console shows warnings and errors only.
-QUIET_RUN = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 ADOPTION_COLUMNS = ["email", "replies", "accepted_answers", "acceptance_rate", "last_reply_at"]
 
 
@@ -48,6 +48,10 @@ class DemoPaths:
     def dagster_home(self) -> Path:
         return self.workdir / "dagster_home"
 
+    @property
+    def run_log(self) -> Path:
+        return self.workdir / "runs.log"
+
 
 def prepare_instance(paths: DemoPaths) -> None:
     """Creates the demo's DAGSTER_HOME with telemetry off (a demo should not phone home)."""
@@ -67,7 +71,14 @@ def demo_environment(paths: DemoPaths, sandbox: Sandbox) -> dict[str, str]:
     }
 
 
-def materialize_everything(echo: Callable[[str], None]) -> None:
+@contextmanager
+def _runs_logging_to(path: Path) -> Iterator[None]:
+    """Sends the runs' console logs (Dagster's DEBUG stream) to a file instead of the screen."""
+    with path.open("a") as log, redirect_stderr(log):
+        yield
+
+
+def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> None:
     """Runs the catalog refresh, then one integration refresh per integration.
 
     Uses the code location's own `defs` (imported here, after the environment is set) and
@@ -80,23 +91,65 @@ def materialize_everything(echo: Callable[[str], None]) -> None:
     from secoda_pipelines.defs.partitions import secoda_integrations
 
     instance = dg.DagsterInstance.get()
-    catalog_job = defs.resolve_job_def("secoda_catalog_refresh")
-    result = catalog_job.execute_in_process(
-        instance=instance, run_config=QUIET_RUN, raise_on_error=False
-    )
+    with _runs_logging_to(paths.run_log):
+        result = defs.resolve_job_def("secoda_catalog_refresh").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
     _check(result, "catalog")
-    integrations = _read(Path(os.environ["SECODA_DUCKDB_PATH"]), "secoda.integrations")
+    integrations = _query(paths.duckdb, "SELECT * FROM secoda.integrations")
     ids = integrations["id"].tolist()
     known = set(instance.get_dynamic_partitions(secoda_integrations.name))
     instance.add_dynamic_partitions(secoda_integrations.name, [i for i in ids if i not in known])
     echo(f"Catalog refreshed; {len(ids)} integrations registered as partitions.")
     integration_job = defs.resolve_job_def("secoda_integration_refresh")
     for row in integrations.itertuples():
-        result = integration_job.execute_in_process(
-            instance=instance, partition_key=row.id, run_config=QUIET_RUN, raise_on_error=False
-        )
+        with _runs_logging_to(paths.run_log):
+            result = integration_job.execute_in_process(
+                instance=instance, partition_key=row.id, raise_on_error=False
+            )
         _check(result, f"tables and columns of {row.name}")
         echo(f"  tables and columns of {row.name} ({row.type}) loaded")
+
+
+def run_write_jobs_dry(paths: DemoPaths) -> list[str]:
+    """Runs each write-back job in dry run on demo inputs; returns what each planned.
+
+    Raises:
+        RuntimeError: a run failed; the message names it.
+    """
+    from secoda_pipelines.definitions import defs
+
+    instance = dg.DagsterInstance.get()
+    integrations = _query(paths.duckdb, "SELECT * FROM secoda.integrations")
+    rows = integrations.assign(created_at=integrations["created_at"].astype(str))
+    records = rows.to_dict("records")
+    pair = next(
+        ((source, new) for new in records if (source := preview_source(new, records))), None
+    )
+    lines = []
+    if pair is not None:
+        source, target = pair
+        config = {
+            "source_integration_id": source["id"],
+            "target_integration_id": target["id"],
+            "dry_run": True,
+        }
+        with _runs_logging_to(paths.run_log):
+            result = defs.resolve_job_def("migrate_documentation").execute_in_process(
+                run_config=config, instance=instance, raise_on_error=False
+            )
+        _check(result, "migrate_documentation")
+        plan = _query(
+            paths.duckdb, "SELECT * FROM reports.migration_plan WHERE run_id = ?", result.run_id
+        )
+        counts = plan.groupby(["kind", "action"]).size().unstack(fill_value=0)
+        lines += [
+            f"migrate_documentation (dry run): {source['name']} -> {target['name']}",
+            counts.to_string(),
+            f"  {int((plan['action'] == 'update').sum())} PATCHes would be written; the plan "
+            "is in reports.migration_plan",
+        ]
+    return lines
 
 
 def _check(result: dg.ExecuteInProcessResult, what: str) -> None:
@@ -109,15 +162,15 @@ def _check(result: dg.ExecuteInProcessResult, what: str) -> None:
         raise RuntimeError(f"the {what} run failed:\n" + "\n".join(errors))
 
 
-def _read(database: Path, table: str) -> pd.DataFrame:
+def _query(database: Path, sql: str, *params: object) -> pd.DataFrame:
     with duckdb.connect(str(database), read_only=True) as connection:
-        return connection.execute(f"SELECT * FROM {table}").df()
+        return connection.execute(sql, list(params)).df()
 
 
 def report_text(database: Path) -> str:
     """Returns the stale-dashboard and adoption reports as plain-text tables."""
-    stale = _read(database, "reports.stale_dashboards")
-    adoption = _read(database, "reports.adoption")
+    stale = _query(database, "SELECT * FROM reports.stale_dashboards")
+    adoption = _query(database, "SELECT * FROM reports.adoption")
     unknown = "(not a user: " + adoption["user_id"].str.slice(0, 8) + "…)"
     adoption["email"] = adoption["email"].fillna(unknown)
     with pd.option_context("display.width", 160, "display.max_colwidth", 40):

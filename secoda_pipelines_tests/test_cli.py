@@ -53,6 +53,8 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
     for dashboard_id in expected_stale:
         assert titles[dashboard_id] in out
     assert "secoda-pipelines demo --ui" in out and "duckdb.connect(" in out
+    assert "migrate_documentation (dry run): Snowflake (legacy) -> Snowflake" in out
+    assert "PATCHes would be written" in out
     # The data is where the printed commands say, and the Dagster instance has the runs.
     warehouse = tmp_path / ".demo" / "secoda_warehouse.duckdb"
     stored = query(warehouse, "SELECT count(*) AS n FROM reports.stale_dashboards")

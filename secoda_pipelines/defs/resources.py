@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 from pydantic import Field, PrivateAttr
 
@@ -32,6 +34,9 @@ class SecodaResource(dg.ConfigurableResource):
         description="Writes per minute the client allows itself (SECODA_WRITE_LIMIT_PER_MINUTE).",
     )
     max_in_flight: int = Field(default=8, description="Pages of one listing fetched at once.")
+    retry_backoff_seconds: float = Field(
+        default=0.5, description="Base of the exponential backoff between retries."
+    )
 
     _client: SecodaClient | None = PrivateAttr(default=None)
 
@@ -47,6 +52,7 @@ class SecodaResource(dg.ConfigurableResource):
                 self.api_url,
                 write_limit_per_minute=self.write_limit_per_minute,
                 max_in_flight=self.max_in_flight,
+                backoff_factor=self.retry_backoff_seconds,
             )
         return self._client
 
@@ -80,9 +86,28 @@ def secoda_resource_from_env() -> SecodaResource:
 DEFAULT_DUCKDB_PATH = "secoda_warehouse.duckdb"
 
 
+SCHEMAS = ("secoda", "reports")
+
+
+def _duckdb_path() -> str:
+    path = os.environ.get("SECODA_DUCKDB_PATH")
+    if not path:
+        return DEFAULT_DUCKDB_PATH
+    # DuckDB names a database after its file: `secoda.duckdb` would make `secoda.tables`
+    # ambiguous between the catalog `secoda` and the schema `secoda`.
+    if Path(path).stem.lower() in SCHEMAS:
+        raise ValueError(
+            f"SECODA_DUCKDB_PATH={path!r} is named like one of its schemas {SCHEMAS}, which "
+            f"DuckDB cannot tell apart; use another name, e.g. {DEFAULT_DUCKDB_PATH!r}"
+        )
+    return dg.EnvVar("SECODA_DUCKDB_PATH")
+
+
 def duckdb_io_manager_from_env() -> DuckDBPandasIOManager:
-    """Returns the DuckDB IO manager writing to SECODA_DUCKDB_PATH (default
-    `secoda_warehouse.duckdb`: a file named like its schema `secoda` breaks DuckDB).
-    """
-    database = dg.EnvVar("SECODA_DUCKDB_PATH") if os.environ.get("SECODA_DUCKDB_PATH") else None
-    return DuckDBPandasIOManager(database=database or DEFAULT_DUCKDB_PATH)
+    """Returns the DuckDB IO manager writing to SECODA_DUCKDB_PATH (or the default file)."""
+    return DuckDBPandasIOManager(database=_duckdb_path())
+
+
+def duckdb_resource_from_env() -> DuckDBResource:
+    """Returns a DuckDB connection resource on the same file, for the jobs' reports."""
+    return DuckDBResource(database=_duckdb_path())

@@ -271,11 +271,12 @@ class Sandbox:
             return [slot.record for slot in self._log]
 
     def writes(self) -> list[RequestRecord]:
-        """Returns the non-GET requests that were applied (answered 2xx, not faulted)."""
+        """Returns the non-GET requests that were applied: answered 2xx, and either not
+        faulted or only cut off on the way back ("truncated")."""
         return [
             r
             for r in self.requests
-            if r.method != "GET" and 200 <= r.status < 300 and r.fault is None
+            if r.method != "GET" and 200 <= r.status < 300 and r.fault in (None, "truncated")
         ]
 
     def clear_log(self) -> None:
@@ -400,7 +401,8 @@ class Sandbox:
             incoming.body_error,
             incoming.authorization,
             host,
-            apply=fault is None,
+            # A body cut off in transit still means the server did the work.
+            apply=fault is None or fault.kind == "truncated",
         )
         if fault is not None:  # truncated: valid HTTP, half the JSON
             return replace(response, body=response.body[: len(response.body) // 2])

@@ -77,8 +77,10 @@ def test_schedule_targets_the_unpartitioned_catalog_and_both_reports():
 
 
 def test_sensor_and_jobs_are_named_as_the_spec_says():
-    assert defs.resolve_sensor_def("new_integration_sensor").job_name == (
-        "secoda_integration_refresh"
-    )
+    sensor = defs.resolve_sensor_def("new_integration_sensor")
+    assert sorted(target.job_name for target in sensor.targets) == [
+        "migrate_documentation",
+        "secoda_integration_refresh",
+    ]
     job = defs.resolve_job_def("secoda_integration_refresh")
     assert job.partitions_def.name == "secoda_integrations"

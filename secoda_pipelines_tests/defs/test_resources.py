@@ -6,7 +6,12 @@ import dagster as dg
 import pytest
 import requests
 
-from secoda_pipelines.defs.resources import SecodaResource, secoda_resource_from_env
+from secoda_pipelines.defs.resources import (
+    SecodaResource,
+    duckdb_io_manager_from_env,
+    duckdb_resource_from_env,
+    secoda_resource_from_env,
+)
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
 from secoda_pipelines.secoda import DEFAULT_BASE_URL
 
@@ -73,3 +78,16 @@ def _integrations(sandbox):
 @pytest.fixture(autouse=True)
 def _no_dagster_home(monkeypatch, tmp_path):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["secoda.duckdb", "data/Reports.duckdb"])
+def test_a_duckdb_file_named_like_a_schema_is_refused(monkeypatch, name):
+    monkeypatch.setenv("SECODA_DUCKDB_PATH", name)
+    with pytest.raises(ValueError, match="named like one of its schemas"):
+        duckdb_io_manager_from_env()
+
+
+def test_duckdb_path_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECODA_DUCKDB_PATH", str(tmp_path / "catalog.duckdb"))
+    with dg.build_resources({"duckdb": duckdb_resource_from_env()}) as built:
+        assert built.duckdb.database == str(tmp_path / "catalog.duckdb")

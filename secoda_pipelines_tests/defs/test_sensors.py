@@ -6,6 +6,7 @@ import json
 
 import dagster as dg
 
+from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.sensors import new_integration_sensor
 from secoda_pipelines_tests.defs.conftest import api_rows
 
@@ -58,3 +59,29 @@ def test_a_vanished_integration_is_logged_and_kept(sandbox, resources, instance,
     assert "gone-integration" in json.loads(result.cursor)["seen"]
     assert "gone-integration" in instance.get_dynamic_partitions("secoda_integrations")
     assert "no longer listed by Secoda" in capsys.readouterr().err
+
+
+def test_a_new_warehouse_of_a_known_type_gets_a_migration_preview(sandbox, resources, instance):
+    first = tick(instance, resources)
+    assert all(r.job_name == "secoda_integration_refresh" for r in first.run_requests)
+    integrations = api_rows(sandbox, "integration/integrations/")
+    newest_snowflake = max(
+        (i for i in integrations if i["type"] == "snowflake"), key=lambda i: i["created_at"]
+    )
+    new = sandbox.insert(
+        "integration/integrations/", {"name": "Snowflake (2027)", "type": "snowflake"}
+    )
+
+    second = tick(instance, resources, first.cursor)
+
+    by_job = {r.job_name: r for r in second.run_requests}
+    assert sorted(by_job) == ["migrate_documentation", "secoda_integration_refresh"]
+    preview = by_job["migrate_documentation"]
+    assert preview.run_key == f"{new['id']}:migration-preview"
+    assert preview.run_config == {
+        "source_integration_id": newest_snowflake["id"],
+        "target_integration_id": new["id"],
+        "dry_run": True,
+    }
+    assert dg.validate_run_config(migrate_documentation, preview.run_config)
+    assert tick(instance, resources, second.cursor).run_requests == []

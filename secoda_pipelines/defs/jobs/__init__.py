@@ -1,0 +1,1 @@
+"""Write-back jobs: each plans first, reports the plan, and writes only when not a dry run."""

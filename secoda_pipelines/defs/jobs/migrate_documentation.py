@@ -1,0 +1,243 @@
+"""`migrate_documentation`: carry descriptions, definitions, tags and PII flags from one
+warehouse integration to another (a warehouse migration), planned first, at the rate limit.
+
+Op 1 lists both sides in bulk, checks the request, plans every table and column, appends
+the plan to `reports.migration_plan` and shows it in the run's metadata. Op 2 writes the
+planned PATCHes, one per target resource, unless `dry_run`. The plan is always computed
+against the target's current state, so a rerun after a crash writes only what is missing
+and a rerun of a finished migration writes nothing.
+"""
+
+import time
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from secoda_pipelines.catalog.migration import (
+    DEFAULT_FIELDS,
+    MIGRATABLE_FIELDS,
+    action_counts,
+    plan_migration,
+    unknown_fields,
+)
+from secoda_pipelines.defs.failures import secoda_failures
+from secoda_pipelines.defs.jobs.config import flat_run_config
+from secoda_pipelines.defs.jobs.reporting import append_report, report_metadata
+from secoda_pipelines.defs.resources import SecodaResource
+from secoda_pipelines.secoda import (
+    SecodaAuthError,
+    SecodaBadRequestError,
+    SecodaClient,
+    SecodaNotFoundError,
+    detail_path,
+)
+
+PLAN_TABLE = "migration_plan"
+WRITES_TABLE = "migration_writes"
+PROGRESS_EVERY = 50
+COLLECTIONS = {"table": "table/tables/", "column": "table/columns/"}
+
+
+class MigrateDocumentationConfig(dg.Config):
+    """The flat run config of `migrate_documentation` (SPEC B)."""
+
+    source_integration_id: str = Field(description="Integration whose documentation is copied.")
+    target_integration_id: str = Field(description="Integration that receives it.")
+    fields: list[str] = Field(
+        default=list(DEFAULT_FIELDS),
+        description=f"Fields to carry; any of {', '.join(MIGRATABLE_FIELDS)}.",
+    )
+    include_columns: bool = Field(default=True, description="Also migrate column documentation.")
+    overwrite: bool = Field(
+        default=False, description="Replace target values that differ (else they are kept)."
+    )
+    dry_run: bool = Field(default=True, description="Plan and report only; write nothing.")
+
+
+def request_errors(config: MigrateDocumentationConfig, integrations: list[dict]) -> list[str]:
+    """Returns every problem with the request that is visible before listing tables."""
+    errors = []
+    bad_fields = unknown_fields(config.fields)
+    if bad_fields:
+        errors.append(f"unknown field(s) {bad_fields}: choose from {list(MIGRATABLE_FIELDS)}")
+    if config.source_integration_id == config.target_integration_id:
+        errors.append(
+            f"source_integration_id and target_integration_id are both "
+            f"{config.source_integration_id!r}: a migration needs two integrations"
+        )
+    known = {str(i["id"]): i for i in integrations}
+    choices = ", ".join(f"{i['id']} ({i.get('name')}, {i.get('type')})" for i in integrations)
+    for role in ("source", "target"):
+        value = getattr(config, f"{role}_integration_id")
+        if value not in known:
+            errors.append(
+                f"{role}_integration_id {value!r} is not an integration; known: {choices}"
+            )
+    return errors
+
+
+def _list_side(client: SecodaClient, integration_id: str, columns: bool) -> tuple[list, list]:
+    params = {"integration_id": integration_id}
+    tables = client.list(COLLECTIONS["table"], params)
+    return tables, client.list(COLLECTIONS["column"], params) if columns and tables else []
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+@dg.op(
+    description="Lists both integrations in bulk, checks the request, plans every table and "
+    "column, and reports the plan."
+)
+def documentation_migration_plan(
+    context: dg.OpExecutionContext,
+    config: MigrateDocumentationConfig,
+    secoda: SecodaResource,
+    duckdb: DuckDBResource,
+) -> pd.DataFrame:
+    """Returns the plan (catalog.migration.plan_migration's columns).
+
+    Raises:
+        dagster.Failure: the request is bad (every problem named); nothing is written.
+    """
+    client = secoda.get_client()
+    with secoda_failures():
+        integrations = client.list("integration/integrations/")
+        errors = request_errors(config, integrations)
+        if errors:
+            raise dg.Failure(description="; ".join(errors), allow_retries=False)
+        names = {str(i["id"]): i.get("name") for i in integrations}
+        source = _list_side(client, config.source_integration_id, config.include_columns)
+        target = _list_side(client, config.target_integration_id, config.include_columns)
+    for role, (tables, _) in (("source", source), ("target", target)):
+        if not tables:
+            integration_id = getattr(config, f"{role}_integration_id")
+            raise dg.Failure(
+                description=(
+                    f"{role} integration {integration_id} ({names[integration_id]}) has no "
+                    "tables in Secoda: run its sync in Secoda first, then run this job again"
+                ),
+                allow_retries=False,
+            )
+    plan = plan_migration(
+        source[0], target[0], source[1], target[1], fields=config.fields, overwrite=config.overwrite
+    )
+    report = plan.drop(columns=["patch"])
+    append_report(duckdb, PLAN_TABLE, report, run_id=context.run_id, dry_run=config.dry_run)
+    updates = int((plan["action"] == "update").sum())
+    pace = client.limiter.limit
+    estimate = client.limiter.seconds_for(updates)
+    context.add_output_metadata(
+        report_metadata(
+            report,
+            PLAN_TABLE,
+            dry_run=config.dry_run,
+            writes_planned=updates,
+            actions_by_kind=action_counts(plan),
+            estimated_write_time=f"{_duration(estimate)} at {pace} writes a minute",
+        )
+    )
+    context.log.info(
+        f"Plan: {updates} PATCHes for {len(plan)} source resources "
+        f"({'dry run: nothing will be written' if config.dry_run else 'applying next'}); "
+        f"about {_duration(estimate)} at {pace} writes a minute"
+    )
+    return plan
+
+
+@dg.op(description="Writes the planned PATCHes at the client's pace, unless dry_run.")
+def documentation_migration_writes(
+    context: dg.OpExecutionContext,
+    config: MigrateDocumentationConfig,
+    secoda: SecodaResource,
+    duckdb: DuckDBResource,
+    plan: pd.DataFrame,
+) -> None:
+    """Applies the plan's updates, recording each write in `reports.migration_writes`.
+
+    A 400 or 404 on one resource is recorded and the rest go on; the run then fails
+    listing them. Any other error (a revoked key, retries exhausted) stops at once: run
+    the job again and it writes only what is still missing.
+
+    Raises:
+        dagster.Failure: writes failed (each named), or the API refused the key.
+    """
+    updates = plan[plan["action"] == "update"]
+    if config.dry_run:
+        context.log.info(f"Dry run: {len(updates)} PATCHes planned, none written.")
+        context.add_output_metadata({"writes": 0, "dry_run": True})
+        return
+    client = secoda.get_client()
+    outcomes: list[dict] = []
+    failed: list[str] = []
+    started = time.monotonic()
+
+    def flush() -> None:
+        if outcomes:
+            append_report(
+                duckdb, WRITES_TABLE, pd.DataFrame(outcomes), run_id=context.run_id, dry_run=False
+            )
+            outcomes.clear()
+
+    try:
+        for done, row in enumerate(updates.itertuples(index=False), start=1):
+            path = detail_path(COLLECTIONS[row.kind], row.target_id)
+            status, detail = "written", None
+            try:
+                client.patch(path, row.patch)
+            except (SecodaBadRequestError, SecodaNotFoundError) as error:
+                status, detail = "failed", str(error)
+                failed.append(f"{row.kind} {row.key} ({row.target_id}): {error}")
+            except SecodaAuthError as error:
+                raise dg.Failure(description=str(error), allow_retries=False) from None
+            outcomes.append(
+                {
+                    "kind": row.kind,
+                    "key": row.key,
+                    "source_id": row.source_id,
+                    "target_id": row.target_id,
+                    "fields": list(row.fields),
+                    "status": status,
+                    "detail": detail,
+                }
+            )
+            if done % PROGRESS_EVERY == 0 or done == len(updates):
+                flush()
+                elapsed = time.monotonic() - started
+                remaining = len(updates) - done
+                eta = client.limiter.seconds_for(remaining) if remaining else 0.0
+                context.log.info(
+                    f"Migration: {done} of {len(updates)} written, {remaining} remaining, "
+                    f"{elapsed:.0f} s so far, about {_duration(eta)} to go"
+                )
+    finally:
+        flush()
+    context.add_output_metadata(
+        {"writes": len(updates) - len(failed), "failed": len(failed), "dry_run": False}
+    )
+    if failed:
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(updates)} writes failed: " + "; ".join(failed[:20]),
+            allow_retries=False,
+        )
+
+
+@dg.job(
+    name="migrate_documentation",
+    description=(
+        "Copy documentation (description, definition, tags, PII...) from one warehouse "
+        "integration's tables and columns to another's. Dry run by default."
+    ),
+    config=flat_run_config(
+        MigrateDocumentationConfig,
+        "documentation_migration_plan",
+        "documentation_migration_writes",
+    ),
+    tags={"secoda/writes": "documentation"},
+)
+def migrate_documentation() -> None:
+    documentation_migration_writes(documentation_migration_plan())

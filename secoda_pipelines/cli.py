@@ -129,5 +129,35 @@ def demo(workdir: Path, ui: bool, ui_port: int) -> None:
         server.stop()
 
 
+@main.command("check-downstream")
+@click.argument("tables", nargs=-1, required=True, metavar="TABLE...")
+@click.option(
+    "--depth",
+    type=click.IntRange(0),
+    default=1,
+    show_default=True,
+    help="Levels of lineage to follow; 0 = all.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for tools instead of a table.")
+def check_downstream(tables: tuple[str, ...], depth: int, as_json: bool) -> None:
+    """Fail (exit 1) when anything is downstream of TABLE... (ids or database.schema.table).
+
+    Reads SECODA_API_URL and SECODA_API_KEY. Exit 0: nothing downstream; 1: something is
+    (listed); 2: an error (unknown table, authentication, network), with a one-line reason.
+    """
+    import logging
+
+    from secoda_pipelines.downstream import run_check  # pandas loads slowly; only this needs it
+
+    # The client's and urllib3's retry warnings would break the promised one-line reason.
+    logging.getLogger().addHandler(logging.NullHandler())
+    code, out, err = run_check(tables, depth, as_json, os.environ)
+    if out:
+        click.echo(out)
+    if err:
+        click.echo(err, err=True)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
     main()

@@ -4,7 +4,10 @@ import dagster as dg
 
 from secoda_pipelines.defs.assets.catalog import DUCKDB_IO, catalog_assets
 from secoda_pipelines.defs.assets.reports import report_assets
+from secoda_pipelines.defs.jobs.downstream_impact import check_downstream_impact
+from secoda_pipelines.defs.jobs.manual_lineage import create_manual_lineage
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
+from secoda_pipelines.defs.jobs.provision_users import provision_users
 from secoda_pipelines.defs.refresh import catalog_refresh_job, integration_refresh_job
 from secoda_pipelines.defs.resources import (
     duckdb_io_manager_from_env,
@@ -20,6 +23,9 @@ defs = dg.Definitions(
         catalog_refresh_job,
         integration_refresh_job,
         migrate_documentation,
+        provision_users,
+        create_manual_lineage,
+        check_downstream_impact,
     ],
     schedules=[daily_secoda_refresh],
     sensors=[new_integration_sensor],

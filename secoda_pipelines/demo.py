@@ -24,6 +24,7 @@ import pandas as pd
 
 from secoda_pipelines.catalog.migration import preview_source
 from secoda_pipelines.sandbox import Sandbox
+from secoda_pipelines.secoda import SecodaClient
 
 DUCKDB_FILE = "secoda_warehouse.duckdb"
 STALE_COLUMNS = ["title", "external_usage", "internal_usage", "days_since_external_update"]
@@ -111,45 +112,108 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
         echo(f"  tables and columns of {row.name} ({row.type}) loaded")
 
 
+def _run_job(paths: DemoPaths, name: str, config: dict) -> dg.ExecuteInProcessResult:
+    from secoda_pipelines.definitions import defs
+
+    with _runs_logging_to(paths.run_log):
+        return defs.resolve_job_def(name).execute_in_process(
+            run_config=config, instance=dg.DagsterInstance.get(), raise_on_error=False
+        )
+
+
+def _action_counts(paths: DemoPaths, table: str, run_id: str, column: str = "action") -> str:
+    report = _query(paths.duckdb, f"SELECT * FROM reports.{table} WHERE run_id = ?", run_id)
+    if "status" in report.columns:  # jobs that also record writes: count the plan rows only
+        report = report[report["status"] == "planned"]
+    counts = report[column].value_counts().sort_index()
+    return ", ".join(f"{value}: {count}" for value, count in counts.items()) or "nothing"
+
+
+def _migration_preview(paths: DemoPaths) -> list[str]:
+    integrations = _query(paths.duckdb, "SELECT * FROM secoda.integrations")
+    records = integrations.assign(created_at=integrations["created_at"].astype(str))
+    records = records.to_dict("records")
+    pair = next(((src, new) for new in records if (src := preview_source(new, records))), None)
+    if pair is None:
+        return []
+    source, target = pair
+    config = {"source_integration_id": source["id"], "target_integration_id": target["id"]}
+    result = _run_job(paths, "migrate_documentation", config)
+    _check(result, "migrate_documentation")
+    plan = _query(
+        paths.duckdb, "SELECT * FROM reports.migration_plan WHERE run_id = ?", result.run_id
+    )
+    counts = plan.groupby(["kind", "action"]).size().unstack(fill_value=0)
+    return [
+        f"migrate_documentation: {source['name']} -> {target['name']}",
+        counts.to_string(),
+        f"  {int((plan['action'] == 'update').sum())} PATCHes would be written "
+        "(reports.migration_plan)",
+    ]
+
+
+def _provisioning_preview(paths: DemoPaths) -> list[str]:
+    with SecodaClient(os.environ["SECODA_API_KEY"], os.environ["SECODA_API_URL"]) as client:
+        group = client.list("auth/group/")[0]["name"]
+        team = next(t for t in client.list("auth/teams/") if not t.get("archived"))["name"]
+    existing = _query(paths.duckdb, "SELECT email FROM secoda.users LIMIT 1").email[0]
+    users = [
+        {
+            "email": "new.analyst@example.com",
+            "role": "Viewer",
+            "first_name": "New",
+            "last_name": "Analyst",
+            "groups": [group],
+            "teams": [team],
+        },
+        {"email": existing, "role": "editor"},
+    ]
+    result = _run_job(paths, "provision_users", {"users": users})
+    _check(result, "provision_users")
+    counts = _action_counts(paths, "user_provisioning", result.run_id)
+    return [f"provision_users ({len(users)} users): {counts} (reports.user_provisioning)"]
+
+
+def _lineage_preview(paths: DemoPaths) -> list[str]:
+    edges = [
+        {"from_entity": "product.events.page_views", "to_entity": "product.events.stg_page_views"},
+        {
+            "from_entity": "product.events.page_views",
+            "to_entity": "product.marts.daily_active_users",
+        },
+    ]
+    result = _run_job(paths, "create_manual_lineage", {"edges": edges})
+    _check(result, "create_manual_lineage")
+    counts = _action_counts(paths, "lineage_changes", result.run_id)
+    return [f"create_manual_lineage ({len(edges)} edges): {counts} (reports.lineage_changes)"]
+
+
+def _impact_preview(paths: DemoPaths) -> list[str]:
+    table = "product.events.page_views"
+    config = {"tables": [table], "depth": 0, "fail_on_downstream": False}
+    result = _run_job(paths, "check_downstream_impact", config)
+    _check(result, "check_downstream_impact")
+    rows = _query(
+        paths.duckdb,
+        "SELECT depth, path FROM reports.downstream_impact WHERE run_id = ? ORDER BY depth",
+        result.run_id,
+    )
+    lines = [f"check_downstream_impact ({table}, all levels): {len(rows)} downstream"]
+    return lines + [f"  {row.depth}: {row.path}" for row in rows.itertuples()]
+
+
 def run_write_jobs_dry(paths: DemoPaths) -> list[str]:
     """Runs each write-back job in dry run on demo inputs; returns what each planned.
 
     Raises:
         RuntimeError: a run failed; the message names it.
     """
-    from secoda_pipelines.definitions import defs
-
-    instance = dg.DagsterInstance.get()
-    integrations = _query(paths.duckdb, "SELECT * FROM secoda.integrations")
-    rows = integrations.assign(created_at=integrations["created_at"].astype(str))
-    records = rows.to_dict("records")
-    pair = next(
-        ((source, new) for new in records if (source := preview_source(new, records))), None
-    )
-    lines = []
-    if pair is not None:
-        source, target = pair
-        config = {
-            "source_integration_id": source["id"],
-            "target_integration_id": target["id"],
-            "dry_run": True,
-        }
-        with _runs_logging_to(paths.run_log):
-            result = defs.resolve_job_def("migrate_documentation").execute_in_process(
-                run_config=config, instance=instance, raise_on_error=False
-            )
-        _check(result, "migrate_documentation")
-        plan = _query(
-            paths.duckdb, "SELECT * FROM reports.migration_plan WHERE run_id = ?", result.run_id
-        )
-        counts = plan.groupby(["kind", "action"]).size().unstack(fill_value=0)
-        lines += [
-            f"migrate_documentation (dry run): {source['name']} -> {target['name']}",
-            counts.to_string(),
-            f"  {int((plan['action'] == 'update').sum())} PATCHes would be written; the plan "
-            "is in reports.migration_plan",
-        ]
-    return lines
+    return [
+        *_migration_preview(paths),
+        *_provisioning_preview(paths),
+        *_lineage_preview(paths),
+        *_impact_preview(paths),
+    ]
 
 
 def _check(result: dg.ExecuteInProcessResult, what: str) -> None:

@@ -53,8 +53,12 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
     for dashboard_id in expected_stale:
         assert titles[dashboard_id] in out
     assert "secoda-pipelines demo --ui" in out and "duckdb.connect(" in out
-    assert "migrate_documentation (dry run): Snowflake (legacy) -> Snowflake" in out
+    assert "in dry run (nothing was written to Secoda)" in out
+    assert "migrate_documentation: Snowflake (legacy) -> Snowflake" in out
     assert "PATCHes would be written" in out
+    assert "provision_users (2 users): create: 1, exists: 1" in out
+    assert "create_manual_lineage (2 edges): create: 1, exists: 1" in out
+    assert "check_downstream_impact (product.events.page_views, all levels): 4 downstream" in out
     # The data is where the printed commands say, and the Dagster instance has the runs.
     warehouse = tmp_path / ".demo" / "secoda_warehouse.duckdb"
     stored = query(warehouse, "SELECT count(*) AS n FROM reports.stale_dashboards")

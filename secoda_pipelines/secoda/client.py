@@ -528,7 +528,9 @@ class SecodaClient:
             )
         if status == 400:
             raise SecodaBadRequestError(f"Secoda rejected {where} (400): {said}", **kwargs)
-        tries = f" after {attempts} attempts" if attempts else " after retries"
+        tries = " after retries"
+        if attempts:
+            tries = f" after {attempts} attempt{'s' if attempts > 1 else ''}"
         if status == 429:
             raise SecodaRateLimitError(
                 f"Secoda still answered 429 Too Many Requests to {where}{tries}: {said}. The "

@@ -24,11 +24,14 @@ def append_report(
     """
     stamped = rows.copy()
     for column in stamped.columns:
-        if stamped[column].map(lambda v: isinstance(v, list | tuple)).any():
+        if any(isinstance(v, list | tuple) for v in stamped[column]):
             stamped[column] = stamped[column].map(_json_list)
-    stamped.insert(0, "run_id", run_id)
-    stamped.insert(1, "dry_run", dry_run)
-    stamped.insert(2, "reported_at", pd.Timestamp.now(tz="UTC"))
+    # Typed columns: in an empty frame an untyped one would make DuckDB create a NULL column.
+    index = stamped.index
+    stamped.insert(0, "run_id", pd.Series(run_id, index=index, dtype="string"))
+    stamped.insert(1, "dry_run", pd.Series(dry_run, index=index, dtype="boolean"))
+    now = pd.Timestamp.now(tz="UTC")
+    stamped.insert(2, "reported_at", pd.Series(now, index=index, dtype="datetime64[ns, UTC]"))
     with duckdb.get_connection() as connection:
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {REPORTS_SCHEMA}")
         connection.register("report_rows", stamped)

@@ -1,0 +1,206 @@
+"""`provision_users` on the demo workspace, over HTTP."""
+
+from __future__ import annotations
+
+from secoda_pipelines.defs.jobs.provision_users import provision_users
+from secoda_pipelines_tests.defs.conftest import api_rows, query
+from secoda_pipelines_tests.defs.test_downstream_impact import failure_message, job_resources
+
+ADA = {"email": "ada.byron@example.com", "role": "Editor", "first_name": "Ada"}
+CSV = (
+    "email,role,first_name,last_name,groups,teams\n"
+    "rosalind@example.com,guest,Rosalind,Franklin,,growth;Data Platform\n"
+    "TIM.BERNERS-LEE@example.com,viewer,Tim,,,\n"
+)
+
+
+def run(sandbox, warehouse, instance, **config):
+    return provision_users.execute_in_process(
+        run_config=config,
+        resources=job_resources(sandbox, warehouse),
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def ids_by_name(sandbox, path: str) -> dict[str, str]:
+    return {row["name"]: row["id"] for row in api_rows(sandbox, path)}
+
+
+def test_dry_run_then_apply_then_rerun(sandbox, warehouse, instance, tmp_path):
+    groups = ids_by_name(sandbox, "auth/group/")
+    teams = ids_by_name(sandbox, "auth/teams/")
+    people = tmp_path / "people.csv"
+    people.write_text(CSV)
+    config = {
+        "users": [{**ADA, "groups": ["analytics", groups["Finance"]], "teams": ["GROWTH"]}],
+        "csv_path": str(people),
+    }
+    users_before = len(api_rows(sandbox, "user/"))
+    sandbox.clear_log()
+
+    dry = run(sandbox, warehouse, instance, **config)
+
+    assert dry.success
+    assert [(r.method, r.path, r.query) for r in sandbox.requests] == [
+        ("GET", "user/", {"page": "1"}),
+        ("GET", "auth/group/", {"page": "1"}),
+        ("GET", "auth/teams/", {"page": "1"}),
+    ]
+    assert sandbox.writes() == []
+    sandbox.clear_log()
+
+    applied = run(sandbox, warehouse, instance, **config, dry_run=False)
+
+    assert applied.success
+    assert [(w.method, w.path, w.body) for w in sandbox.writes()] == [
+        (
+            "POST",
+            "user/",
+            {
+                "email": "ada.byron@example.com",
+                "emails": ["ada.byron@example.com"],
+                "role": "editor",
+                "user_groups": [groups["Analytics"], groups["Finance"]],
+                "groups": [groups["Analytics"], groups["Finance"]],
+                "teams": [teams["Growth"]],
+                "first_name": "Ada",
+            },
+        ),
+        (
+            "POST",
+            "user/",
+            {
+                "email": "rosalind@example.com",
+                "emails": ["rosalind@example.com"],
+                "role": "guest",
+                "user_groups": [],
+                "groups": [],
+                "teams": [teams["Growth"], teams["Data Platform"]],
+                "first_name": "Rosalind",
+                "last_name": "Franklin",
+            },
+        ),
+    ]
+    users = {u["email"]: u for u in api_rows(sandbox, "user/")}
+    assert len(users) == users_before + 2
+    assert users["rosalind@example.com"]["role"] == "guest"
+    sandbox.clear_log()
+
+    rerun = run(sandbox, warehouse, instance, **config, dry_run=False)
+
+    assert rerun.success
+    assert sandbox.writes() == []
+    report = query(
+        warehouse,
+        "SELECT run_id, dry_run, email, action, status, user_id FROM reports.user_provisioning",
+    )
+    by_run = {
+        run_id: rows[["dry_run", "email", "action", "status"]].values.tolist()
+        for run_id, rows in report.groupby("run_id", sort=False)
+    }
+    assert by_run[dry.run_id] == [
+        [True, "ada.byron@example.com", "create", "planned"],
+        [True, "rosalind@example.com", "create", "planned"],
+        [True, "TIM.BERNERS-LEE@example.com", "exists", "planned"],
+    ]
+    assert by_run[applied.run_id] == [
+        [False, "ada.byron@example.com", "create", "planned"],
+        [False, "rosalind@example.com", "create", "planned"],
+        [False, "TIM.BERNERS-LEE@example.com", "exists", "planned"],
+        [False, "ada.byron@example.com", "create", "written"],
+        [False, "rosalind@example.com", "create", "written"],
+    ]
+    assert [row[2] for row in by_run[rerun.run_id]] == ["exists"] * 3
+    written = report[report.status == "written"]
+    assert set(written.user_id) == {users[e]["id"] for e in written.email}
+
+
+def test_every_bad_value_is_named_and_nothing_is_created(sandbox, warehouse, instance, tmp_path):
+    # A second group named like an existing one, in another case: naming it is ambiguous.
+    sandbox.insert("auth/group/", {"name": "ANALYTICS", "users": []})
+    people = tmp_path / "people.csv"
+    people.write_text("email,role,groups\nada.byron@example.com,viewer,\n")
+    config = {
+        "users": [
+            ADA,
+            {"email": "not-an-email", "role": "viewer"},
+            {"email": "g@example.com", "role": "GUEST"},
+            {"email": "x@example.com", "role": "owner", "groups": ["Analytics", "Nope"]},
+            {"email": "y@example.com", "role": "viewer", "teams": ["Legacy BI", "Nope"]},
+        ],
+        "csv_path": str(people),
+        "dry_run": False,
+    }
+    sandbox.clear_log()
+    result = run(sandbox, warehouse, instance, **config)
+    message = failure_message(result)
+    for named in (
+        "users[0] (ada.byron@example.com): email 'ada.byron@example.com' is given 2 times "
+        "(users[0], people.csv line 2)",
+        "users[1] (not-an-email): email 'not-an-email' is not an email address",
+        "users[2] (g@example.com): role guest needs at least one team",
+        "users[3] (x@example.com): role 'owner' is not one of admin, editor, viewer, guest",
+        "users[3] (x@example.com): group 'Analytics' matches 2 groups",
+        "users[3] (x@example.com): group 'Nope' matches no group by id or name",
+        "users[4] (y@example.com): team 'Legacy BI' is archived",
+        "users[4] (y@example.com): team 'Nope' matches no team by id or name",
+        "people.csv line 2 (ada.byron@example.com): email 'ada.byron@example.com' is given",
+    ):
+        assert named in message
+    assert sandbox.writes() == []
+    report = query(warehouse, "SELECT email, action FROM reports.user_provisioning")
+    assert report.action.tolist() == ["invalid"] * 6
+
+
+def test_missing_input_fails_before_any_request(sandbox, warehouse, instance, tmp_path):
+    sandbox.clear_log()
+    assert "no users given" in failure_message(run(sandbox, warehouse, instance))
+    missing = tmp_path / "nope.csv"
+    message = failure_message(run(sandbox, warehouse, instance, csv_path=str(missing)))
+    assert f"csv_path '{missing}' cannot be read" in message
+    bad = tmp_path / "bad.csv"
+    bad.write_text("mail,role\nx@example.com,viewer\n")
+    message = failure_message(run(sandbox, warehouse, instance, csv_path=str(bad)))
+    assert "bad.csv has unknown columns 'mail'" in message and "bad.csv has no email" in message
+    assert sandbox.requests == []
+
+
+def test_a_crash_midway_is_finished_by_a_rerun_without_duplicates(sandbox, warehouse, instance):
+    users = [
+        {"email": f"new{i}@example.com", "role": "viewer", "teams": ["Growth"]} for i in range(3)
+    ]
+    sandbox.clear_log()
+    # The second create meets a 500; a POST is not retried, since it may have been applied.
+    original = sandbox.on_request
+    posts = []
+
+    def fail_second_post(record):
+        if record.method == "POST":
+            posts.append(record)
+            if len(posts) == 2:
+                sandbox.fail_next("500", method="POST", path_contains="user/")
+
+    sandbox.on_request = fail_second_post
+    try:
+        crashed = run(sandbox, warehouse, instance, users=users, dry_run=False)
+    finally:
+        sandbox.on_request = original
+    assert "created 1 of 3 users, then new1@example.com failed" in failure_message(crashed)
+    assert [w.body["email"] for w in sandbox.writes()] == ["new0@example.com"]
+    sandbox.clear_log()
+
+    finished = run(sandbox, warehouse, instance, users=users, dry_run=False)
+
+    assert finished.success
+    assert [w.body["email"] for w in sandbox.writes()] == ["new1@example.com", "new2@example.com"]
+    report = query(
+        warehouse,
+        "SELECT run_id, email, status FROM reports.user_provisioning WHERE status != 'planned'",
+    )
+    assert report.values.tolist() == [
+        [crashed.run_id, "new0@example.com", "written"],
+        [crashed.run_id, "new1@example.com", "failed"],
+        [finished.run_id, "new1@example.com", "written"],
+        [finished.run_id, "new2@example.com", "written"],
+    ]

@@ -120,6 +120,19 @@ class SecodaClient:
 
     The API key is sent only in the Authorization header; it never appears in a URL, a log
     line, an exception or this object's repr.
+
+    Args:
+        api_key: the key; None is accepted here and refused at the first call.
+        base_url: SECODA_API_URL, normalised to one trailing slash.
+        timeout: (connect, read) seconds per request.
+        max_in_flight: pages of one listing fetched at once.
+        write_limit_per_minute, write_window_seconds: the shared write pace.
+        max_pages: a listing longer than this stops with SecodaPagingError.
+        retries, backoff_factor, backoff_max, retry_after_max, max_retry_seconds: how often
+            and how long failed requests are retried.
+
+    Raises:
+        SecodaConfigError: the base URL is not http(s), or the key is malformed.
     """
 
     def __init__(
@@ -220,23 +233,15 @@ class SecodaClient:
     def _send(
         self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
     ) -> requests.Response:
-        try:
-            return self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=body,
-                headers=self._headers(),
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.exceptions.RetryError as exc:  # only with raise_on_status; kept safe
-            raise SecodaServerError(
-                self._redact(f"{method} {path} at {self.base_url} kept failing: {exc}"),
-                status=0,
-                method=method,
-                path=path,
-            ) from None
+        return self.session.request(
+            method,
+            self.base_url + path,
+            params=params,
+            json=body,
+            headers=self._headers(),
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
 
     def _sleep_before_retry(self, attempt: int, response: requests.Response | None) -> float:
         delay = min(self.backoff_max, self.backoff_factor * (2**attempt))

@@ -182,6 +182,17 @@ def test_apply_writes_exactly_the_planned_patches(sandbox, warehouse, instance):
             assert after[target][field] == before[target][field]
     outcome = query(warehouse, "SELECT status, count(*) n FROM reports.migration_writes GROUP BY 1")
     assert outcome.set_index("status")["n"].to_dict() == {"written": len(planned)}
+    progress = [
+        record.user_message
+        for record in instance.all_logs(result.run_id)
+        if record.user_message.startswith("Migration: ")
+    ]
+    total = len(planned)
+    assert [p.split(",")[0] for p in progress] == [
+        f"Migration: {done} of {total} written" for done in [*range(50, total, 50), total]
+    ]
+    assert f"Migration: 50 of {total} written, {total - 50} remaining" in progress[0]
+    assert all("to go" in p for p in progress)
 
 
 def test_rerun_after_apply_writes_nothing(sandbox, warehouse, instance):

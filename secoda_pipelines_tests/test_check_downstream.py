@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines_tests.defs.test_downstream_impact import dashboard_id, table_id
+from secoda_pipelines_tests.helpers import dashboard_id, table_id
 
 
 def check(*args: str, url: str | None, key: str | None = DEFAULT_API_KEY):

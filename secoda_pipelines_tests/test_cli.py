@@ -13,11 +13,11 @@ from pathlib import Path
 
 import requests
 
-from secoda_pipelines_tests.defs.conftest import api_rows, query
 from secoda_pipelines_tests.defs.test_catalog_assets import (
     independent_adoption,
     independent_stale,
 )
+from secoda_pipelines_tests.helpers import api_rows, query
 
 
 def run_cli(*args: str, cwd, timeout: float = 300) -> subprocess.CompletedProcess:

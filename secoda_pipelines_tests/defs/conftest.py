@@ -7,10 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
-import pandas as pd
 import pytest
-import requests
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from secoda_pipelines.defs.resources import SecodaResource
@@ -37,26 +34,3 @@ def instance() -> Iterator[dg.DagsterInstance]:
     """Returns a real, temporary Dagster instance."""
     with dg.instance_for_test() as test_instance:
         yield test_instance
-
-
-def query(warehouse: Path, sql: str) -> pd.DataFrame:
-    """Returns the result of `sql` on the DuckDB file (read-only)."""
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return connection.execute(sql).df()
-
-
-def api_rows(sandbox: Sandbox, path: str, **params: str) -> list[dict[str, Any]]:
-    """Returns every row of a listing, read page by page with plain requests (not our client)."""
-    rows: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        body = requests.get(
-            sandbox.base_url + path,
-            params={**params, "page": page},
-            headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
-            timeout=10,
-        ).json()
-        rows += body["results"]
-        if page >= body["total_pages"]:
-            return rows
-        page += 1

@@ -15,7 +15,7 @@ from secoda_pipelines.defs.assets.reports import report_assets
 from secoda_pipelines.defs.checks import IDS_CHECK
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK as STALE_CHECK
 from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines_tests.defs.conftest import api_rows, query
+from secoda_pipelines_tests.helpers import api_rows, query
 
 ALL_ASSETS = [*catalog_assets, *report_assets]
 UNPARTITIONED = dg.AssetSelection.all() - dg.AssetSelection.assets(tables, columns)

@@ -2,56 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from secoda_pipelines.defs.jobs.downstream_impact import check_downstream_impact
-from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines_tests.defs.conftest import api_rows, query
-
-NEW_SNOWFLAKE = "Snowflake"
-
-
-def table_id(sandbox, name: str, integration: str = NEW_SNOWFLAKE) -> str:
-    """Returns the id of `database.schema.title` in the named integration (read directly)."""
-    integration_id = next(
-        i["id"] for i in api_rows(sandbox, "integration/integrations/") if i["name"] == integration
-    )
-    database, schema, title = name.split(".")
-    return next(
-        t["id"]
-        for t in api_rows(sandbox, "table/tables/", integration_id=integration_id, title=title)
-        if (t["database"], t["schema"]) == (database, schema)
-    )
-
-
-def dashboard_id(sandbox, title: str) -> str:
-    return api_rows(sandbox, "dashboard/dashboards/", title=title)[0]["id"]
-
-
-def job_resources(sandbox, warehouse, api_key: str = DEFAULT_API_KEY) -> dict[str, Any]:
-    return {
-        "secoda": SecodaResource(api_url=sandbox.base_url, api_key=api_key),
-        "duckdb": DuckDBResource(database=str(warehouse)),
-    }
-
-
-def failure_message(result) -> str:
-    """Returns the description of the run's (only) failed step."""
-    failures = [e for e in result.all_events if e.is_step_failure]
-    assert len(failures) == 1, [e.message for e in failures]
-    return failures[0].step_failure_data.user_failure_data.description
-
-
-def output_metadata(result, step: str = "find_downstream_impact") -> dict[str, Any]:
-    """Returns the metadata of the step's output."""
-    output = next(
-        e for e in result.all_events if e.event_type_value == "STEP_OUTPUT" and e.step_key == step
-    )
-    return output.step_output_data.metadata
+from secoda_pipelines_tests.helpers import (
+    dashboard_id,
+    failure_message,
+    job_resources,
+    output_metadata,
+    query,
+    run_job,
+    table_id,
+)
 
 
 def requests_of(sandbox) -> list[tuple[str, str, dict]]:
@@ -59,12 +21,7 @@ def requests_of(sandbox) -> list[tuple[str, str, dict]]:
 
 
 def run(sandbox, warehouse, instance, **config):
-    return check_downstream_impact.execute_in_process(
-        run_config=config,
-        resources=job_resources(sandbox, warehouse),
-        instance=instance,
-        raise_on_error=False,
-    )
+    return run_job(check_downstream_impact, sandbox, warehouse, instance, **config)
 
 
 def test_one_level_by_name_sends_exactly_these_requests_and_fails(sandbox, warehouse, instance):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from secoda_pipelines.defs.jobs.manual_lineage import create_manual_lineage
-from secoda_pipelines_tests.defs.conftest import api_rows, query
-from secoda_pipelines_tests.defs.test_downstream_impact import (
+from secoda_pipelines_tests.helpers import (
+    api_rows,
     dashboard_id,
     failure_message,
-    job_resources,
+    query,
+    run_job,
     table_id,
 )
 
@@ -15,12 +16,7 @@ DAU = "product.marts.daily_active_users"
 
 
 def run(sandbox, warehouse, instance, **config):
-    return create_manual_lineage.execute_in_process(
-        run_config=config,
-        resources=job_resources(sandbox, warehouse),
-        instance=instance,
-        raise_on_error=False,
-    )
+    return run_job(create_manual_lineage, sandbox, warehouse, instance, **config)
 
 
 def lineage_between(sandbox, a: str, b: str) -> list[tuple[str, str, str]]:

@@ -6,12 +6,10 @@ import json
 from collections import Counter
 
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
-from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines_tests.defs.conftest import api_rows, query
+from secoda_pipelines_tests.helpers import api_rows, job_resources, query
 
 FIELDS = ("description", "definition", "tags", "pii")
 DOC_FIELDS = (*FIELDS, "owners", "verified")
@@ -21,18 +19,6 @@ DOC_FIELDS = (*FIELDS, "owners", "verified")
 def sandbox(make_sandbox):
     """The demo workspace without a write limit (pacing is tested in the client's tests)."""
     return make_sandbox(write_rate_limit=0)
-
-
-def job_resources(sandbox, warehouse):
-    return {
-        "secoda": SecodaResource(
-            api_url=sandbox.base_url,
-            api_key=DEFAULT_API_KEY,
-            write_limit_per_minute=100_000,
-            retry_backoff_seconds=0.01,
-        ),
-        "duckdb": DuckDBResource(database=str(warehouse)),
-    }
 
 
 def warehouses(sandbox):
@@ -48,7 +34,9 @@ def run(sandbox, warehouse, instance, **config):
     run_config = {"source_integration_id": legacy, "target_integration_id": new, **config}
     return migrate_documentation.execute_in_process(
         run_config=run_config,
-        resources=job_resources(sandbox, warehouse),
+        resources=job_resources(
+            sandbox, warehouse, write_limit_per_minute=100_000, retry_backoff_seconds=0.01
+        ),
         instance=instance,
         raise_on_error=False,
     )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from secoda_pipelines.defs.jobs.provision_users import provision_users
-from secoda_pipelines_tests.defs.conftest import api_rows, query
-from secoda_pipelines_tests.defs.test_downstream_impact import failure_message, job_resources
+from secoda_pipelines_tests.helpers import (
+    api_rows,
+    failure_message,
+    query,
+    run_job,
+)
 
 ADA = {"email": "ada.byron@example.com", "role": "Editor", "first_name": "Ada"}
 CSV = (
@@ -15,12 +19,7 @@ CSV = (
 
 
 def run(sandbox, warehouse, instance, **config):
-    return provision_users.execute_in_process(
-        run_config=config,
-        resources=job_resources(sandbox, warehouse),
-        instance=instance,
-        raise_on_error=False,
-    )
+    return run_job(provision_users, sandbox, warehouse, instance, **config)
 
 
 def ids_by_name(sandbox, path: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import dagster as dg
 
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.sensors import new_integration_sensor
-from secoda_pipelines_tests.defs.conftest import api_rows
+from secoda_pipelines_tests.helpers import api_rows
 
 
 def tick(instance, resources, cursor=None):

@@ -19,6 +19,7 @@ Prints the figures, then `write_rate_share=<x>`. Exits 0.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -39,7 +40,8 @@ from secoda_pipelines.sandbox.server import SCHEMA_VERSION
 from secoda_pipelines.sandbox.store import Store
 from secoda_pipelines.secoda import SecodaClient
 
-PAIR_DB = REPO / ".sandbox" / "large-pair.sqlite"
+PAIR_DB = REPO / ".sandbox" / "large-pair.sqlite"  # built once, never served
+RUN_DB = REPO / ".sandbox" / "large-pair-run.sqlite"  # a fresh copy per run: apply writes to it
 TARGET_NAME = "Snowflake (migrated, benchmark)"
 DIFFERING = 2_000
 DIFFERING_TABLES = 200
@@ -77,14 +79,18 @@ def _pair_workspace() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         yield path, copies
 
 
-def ensure_pair_database() -> float:
-    """Builds .sandbox/large-pair.sqlite unless it exists; returns the seconds it took."""
+def fresh_pair_database() -> float:
+    """Builds .sandbox/large-pair.sqlite unless it exists, then copies it to RUN_DB, so every
+    run starts with the same 2,000 differences; returns the seconds it took."""
+    started = time.perf_counter()
     store = Store(PAIR_DB)
     wanted = {"scale": "large", "seed_version": seed.SEED_VERSION, "schema_version": SCHEMA_VERSION}
-    started = time.perf_counter()
     if store.meta() != wanted:
         store.rebuild(wanted, _pair_workspace())
     store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{RUN_DB}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(PAIR_DB, RUN_DB)
     return time.perf_counter() - started
 
 
@@ -148,10 +154,10 @@ def main() -> None:
     parser.add_argument("--write-limit", type=int, default=1200)
     args = parser.parse_args()
 
-    built = ensure_pair_database()
-    print(f"pair workspace ready in {built:.1f} s: {PAIR_DB}")
+    built = fresh_pair_database()
+    print(f"pair workspace ready in {built:.1f} s: {RUN_DB}")
     options = {"latency_ms": args.latency_ms, "write_rate_limit": args.write_limit}
-    with running_sandbox("large", db=PAIR_DB, **options) as (base_url, api_key):
+    with running_sandbox("large", db=RUN_DB, **options) as (base_url, api_key):
         with SecodaClient(api_key, base_url) as client:
             integrations = client.list("integration/integrations/")
             target = next(i["id"] for i in integrations if i["name"] == TARGET_NAME)

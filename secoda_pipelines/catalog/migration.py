@@ -58,6 +58,22 @@ def _norm(value: Any) -> str:
     return "" if value is None or value == "None" else str(value).strip().casefold()
 
 
+KEY_FIELDS = {
+    "table": ("database", "schema", "title"),
+    "column": ("table_database", "table_schema", "table_title", "title"),
+}
+
+
+def slim(rows: Iterable[Row], kind: str, fields: Sequence[str]) -> list[dict[str, Any]]:
+    """Returns the rows with only what planning reads: id, the match key and `fields`.
+
+    A catalog-scale listing holds hundreds of thousands of rows; dropping the rest of each
+    object keeps the plan's memory to a fraction.
+    """
+    keep = ("id", *KEY_FIELDS[kind], *fields)
+    return [{key: row.get(key) for key in keep} for row in rows]
+
+
 def table_key(row: Row) -> tuple[str, ...]:
     """Returns a table's match key: (database, schema, title), trimmed and case-folded."""
     return (_norm(row.get("database")), _norm(row.get("schema")), _norm(row.get("title")))

@@ -9,6 +9,7 @@ from secoda_pipelines.catalog.migration import (
     is_empty,
     plan_migration,
     preview_source,
+    slim,
 )
 
 
@@ -118,3 +119,18 @@ def test_preview_source_is_the_most_recent_older_integration_of_the_same_type():
     assert preview_source(integrations[1], integrations)["id"] == "a"
     assert preview_source(integrations[0], integrations) is None
     assert preview_source(integrations[2], integrations) is None
+
+
+def test_slim_keeps_only_what_planning_reads():
+    row = column("c1", "orders", "id", description="key", tags=["t"], pii=True, url="x", extra=1)
+    assert slim([row], "column", ["description", "tags"]) == [
+        {
+            "id": "c1",
+            "table_database": "analytics",
+            "table_schema": "core",
+            "table_title": "orders",
+            "title": "id",
+            "description": "key",
+            "tags": ["t"],
+        }
+    ]

@@ -20,6 +20,7 @@ from secoda_pipelines.catalog.migration import (
     MIGRATABLE_FIELDS,
     action_counts,
     plan_migration,
+    slim,
     unknown_fields,
 )
 from secoda_pipelines.defs.failures import secoda_failures
@@ -78,10 +79,14 @@ def request_errors(config: MigrateDocumentationConfig, integrations: list[dict])
     return errors
 
 
-def _list_side(client: SecodaClient, integration_id: str, columns: bool) -> tuple[list, list]:
+def _list_side(
+    client: SecodaClient, integration_id: str, config: MigrateDocumentationConfig
+) -> tuple[list, list]:
     params = {"integration_id": integration_id}
-    tables = client.list(COLLECTIONS["table"], params)
-    return tables, client.list(COLLECTIONS["column"], params) if columns and tables else []
+    tables = slim(client.iter_rows(COLLECTIONS["table"], params), "table", config.fields)
+    if not (config.include_columns and tables):
+        return tables, []
+    return tables, slim(client.iter_rows(COLLECTIONS["column"], params), "column", config.fields)
 
 
 def _duration(seconds: float) -> str:
@@ -111,8 +116,8 @@ def documentation_migration_plan(
         if errors:
             raise dg.Failure(description="; ".join(errors), allow_retries=False)
         names = {str(i["id"]): i.get("name") for i in integrations}
-        source = _list_side(client, config.source_integration_id, config.include_columns)
-        target = _list_side(client, config.target_integration_id, config.include_columns)
+        source = _list_side(client, config.source_integration_id, config)
+        target = _list_side(client, config.target_integration_id, config)
     for role, (tables, _) in (("source", source), ("target", target)):
         if not tables:
             integration_id = getattr(config, f"{role}_integration_id")

@@ -5,10 +5,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
 
+from secoda_pipelines.defs.jobs.reporting import append_report, report_metadata
 from secoda_pipelines.secoda import SecodaClient, SecodaError
 
 Row = dict[str, Any]
+PLANNED, WRITTEN, FAILED = "planned", "written", "failed"
 
 
 def bad_input(
@@ -56,3 +60,52 @@ def partial_failure(
         metadata=dict(metadata),
         allow_retries=False,
     )
+
+
+def report_plan(
+    context: dg.OpExecutionContext,
+    duckdb: DuckDBResource,
+    table: str,
+    plan: pd.DataFrame,
+    *,
+    dry_run: bool,
+    errors: list[str],
+    nothing_done: str,
+) -> None:
+    """Appends the plan (status `planned`) to `reports.<table>` and the run's metadata.
+
+    Raises:
+        dagster.Failure: `errors` is not empty (each bad value listed; nothing is written).
+    """
+    report = append_report(
+        duckdb, table, plan.assign(status=PLANNED), run_id=context.run_id, dry_run=dry_run
+    )
+    metadata = dict(report_metadata(report, table, dry_run=dry_run))
+    if errors:
+        raise bad_input(errors, nothing_done, metadata)
+    context.add_output_metadata(metadata)
+
+
+def report_writes(
+    context: dg.OpExecutionContext,
+    duckdb: DuckDBResource,
+    table: str,
+    outcomes: list[Row],
+    *,
+    planned: int,
+    what: str,
+    failure: tuple[str, SecodaError] | None,
+) -> pd.DataFrame:
+    """Appends one row per attempted create to `reports.<table>`; returns them as a frame.
+
+    Raises:
+        dagster.Failure: `failure` (the failed item's name and error) is set.
+    """
+    frame = pd.DataFrame(outcomes).astype("string")
+    report = append_report(duckdb, table, frame, run_id=context.run_id, dry_run=False)
+    written = int((frame["status"] == WRITTEN).sum())
+    metadata = dict(report_metadata(report, table, count_by="status", written=written))
+    if failure is not None:
+        raise partial_failure(written, planned, what, failure[0], failure[1], metadata)
+    context.add_output_metadata(metadata)
+    return frame

@@ -22,14 +22,19 @@ from secoda_pipelines.catalog.lineage import (
 )
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.jobs.config import flat_run_config
-from secoda_pipelines.defs.jobs.creates import bad_input, partial_failure, post_each
-from secoda_pipelines.defs.jobs.reporting import append_report, report_metadata
+from secoda_pipelines.defs.jobs.creates import (
+    FAILED,
+    WRITTEN,
+    bad_input,
+    post_each,
+    report_plan,
+    report_writes,
+)
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.downstream import LINEAGE, list_edges, resolve_references
 
 NOTHING_DONE = "no lineage was created"
 REPORT_TABLE = "lineage_changes"
-PLANNED, WRITTEN, FAILED = "planned", "written", "failed"
 
 
 class EdgeRow(dg.Config):
@@ -77,17 +82,15 @@ def plan_manual_lineage(
     plan, errors = plan_lineage(
         edges, {ref: entity.id for ref, entity in resolved.items()}, unresolved, existing
     )
-    report = append_report(
+    report_plan(
+        context,
         duckdb,
         REPORT_TABLE,
-        plan.assign(status=PLANNED),
-        run_id=context.run_id,
+        plan,
         dry_run=config.dry_run,
+        errors=errors,
+        nothing_done=NOTHING_DONE,
     )
-    metadata = dict(report_metadata(report, REPORT_TABLE, dry_run=config.dry_run))
-    if errors:
-        raise bad_input(errors, NOTHING_DONE, metadata)
-    context.add_output_metadata(metadata)
     return plan
 
 
@@ -125,18 +128,15 @@ def apply_manual_lineage(
         )
     if failure is not None:
         outcomes.append({**failure[0], "status": FAILED, "detail": str(failure[1])})
-    frame = pd.DataFrame(outcomes).astype("string")
-    report = append_report(
-        duckdb, REPORT_TABLE, frame, run_id=context.run_id, dry_run=config.dry_run
+    return report_writes(
+        context,
+        duckdb,
+        REPORT_TABLE,
+        outcomes,
+        planned=len(to_create),
+        what="edges",
+        failure=None if failure is None else (failure[0]["source"], failure[1]),
     )
-    written = int((frame["status"] == WRITTEN).sum())
-    metadata = dict(report_metadata(report, REPORT_TABLE, count_by="status", written=written))
-    if failure is not None:
-        raise partial_failure(
-            written, len(to_create), "edges", failure[0]["source"], failure[1], metadata
-        )
-    context.add_output_metadata(metadata)
-    return frame
 
 
 @dg.job(

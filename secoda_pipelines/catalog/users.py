@@ -2,7 +2,8 @@
 groups and teams, and decide for each row whether to create it, skip it or reject it.
 
 The input rows come from the run config or a CSV file (``parse_users_csv``); the workspace
-rows are the API's ``user/``, ``auth/group/`` and ``auth/teams/`` listings.
+rows are the API's ``user/``, ``auth/group/`` and ``auth/teams/`` listings as the client
+returns them (the API's ``"None"`` already null).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def parse_users_csv(text: str, name: str) -> tuple[list[UserInput], list[str]]:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None or value == "None" else str(value).strip()
+    """Returns a workspace row's value (from the client: no ``"None"``) as stripped text."""
+    return "" if value is None else str(value).strip()
 
 
 class _Directory:

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 from pydantic import Field, PrivateAttr
 
 from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient
+from secoda_pipelines.store import DuckDBReportStore, ReportStore
 
 
 class SecodaResource(dg.ConfigurableResource):
@@ -28,6 +28,7 @@ class SecodaResource(dg.ConfigurableResource):
         default=None,
         description="Secoda API key (SECODA_API_KEY).",
         json_schema_extra={"dagster__is_secret": True},
+        repr=False,  # Dagster rebuilds the resource with EnvVars resolved: keep it out of reprs
     )
     write_limit_per_minute: int = Field(
         default=30,
@@ -108,6 +109,6 @@ def duckdb_io_manager_from_env() -> DuckDBPandasIOManager:
     return DuckDBPandasIOManager(database=_duckdb_path())
 
 
-def duckdb_resource_from_env() -> DuckDBResource:
-    """Returns a DuckDB connection resource on the same file, for the jobs' reports."""
-    return DuckDBResource(database=_duckdb_path())
+def report_store_from_env() -> ReportStore:
+    """Returns the store of the jobs' reports: schema `reports` of the same DuckDB file."""
+    return DuckDBReportStore(database=_duckdb_path())

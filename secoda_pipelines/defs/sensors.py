@@ -1,7 +1,10 @@
-"""The sensor that turns each new Secoda integration into a partition and a first load, and
-offers a documentation migration preview when it replaces an older one of its type."""
+"""The sensor that turns each new Secoda integration into a partition and a first load, and,
+when SECODA_MIGRATION_PREVIEWS is on, offers a documentation migration preview when one
+replaces an older integration of its type."""
 
 import json
+import os
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -12,8 +15,17 @@ from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.refresh import integration_refresh_job
 from secoda_pipelines.defs.resources import SecodaResource
 
+PREVIEWS_VARIABLE = "SECODA_MIGRATION_PREVIEWS"
+PREVIEWS_ON = ("true", "1", "yes")
+PREVIEWS_OFF = ("false", "0", "no", "")
 
-def _migration_previews(new: list[dict], listed: list[dict]) -> list[dg.RunRequest]:
+# How much of an unreadable cursor a warning quotes: enough to recognise it, never a page.
+_QUOTED_CURSOR_CHARS = 80
+
+
+def _migration_previews(new: Iterable[dict], listed: list[dict]) -> list[dg.RunRequest]:
+    """Returns one dry-run `migrate_documentation` request per new integration that follows
+    an older one of its type (run_key `<new id>:migration-preview`)."""
     previews = []
     for integration in new:
         source = preview_source(integration, listed)
@@ -33,8 +45,100 @@ def _migration_previews(new: list[dict], listed: list[dict]) -> list[dg.RunReque
     return previews
 
 
-def _seen(cursor: str | None) -> set[str]:
-    return set(json.loads(cursor)["seen"]) if cursor else set()
+def _previews_enabled(log: dg.DagsterLogManager) -> bool:
+    """Returns whether SECODA_MIGRATION_PREVIEWS, read now, turns previews on.
+
+    true, 1 or yes (any case) turn them on; unset, empty, false, 0 or no leave them off. Any
+    other value is logged as a warning on `log` and leaves them off.
+    """
+    raw = os.environ.get(PREVIEWS_VARIABLE, "")
+    value = raw.strip().lower()
+    if value in PREVIEWS_ON:
+        return True
+    if value not in PREVIEWS_OFF:
+        log.warning(
+            f"{PREVIEWS_VARIABLE}={raw!r} is not one of {', '.join(PREVIEWS_ON)} (on) or "
+            f"{', '.join(v for v in PREVIEWS_OFF if v)} (off); migration previews stay off"
+        )
+    return False
+
+
+def _json_kind(value: object) -> str:
+    """Returns the JSON name of a parsed value's type ("a string", "null", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _ids_problem(ids: list) -> str:
+    """Returns "" when every item is a string, else what the first other item is."""
+    others = [i for i in ids if not isinstance(i, str)]
+    if not others:
+        return ""
+    return f"holds {_json_kind(others[0])} where an integration id (a string) belongs"
+
+
+def _read_cursor(cursor: str) -> tuple[set[str] | None, str]:
+    """Returns (the ids a cursor says were seen, "") or (None, what is wrong with it).
+
+    Reads `{"seen": [ids]}` and an older release's plain JSON list of ids.
+    """
+    try:
+        parsed = json.loads(cursor)
+    except ValueError as error:
+        return None, f"the cursor is not JSON ({error})"
+    if isinstance(parsed, list):
+        problem = _ids_problem(parsed)
+        return (None, f"the cursor is a list that {problem}") if problem else (set(parsed), "")
+    if not isinstance(parsed, dict):
+        return None, f'the cursor is JSON but {_json_kind(parsed)}, not {{"seen": [ids]}}'
+    if "seen" not in parsed:
+        keys = sorted(parsed)
+        shown = f"{keys[:5]}{' ...' if len(keys) > 5 else ''}"
+        return None, f'the cursor has no "seen" (its keys: {shown})'
+    seen = parsed["seen"]
+    if not isinstance(seen, list):
+        return None, f'"seen" is not a list of strings but {_json_kind(seen)}'
+    problem = _ids_problem(seen)
+    return (None, f'"seen" is not a list of strings: it {problem}') if problem else (set(seen), "")
+
+
+def _seen(context: dg.SensorEvaluationContext) -> tuple[set[str], bool]:
+    """Returns (the integration ids seen before, whether anything was known before this tick).
+
+    No cursor (or an empty one) is a first tick: nothing seen, nothing known. A cursor that
+    cannot be read is replaced by the existing `secoda_integrations` partitions, with a
+    warning: integrations that already have a partition are not requested again. Nothing is
+    known then only if there is no partition either.
+    """
+    cursor = context.cursor
+    if cursor is None or not cursor.strip():
+        return set(), False
+    seen, problem = _read_cursor(cursor)
+    if seen is not None:
+        return seen, True
+    partitions = set(context.instance.get_dynamic_partitions(secoda_integrations.name))
+    quoted = cursor[:_QUOTED_CURSOR_CHARS] + ("..." if len(cursor) > _QUOTED_CURSOR_CHARS else "")
+    if partitions:
+        outcome = (
+            "only integrations without a partition are requested (and previewed, if "
+            f"{PREVIEWS_VARIABLE} is on)"
+        )
+    else:
+        outcome = "every listed integration is requested, without previews, as on a first tick"
+    context.log.warning(
+        f"new_integration_sensor cannot read its cursor: {problem}; the cursor was {quoted!r}. "
+        f"It rebuilt what was seen from the {len(partitions)} existing "
+        f"{secoda_integrations.name} partitions: {outcome}. The cursor is rewritten as "
+        '{"seen": [ids]}.'
+    )
+    return partitions, bool(partitions)
 
 
 @dg.sensor(
@@ -43,9 +147,9 @@ def _seen(cursor: str | None) -> set[str]:
     minimum_interval_seconds=300,
     description=(
         "Polls Secoda's integrations; each one not seen before becomes a "
-        "`secoda_integrations` partition and gets a run of its tables and columns; one that "
-        "follows an older integration of its type also gets a dry-run documentation "
-        "migration from it, for an operator to review."
+        "`secoda_integrations` partition and gets a run of its tables and columns. With "
+        "SECODA_MIGRATION_PREVIEWS=true, one that follows an older integration of its type "
+        "also gets a dry-run documentation migration from it, for an operator to review."
     ),
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
@@ -54,19 +158,36 @@ def new_integration_sensor(
 ) -> dg.SensorResult:
     """Returns partition adds and one run request per new integration (run_key = its id).
 
-    After the first tick, a new integration whose type matches an older one's also gets a
-    dry-run `migrate_documentation` from the most recent older one of that type (run_key
-    `<new id>:migration-preview`), so the plan waits in the UI for an operator. The first
-    tick only records what exists: every integration there is "new" to it.
+    With SECODA_MIGRATION_PREVIEWS on (read at each tick; off by default, since each
+    preview plans a full two-sided migration), a new integration whose type matches an
+    older one's also gets a dry-run `migrate_documentation` from the most recent older one
+    of that type (run_key `<new id>:migration-preview`), so the plan waits in the UI for an
+    operator. A first tick only records what exists: every integration there is "new" to
+    it, and none is previewed.
 
     The cursor is `{"seen": [ids]}`: a restart resumes from it, so no integration is lost or
-    requested twice. An integration that disappears from Secoda is logged and kept (its
-    partition and data stay).
+    requested twice. An older plain list of ids is read too. A cursor that cannot be read is
+    rebuilt from the existing `secoda_integrations` partitions, with a warning (see `_seen`).
+    An integration that disappears from Secoda is logged and kept (its partition and data
+    stay).
+
+    When Secoda fails, the tick raises rather than returning a partial result: Dagster
+    records a failed tick with the message, keeps the cursor, adds no partition and requests
+    no run, and evaluates the sensor again at the next interval (5 minutes) from the same
+    cursor, so nothing is lost or skipped while Secoda is down. The client has already
+    retried 429s, 5xx and broken connections by then.
+
+    Raises:
+        dagster.Failure: Secoda refused the key, URL or request (the client's message,
+            naming SECODA_API_KEY or SECODA_API_URL; `allow_retries=False` only matters to
+            ops, a sensor is simply evaluated again next interval).
+        SecodaError: Secoda still failed after the client's retries, e.g. SecodaServerError
+            "Secoda answered 503 to GET integration/integrations/...".
     """
     with secoda_failures():
         listed = secoda.get_client().list("integration/integrations/")
     current = [str(row["id"]) for row in listed if row.get("id") is not None]
-    seen = _seen(context.cursor)
+    seen, known_before = _seen(context)
     new = [i for i in current if i not in seen]
     gone = sorted(seen - set(current))
     if gone:
@@ -79,8 +200,19 @@ def new_integration_sensor(
         dg.RunRequest(run_key=i, partition_key=i, job_name=integration_refresh_job.name)
         for i in new
     ]
-    if context.cursor is not None:
-        requests += _migration_previews([r for r in listed if str(r["id"]) in new], listed)
+    # Read on every tick, so a misspelt value is reported before it first matters.
+    with_previews = _previews_enabled(context.log)
+    if known_before and new:
+        fresh = set(new)
+        previews = _migration_previews([r for r in listed if str(r.get("id")) in fresh], listed)
+        if with_previews:
+            requests += previews
+        elif previews:
+            context.log.info(
+                f"{len(previews)} migration preview(s) not requested: {PREVIEWS_VARIABLE} is "
+                f"off (set it to true to request them): "
+                f"{[r.run_config['target_integration_id'] for r in previews]}"
+            )
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[secoda_integrations.build_add_request(to_add)]

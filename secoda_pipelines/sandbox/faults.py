@@ -15,8 +15,11 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-FAULT_KINDS = ("429_retry_after", "429", "500", "503", "reset", "truncated")
+FAULT_KINDS = ("429_retry_after", "429", "500", "503", "reset", "truncated", "slow")
+# Random faults never pick "slow" unless asked: it holds a request for DEFAULT_SLOW_SECONDS.
+RANDOM_FAULT_KINDS = tuple(k for k in FAULT_KINDS if k != "slow")
 DEFAULT_RETRY_AFTER = 1
+DEFAULT_SLOW_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,12 @@ class Fault:
     Attributes:
         kind: one of FAULT_KINDS.
         retry_after: seconds for the Retry-After header, or None to send none.
+        delay: for "slow", the seconds the request is held before its connection is closed.
     """
 
     kind: str
     retry_after: int | None = None
+    delay: float | None = None
 
 
 @dataclass
@@ -77,25 +82,31 @@ class FaultInjector:
         method: str | None = None,
         path_contains: str | None = None,
         retry_after: float | None = None,
+        delay: float | None = None,
     ) -> None:
         """Makes the next count requests matching method and path_contains fail with kind.
 
         Queued faults take precedence over random ones (see decide). method: None matches
         any (case-insensitive); path_contains: None matches any path. retry_after: seconds
         sent in Retry-After for 429_retry_after (default 1) and 503 (none unless given),
-        rounded up to a whole second. Returns None.
+        rounded up to a whole second. delay: seconds a "slow" request is held before its
+        connection is closed unanswered (default 30). Returns None.
 
         Raises:
-            ValueError: an unknown kind, or count < 1.
+            ValueError: an unknown kind, count < 1, or a negative delay.
         """
         check_kind(kind)
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
+        if delay is not None and delay < 0:
+            raise ValueError(f"delay must not be negative, got {delay}")
         if retry_after is None and kind == "429_retry_after":
             retry_after = DEFAULT_RETRY_AFTER
+        if delay is None and kind == "slow":
+            delay = DEFAULT_SLOW_SECONDS
         header = None if retry_after is None else retry_after_header(retry_after)
         queued = _Queued(
-            Fault(kind, header), count, method.upper() if method else None, path_contains
+            Fault(kind, header, delay), count, method.upper() if method else None, path_contains
         )
         with self._lock:
             self._queue.append(queued)
@@ -116,7 +127,7 @@ class FaultInjector:
         """Returns the fault for this request, or None to serve it normally.
 
         The queue wins; otherwise, for a method in methods, a fault of a kind drawn
-        uniformly from kinds (None = all) with probability rate.
+        uniformly from kinds (None = RANDOM_FAULT_KINDS: all but "slow") with probability rate.
         """
         with self._lock:
             for queued in self._queue:
@@ -129,12 +140,12 @@ class FaultInjector:
                 return None
             if self._rng.random() >= rate:
                 return None
-            pool = list(FAULT_KINDS if kinds is None else kinds)
+            pool = list(RANDOM_FAULT_KINDS if kinds is None else kinds)
             if not pool:
                 return None
             kind = check_kind(self._rng.choice(pool))
         retry_after = DEFAULT_RETRY_AFTER if kind == "429_retry_after" else None
-        return Fault(kind, retry_after)
+        return Fault(kind, retry_after, DEFAULT_SLOW_SECONDS if kind == "slow" else None)
 
 
 class WriteRateLimiter:

@@ -17,7 +17,8 @@ class RequestRecord:
         query: the query parameters (the last value of a repeated one).
         body: the parsed JSON body, or None (no body, or not JSON).
         status: the status answered; 0 for a reset connection or while in flight.
-        fault: the injected fault kind, or None.
+        fault: the injected fault kind, or None; set as soon as it is decided, so a
+            request held by "slow" shows it while in flight.
         started_at: time.monotonic() when the request line was read.
         finished_at: time.monotonic() just before the answer was written; None in flight.
         auth_ok: whether the request carried a valid key (full or read-only).

@@ -126,6 +126,7 @@ class Sandbox:
         self._log: list[Slot] = []
         self._log_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
+        self._stopping = threading.Event()
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -162,6 +163,7 @@ class Sandbox:
         if self._server is not None:
             return self
         self.open_store()
+        self._stopping.clear()
         server = Server((self.host, self.port), Handler)
         server.sandbox = self
         self._server = server
@@ -178,6 +180,7 @@ class Sandbox:
         """Stops serving, drops open connections and closes the store; idempotent."""
         server, self._server = self._server, None
         if server is not None:
+            self._stopping.set()
             server.shutdown()
             server.server_close()
             with self._log_lock:
@@ -254,9 +257,10 @@ class Sandbox:
         method: str | None = None,
         path_contains: str | None = None,
         retry_after: float | None = None,
+        delay: float | None = None,
     ) -> None:
         """Queues a fault for this sandbox's requests: see FaultInjector.fail_next."""
-        self._faults.fail_next(kind, count, method, path_contains, retry_after)
+        self._faults.fail_next(kind, count, method, path_contains, retry_after, delay)
 
     def clear_faults(self) -> None:
         """Drops every fault queued by fail_next."""
@@ -362,7 +366,11 @@ class Sandbox:
             self._log.append(slot)
         self._notify(record)
         if self.latency_ms > 0:
-            time.sleep(self.latency_ms / 1000)
+            self._stopping.wait(self.latency_ms / 1000)
+        if self._stopping.is_set():  # stopped while this request slept: drop it unanswered
+            self._finish(slot, 0, None)
+            handler.reset()
+            return
         fault = None
         try:
             if incoming.inside:
@@ -373,7 +381,14 @@ class Sandbox:
                     self.fault_kinds,
                     self.fault_methods,
                 )
-            if fault is not None and fault.kind == "reset":
+            if fault is not None:  # visible in the log while the request is still held
+                with self._log_lock:
+                    slot.record = replace(slot.record, fault=fault.kind)
+            if fault is not None and fault.kind == "slow":
+                # Held, unanswered, then dropped: a client whose read timeout is shorter
+                # sees a read timeout. stop() ends the hold early.
+                self._stopping.wait(fault.delay or 0.0)
+            if fault is not None and fault.kind in ("reset", "slow"):
                 self._finish(slot, 0, fault)
                 handler.reset()
                 return

@@ -5,19 +5,27 @@ Plain Python: it knows nothing of Dagster, pandas or the sandbox.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from secoda_pipelines.secoda.errors import (
@@ -45,6 +53,8 @@ DOCUMENTED_BASE_URLS = (
 )
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Sending these twice does no more than sending them once; a POST may create twice.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 _REDACTED = "***"
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")
 
@@ -79,24 +89,109 @@ def detail_path(collection: str, object_id: str | int) -> str:
     return f"{normalize_path(collection)}{quote(str(object_id), safe='')}/"
 
 
-class _GetRetry(Retry):
-    """urllib3 Retry whose backoff is never shorter than `backoff_min` after a retryable status.
+class _CallRetry(Retry):
+    """The retry policy of one client call: urllib3's Retry, driven by the client.
 
-    urllib3 retries the first failure at once; against a server that is shedding load
-    (429 without Retry-After, 503) an immediate retry mostly buys another failure.
+    One instance counts every attempt of the call (status, connection and body failures
+    alike) against one budget, and gives the wait before the next one: exponential backoff
+    with jitter, or the server's ``Retry-After`` up to ``retry_after_max``. Two changes to
+    urllib3's rules: the wait after any failure is at least `backoff_min` (urllib3 retries
+    the first failure at once, which against a server shedding load mostly buys another
+    failure), and a 429 is retried for every method (throttled requests are rejected
+    before they run, so even a POST is safe to send again).
     """
 
     def __init__(self, *args: Any, backoff_min: float = 0.0, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.backoff_min = backoff_min
 
-    def new(self, **kw: Any) -> _GetRetry:
+    def new(self, **kw: Any) -> _CallRetry:
+        """Returns a copy with the given counters changed (urllib3 calls it on increment)."""
         retry = super().new(**kw)
         retry.backoff_min = self.backoff_min
         return retry
 
     def get_backoff_time(self) -> float:
-        return max(self.backoff_min, super().get_backoff_time())
+        """Returns the backoff before the next attempt: at least `backoff_min`, with jitter."""
+        backoff = super().get_backoff_time()
+        if backoff < self.backoff_min:  # urllib3 gives 0, without jitter, after one failure
+            backoff = self.backoff_min + random.random() * self.backoff_jitter
+        return min(self.backoff_max, backoff)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        """Returns whether an answer with this status is worth another attempt."""
+        if status_code not in self.status_forcelist:
+            return False
+        return status_code == 429 or self.may_resend(method)
+
+    def may_resend(self, method: str) -> bool:
+        """Returns whether a request that may have reached the server can be sent again."""
+        return self._is_method_retryable(method)
+
+    def wait_after(self, response: requests.Response | None) -> tuple[float, str]:
+        """Returns (seconds to wait before the next attempt, why that long).
+
+        The answer's Retry-After when it has a valid one (capped at retry_after_max, never
+        below backoff_min), else the backoff.
+        """
+        if response is not None and self.respect_retry_after_header:
+            try:
+                after = self.get_retry_after(response.raw)
+            except InvalidHeader:
+                after = None
+            if after is not None:
+                return max(self.backoff_min, after), "asked by Retry-After"
+        return self.get_backoff_time(), "backoff"
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """One failed attempt.
+
+    Attributes:
+        reason: what went wrong, for the retry log line.
+        error: builds the error to raise when this is the last attempt, given the text
+            saying how many attempts were made (see `SecodaClient._tries`).
+        cause: the urllib3 error `Retry.increment` counts; None for a retryable status.
+        response: the answer, for a retryable status (its Retry-After).
+        final: True when it must not be retried whatever the budget (a POST that may have
+            been applied, a TLS or URL error).
+        maybe_applied: the request may have reached the server and been applied (sent
+            before the connection broke, or answered 5xx).
+    """
+
+    reason: str
+    error: Callable[[str], SecodaError]
+    cause: Exception | None
+    response: requests.Response | None
+    final: bool = False
+    maybe_applied: bool = False
+
+
+_URLLIB3_FAILURES = (ConnectTimeoutError, ReadTimeoutError, ProtocolError)
+
+
+def _cause(exc: requests.exceptions.RequestException) -> Exception:
+    """Returns the urllib3 error a requests exception wraps (itself when it wraps none)."""
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    if isinstance(cause, MaxRetryError) and cause.reason is not None:
+        cause = cause.reason
+    return cause
+
+
+def _after_sending(cause: Exception) -> bool | None:
+    """Returns False when the request was never sent (refused, connect timeout, DNS), True
+    when the connection broke or timed out after it may have been sent, None for failures
+    retrying cannot mend (TLS, proxy refusal, a malformed URL)."""
+    if isinstance(cause, ProxyError):
+        cause = cause.original_error
+    if isinstance(cause, ConnectTimeoutError):  # NewConnectionError is one
+        return False
+    if isinstance(cause, (ReadTimeoutError, ProtocolError)):
+        return True
+    if isinstance(cause, OSError) and not isinstance(cause, requests.RequestException):
+        return True  # a socket error outside urllib3's wrapping: assume it was sent
+    return None
 
 
 class SecodaClient:
@@ -106,17 +201,25 @@ class SecodaClient:
     it says how many pages there are, fetches the rest `max_in_flight` at a time, yielding
     them in page order. Rows are de-duplicated by ``id``; ``"None"`` strings become None.
 
-    Retries: GETs are retried by urllib3 on connection errors and on 429/500/502/503/504,
-    with exponential backoff and jitter, honouring ``Retry-After``; bodies that break off or
-    are not JSON are fetched again too. Writes (POST/PUT/PATCH/DELETE) pass, attempt by
-    attempt, through one `WriteLimiter` shared by every thread, so a well-configured run
-    never meets a 429; a 429 is still waited out and retried. PATCH, PUT and DELETE are
-    idempotent, so they are also retried on 5xx and broken connections. A POST is retried
-    only where the server cannot have applied it: after a 429 (throttled requests are
-    rejected before they run) and when the connection was refused before anything was sent.
-    A POST that met a 5xx or a connection broken after sending may have created its object,
-    and a blind retry could create it twice, so that error goes to the caller, whose plan
-    re-reads the server's state before it writes again.
+    Retries: every call (a GET, each page of a listing, each write) has one attempt budget,
+    ``retries + 1`` requests, and one deadline, ``max_retry_seconds`` from its first attempt;
+    nothing retries inside a request. 429, 500, 502, 503, 504, broken connections, read
+    timeouts and (for GETs) bodies that break off or are not JSON are tried again, after an
+    exponential backoff with jitter (at least `backoff_factor`) or the server's
+    ``Retry-After`` (up to `retry_after_max`). When the next wait would pass the deadline the
+    call gives up at once, saying how many attempts it made over how long; each attempt's
+    read timeout is clipped to the time left. 400, 401, 403 and 404 are never retried.
+
+    Writes (POST/PUT/PATCH/DELETE) pass, attempt by attempt, through one `WriteLimiter`
+    shared by every thread, so a well-configured run never meets a 429; a 429 is still
+    waited out and retried, for every method. A request that was never sent (connection
+    refused, connect timeout) is retried for every method, and its error says it was not
+    sent. PATCH, PUT and DELETE are idempotent, so they are also retried on 5xx, broken
+    connections and read timeouts. A POST that met a 5xx, a connection broken after sending
+    or a read timeout may have created its object, and a blind retry could create it twice,
+    so that error goes to the caller (saying Secoda may have applied it), whose plan
+    re-reads the server's state before it writes again. A DELETE answered 404 after an
+    attempt that may have been applied has done its work, and returns None.
 
     The API key is sent only in the Authorization header; it never appears in a URL, a log
     line, an exception or this object's repr.
@@ -186,28 +289,12 @@ class SecodaClient:
         self.session.close()
 
     def _new_session(self) -> requests.Session:
-        retry = _GetRetry(
-            total=self.retries,
-            connect=self.retries,
-            read=self.retries,
-            status=self.retries,
-            other=0,
-            # Only GETs get status and read retries from urllib3; connection errors before
-            # sending are retried for every method (nothing reached the server). Writes
-            # retry in _write, where each attempt passes the limiter.
-            allowed_methods=frozenset({"GET", "HEAD"}),
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=self.backoff_factor,
-            backoff_max=self.backoff_max,
-            backoff_jitter=self.backoff_factor,
-            backoff_min=self.backoff_factor,
-            respect_retry_after_header=True,
-            retry_after_max=self.retry_after_max,
-            raise_on_status=False,
-            redirect=0,
-        )
+        # The adapter never retries (requests' own default): each call's _CallRetry decides,
+        # so the attempt budget and the deadline hold across every kind of failure.
         pool = max(10, self.max_in_flight)
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool)
+        adapter = HTTPAdapter(
+            max_retries=Retry(0, read=False), pool_connections=4, pool_maxsize=pool
+        )
         session = requests.Session()
         session.mount("https://", adapter)
         session.mount("http://", adapter)
@@ -230,28 +317,184 @@ class SecodaClient:
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, _REDACTED) if self._api_key else text
 
-    def _send(
-        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
-    ) -> requests.Response:
-        return self.session.request(
-            method,
-            self.base_url + path,
-            params=params,
-            json=body,
-            headers=self._headers(),
-            timeout=self.timeout,
-            allow_redirects=False,
+    def _retry_policy(self) -> _CallRetry:
+        return _CallRetry(
+            total=self.retries,
+            connect=None,
+            read=None,
+            status=None,
+            other=0,  # TLS, proxy, malformed URL: retrying does not help
+            allowed_methods=IDEMPOTENT_METHODS,
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=self.backoff_factor,
+            backoff_max=self.backoff_max,
+            backoff_jitter=self.backoff_factor,
+            backoff_min=self.backoff_factor,
+            respect_retry_after_header=True,
+            retry_after_max=self.retry_after_max,
+            raise_on_status=False,
         )
 
-    def _sleep_before_retry(self, attempt: int, response: requests.Response | None) -> float:
-        delay = min(self.backoff_max, self.backoff_factor * (2**attempt))
-        delay += random.uniform(0, self.backoff_factor)
-        if response is not None:
-            retry_after = response.headers.get("Retry-After", "").strip()
-            if retry_after.isdigit():
-                delay = min(float(retry_after), float(self.retry_after_max))
-        time.sleep(delay)
-        return delay
+    def _call(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Any:
+        """Returns the parsed JSON answer of one call (None for an empty write answer).
+
+        Raises:
+            SecodaError: a subclass naming what failed and after how many attempts, and,
+                when the deadline stopped the retries, why.
+        """
+        headers = self._headers()
+        url = self.base_url + path
+        where = f"{method} {path}{_query_text(params)}"
+        retry = self._retry_policy()
+        attempts, started, deadline = 0, 0.0, 0.0
+        failure: _Failure | None = None
+        maybe_applied = False
+        while True:
+            if method in WRITE_METHODS:
+                if failure is None:
+                    # Waiting for the pace before the first attempt is not retrying: the
+                    # deadline starts once the call may send.
+                    self.limiter.acquire()
+                else:
+                    try:
+                        self.limiter.acquire(timeout=max(0.0, deadline - time.monotonic()))
+                    except TimeoutError as exc:
+                        note = f"giving up: {exc}"
+                        raise failure.error(self._tries(attempts, started, note)) from None
+            if attempts == 0:
+                started = time.monotonic()
+                deadline = started + self.max_retry_seconds
+            attempts += 1
+            left = max(0.0, deadline - time.monotonic())
+            timeout = (round(min(self.timeout[0], left), 3), round(min(self.timeout[1], left), 3))
+            result, failure = self._attempt(
+                method, path, params, body, headers, timeout, retry, maybe_applied
+            )
+            if failure is None:
+                return result
+            maybe_applied = maybe_applied or failure.maybe_applied
+            if failure.final:
+                raise failure.error(self._tries(attempts, started)) from None
+            try:
+                raw = failure.response.raw if failure.response is not None else None
+                retry = retry.increment(method, url, response=raw, error=failure.cause)
+            except MaxRetryError:
+                raise failure.error(self._tries(attempts, started)) from None
+            wait, why = retry.wait_after(failure.response)
+            if time.monotonic() + wait > deadline:
+                note = (
+                    f"giving up: the next wait, {wait:.2f} s {why}, would pass "
+                    f"max_retry_seconds={self.max_retry_seconds:g}"
+                )
+                raise failure.error(self._tries(attempts, started, note)) from None
+            logger.warning(
+                self._redact(
+                    f"{where}: {failure.reason[:200]}; retrying in {wait:.2f} s "
+                    f"(attempt {attempts + 1} of {self.retries + 1})"
+                )
+            )
+            time.sleep(wait)
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        headers: Mapping[str, str],
+        timeout: tuple[float, float],
+        retry: _CallRetry,
+        maybe_applied: bool,
+    ) -> tuple[Any, _Failure | None]:
+        """Sends the request once; returns (the parsed answer, None) or (None, what failed).
+
+        `maybe_applied`: an earlier attempt of this call may have reached the server (so a
+        DELETE answered 404 now has done its work).
+
+        Raises:
+            SecodaHTTPError: an error status that is not retried (400, 401, 403, 404, ...).
+        """
+        where = f"{method} {path}{_query_text(params)}"
+        try:
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except requests.exceptions.RequestException as exc:
+            cause = _cause(exc)
+            sent = _after_sending(cause)
+            final = sent is None or (sent and not retry.may_resend(method))
+
+            def connection_error(tries: str) -> SecodaError:
+                return self._connection_error(where, cause, tries, sent, not final)
+
+            # Retry counts a broken connection as a read error only in urllib3's own types.
+            counted = cause if isinstance(cause, _URLLIB3_FAILURES) else ProtocolError(cause)
+            reason = f"{type(cause).__name__}: {cause}"
+            return None, _Failure(reason, connection_error, counted, None, final, bool(sent))
+        status = response.status_code
+        if retry.is_retry(method, status):
+
+            def status_error(tries: str) -> SecodaError:
+                return self._status_error(response, method, path, params, tries)
+
+            reason = f"answered {status}"
+            return None, _Failure(reason, status_error, None, response, False, status != 429)
+        if status == 404 and method == "DELETE" and maybe_applied:
+            logger.warning(
+                "DELETE %s answered 404 after an earlier attempt that may have been applied; "
+                "taken as deleted",
+                path,
+            )
+            return None, None
+        if status >= 400:
+            raise self._status_error(response, method, path, params)
+        if method in WRITE_METHODS:
+            return self._write_result(method, path, response), None
+        try:
+            return decode_json(response.text), None
+        except ValueError as exc:
+            problem = f"{type(exc).__name__}: {str(exc)[:200]}"
+            reason = f"the body is not complete JSON ({problem})"
+
+            def body_error(tries: str) -> SecodaError:
+                return SecodaResponseError(
+                    self._redact(
+                        f"{where} at {self.base_url} answered a body that is not complete "
+                        f"JSON{tries} ({problem})"
+                    )
+                )
+
+            # The status was fine but the body broke off: for the budget, a broken read.
+            return None, _Failure(reason, body_error, ProtocolError(reason), None)
+
+    @staticmethod
+    def _tries(attempts: int, started: float, note: str = "") -> str:
+        """Returns e.g. `` after 3 attempts over 4.2 s`` (and `` (note)``), for messages."""
+        elapsed = time.monotonic() - started
+        text = f" after {attempts} attempt{'s' if attempts != 1 else ''} over {elapsed:.1f} s"
+        return f"{text} ({note})" if note else text
+
+    def _write_result(self, method: str, path: str, response: requests.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return decode_json(response.text)
+        except ValueError:
+            # The write was applied; only its answer is unreadable. Sending it again could
+            # create twice (POST), so the caller gets None.
+            logger.warning(
+                "%s %s succeeded (%d) with a body that is not JSON",
+                method,
+                path,
+                response.status_code,
+            )
+            return None
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """Returns the parsed JSON of ``GET path`` (``"None"`` strings as None).
@@ -259,45 +502,41 @@ class SecodaClient:
         Raises:
             SecodaError: a subclass naming what failed (see errors.py).
         """
-        path = normalize_path(path)
-        deadline = time.monotonic() + self.max_retry_seconds
-        attempt = 0
-        while True:
-            try:
-                response = self._send("GET", path, params, None)
-                if response.status_code >= 400:
-                    self._raise_for_status(response, "GET", path, params)
-                return decode_json(response.text)
-            except (requests.exceptions.ChunkedEncodingError, json.JSONDecodeError) as exc:
-                # The status was fine but the body broke off or is not JSON: read it again.
-                reason = f"{type(exc).__name__}: {exc}"
-                if attempt >= self.retries or time.monotonic() > deadline:
-                    raise SecodaResponseError(
-                        self._redact(
-                            f"GET {path}{_query_text(params)} at {self.base_url} answered a "
-                            f"body that is not complete JSON, {attempt + 1} times ({reason})"
-                        )
-                    ) from None
-                attempt += 1
-                logger.warning(
-                    "GET %s%s: %s; fetching it again (attempt %d of %d)",
-                    path,
-                    _query_text(params),
-                    reason[:120],
-                    attempt + 1,
-                    self.retries + 1,
-                )
-                self._sleep_before_retry(attempt, None)
-            except requests.exceptions.RequestException as exc:
-                raise self._connection_error("GET", path, exc) from None
+        return self._call("GET", normalize_path(path), params, None)
 
-    def _connection_error(self, method: str, path: str, exc: Exception) -> SecodaConnectionError:
-        return SecodaConnectionError(
-            self._redact(
-                f"{method} {path} could not reach Secoda at {self.base_url} "
-                f"({type(exc).__name__}: {exc}). Check SECODA_API_URL and the network"
+    def _connection_error(
+        self, where: str, cause: Exception, tries: str, sent: bool | None, retried: bool
+    ) -> SecodaConnectionError:
+        """Returns the error for a failed connection.
+
+        `sent`: False when the request never left (it is safe to send again), True when the
+        connection broke or timed out after sending, None for a failure retrying cannot mend.
+        `retried`: whether the call was allowed to try again (False for a POST that broke
+        after sending, which may have been applied).
+        """
+        what = f"({type(cause).__name__}: {cause})"
+        if sent is None:
+            text = f"{where} could not reach Secoda at {self.base_url} {what}"
+        elif not sent:
+            text = (
+                f"{where} could not reach Secoda at {self.base_url}{tries}: the request was "
+                f"not sent {what}"
             )
-        )
+        elif retried:
+            text = (
+                f"{where} got no answer from Secoda at {self.base_url}{tries}: the connection "
+                f"broke or timed out after the request was sent {what}"
+            )
+        else:
+            return SecodaConnectionError(
+                self._redact(
+                    f"{where} got no answer from Secoda at {self.base_url}{tries}: the "
+                    f"connection broke or timed out after the request was sent {what}, so "
+                    "Secoda may have applied it; it was not retried. Rerun the job: its plan "
+                    "re-reads what exists"
+                )
+            )
+        return SecodaConnectionError(self._redact(f"{text}. Check SECODA_API_URL and the network"))
 
     # ----------------------------------------------------------------------------- listing
 
@@ -437,71 +676,23 @@ class SecodaClient:
         return self._write("DELETE", path, None)
 
     def _write(self, method: str, path: str, body: Any) -> Any:
-        path = normalize_path(path)
-        idempotent = method != "POST"
-        deadline = time.monotonic() + self.max_retry_seconds
-        attempt = 0
-        while True:
-            self.limiter.acquire()
-            try:
-                response = self._send(method, path, None, body)
-            except requests.exceptions.ConnectionError as exc:
-                # urllib3 already retried refused connections; this one broke after sending.
-                if not idempotent or attempt >= self.retries or time.monotonic() > deadline:
-                    error = self._connection_error(method, path, exc)
-                    if not idempotent:
-                        error.args = (
-                            f"{error.args[0]}. The connection broke after the request was sent, "
-                            "so Secoda may have applied it; it was not retried. Rerun the job: "
-                            "its plan re-reads what exists",
-                        )
-                    raise error from None
-                attempt += 1
-                logger.warning("%s %s: %s; retrying", method, path, type(exc).__name__)
-                self._sleep_before_retry(attempt, None)
-                continue
-            except requests.exceptions.RequestException as exc:
-                raise self._connection_error(method, path, exc) from None
-            status = response.status_code
-            retryable = status == 429 or (idempotent and status in RETRY_STATUSES)
-            if retryable and attempt < self.retries and time.monotonic() < deadline:
-                attempt += 1
-                delay = self._sleep_before_retry(attempt, response)
-                logger.warning(
-                    "%s %s answered %d; retried after %.1f s (attempt %d of %d)",
-                    method,
-                    path,
-                    status,
-                    delay,
-                    attempt + 1,
-                    self.retries + 1,
-                )
-                continue
-            if status >= 400:
-                self._raise_for_status(response, method, path, None, attempts=attempt + 1)
-            if not response.content:
-                return None
-            try:
-                return decode_json(response.text)
-            except ValueError:
-                logger.warning(
-                    "%s %s succeeded (%d) with a body that is not JSON", method, path, status
-                )
-                return None
+        return self._call(method, normalize_path(path), None, body)
 
     # ----------------------------------------------------------------------------- errors
 
-    def _raise_for_status(
+    def _status_error(
         self,
         response: requests.Response,
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
-        attempts: int | None = None,
-    ) -> None:
+        tries: str = "",
+    ) -> SecodaHTTPError:
+        """Returns the error for an error status; `tries` says how many attempts were made."""
         status = response.status_code
         detail = _response_detail(response)
         said = self._redact(_detail_text(detail))
+        said_ = said.rstrip(".")  # before another sentence: no "..". DRF details end in one
         where = f"{method} {path}{_query_text(params)} at {self.base_url}"
         kwargs: dict[str, Any] = {
             "status": status,
@@ -522,29 +713,33 @@ class SecodaClient:
                     "creator's permissions): use SECODA_API_KEY from a user allowed to, or "
                     "check SECODA_API_URL"
                 )
-            raise SecodaAuthError(
+            return SecodaAuthError(
                 f"Secoda answered {status} to {where}: {said} ({advice})", **kwargs
             )
         if status == 404:
-            raise SecodaNotFoundError(
-                f"Secoda answered 404 Not Found to {where}: {said}. If the object exists, "
+            return SecodaNotFoundError(
+                f"Secoda answered 404 Not Found to {where}: {said_}. If the object exists, "
                 f"SECODA_API_URL may be wrong: the documented forms are {DOCUMENTED_BASE_URLS}",
                 **kwargs,
             )
         if status == 400:
-            raise SecodaBadRequestError(f"Secoda rejected {where} (400): {said}", **kwargs)
-        tries = " after retries"
-        if attempts:
-            tries = f" after {attempts} attempt{'s' if attempts > 1 else ''}"
+            return SecodaBadRequestError(f"Secoda rejected {where} (400): {said}", **kwargs)
         if status == 429:
-            raise SecodaRateLimitError(
-                f"Secoda still answered 429 Too Many Requests to {where}{tries}: {said}. The "
+            return SecodaRateLimitError(
+                f"Secoda still answered 429 Too Many Requests to {where}{tries}: {said_}. The "
                 "API allows about 30 writes a minute per workspace; if another client shares "
                 "it, lower SECODA_WRITE_LIMIT_PER_MINUTE",
                 **kwargs,
             )
         error_class = SecodaServerError if status >= 500 else SecodaHTTPError
-        raise error_class(f"Secoda answered {status} to {where}{tries}: {said}", **kwargs)
+        if status >= 500 and method not in IDEMPOTENT_METHODS:
+            message = (
+                f"Secoda answered {status} to {where}{tries}: {said_}. Secoda may have applied "
+                "it, so it was not retried. Rerun the job: its plan re-reads what exists"
+            )
+        else:
+            message = f"Secoda answered {status} to {where}{tries}: {said}"
+        return error_class(message, **kwargs)
 
 
 def _first_sighting(row: dict[str, Any], seen: set[Any]) -> bool:

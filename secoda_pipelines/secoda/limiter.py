@@ -15,7 +15,8 @@ class WriteLimiter:
     paced by it is never answered 429 by a server that counts the same way. `margin` widens
     the window a little: a write's arrival at the server lags its departure by a varying few
     milliseconds, and without the margin two writes exactly `period` apart could land inside
-    one server window.
+    one server window. The times of the last `history` writes it let go are kept, so the
+    pace can be checked afterwards (`granted`).
     """
 
     def __init__(
@@ -24,6 +25,7 @@ class WriteLimiter:
         period: float = 60.0,
         *,
         margin: float = 0.25,
+        history: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -35,13 +37,20 @@ class WriteLimiter:
         self._clock = clock
         self._sleep = sleep
         self._sent: deque[float] = deque()
+        self._granted: deque[float] = deque(maxlen=history)
         self._lock = threading.Lock()
 
-    def acquire(self) -> float:
+    def acquire(self, timeout: float | None = None) -> float:
         """Blocks until one more write fits in the window, then counts it.
+
+        Args:
+            timeout: the most seconds to wait; None waits as long as the pace requires.
 
         Returns:
             The seconds spent waiting.
+
+        Raises:
+            TimeoutError: the write would not fit within `timeout`; it is not counted.
         """
         waited = 0.0
         window = self.period + self.margin
@@ -52,10 +61,21 @@ class WriteLimiter:
                     self._sent.popleft()
                 if len(self._sent) < self.limit:
                     self._sent.append(now)
+                    self._granted.append(now)
                     return waited
                 delay = self._sent[0] + window - now
+            if timeout is not None and waited + delay > timeout:
+                raise TimeoutError(
+                    f"the next write fits the pace of {self.limit} per {self.period:g} s only "
+                    f"in {waited + delay:.1f} s, more than the {timeout:.1f} s allowed"
+                )
             self._sleep(delay)
             waited += delay
+
+    def granted(self) -> list[float]:
+        """Returns the clock times at which the last writes were let go, oldest first."""
+        with self._lock:
+            return list(self._granted)
 
     def seconds_for(self, writes: int) -> float:
         """Returns the least time `writes` writes take at this pace, from an empty window."""

@@ -2,7 +2,8 @@
 
 Secoda's shape is ``{"links": {...}, "meta": {...}, "count", "total_pages", "results"}``;
 older servers answer Django REST framework's ``{"count", "next", "previous", "results"}``.
-Nulls sometimes arrive as the string ``"None"``.
+Nulls sometimes arrive as the string ``"None"``: `decode_json` turns them into None as the
+body is parsed, the one place that does, so nothing downstream checks for the string again.
 """
 
 from __future__ import annotations
@@ -34,11 +35,6 @@ class Page:
     total_pages: int | None
 
 
-def null_if_none_string(value: Any) -> Any:
-    """Returns None for None or the string "None", else the value unchanged."""
-    return None if value is None or value == NONE_STRING else value
-
-
 def _nulls_from_none_strings(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if v == NONE_STRING else v) for k, v in obj.items()}
 
@@ -56,7 +52,6 @@ def decode_json(text: str) -> Any:
 
 
 def _int_or_none(value: Any) -> int | None:
-    value = null_if_none_string(value)
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -65,24 +60,47 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+def _rows(items: list[Any], requested: int, path: str) -> list[dict[str, Any]]:
+    """Returns the items when each is an object with a scalar id (or none).
+
+    Raises:
+        SecodaResponseError: naming the first item that is not.
+    """
+    for position, item in enumerate(items):
+        problem = None
+        if not isinstance(item, dict):
+            problem = f"is {type(item).__name__} {json.dumps(item)[:80]}, not an object"
+        elif isinstance(item.get("id"), list | dict):
+            problem = f"has the id {json.dumps(item['id'])[:80]}, not a string or number"
+        if problem:
+            raise SecodaResponseError(
+                f"GET {path}?page={requested}: result {position} {problem}; the listing "
+                "stops rather than skip rows (is SECODA_API_URL a Secoda API?)"
+            )
+    return items
+
+
 def parse_page(body: Any, requested: int, path: str) -> Page:
     """Returns the page a list response describes, for the page number that was requested.
 
-    Stops (has_next False) when ``meta.next_page`` is null, ``links.next`` (or DRF ``next``)
-    is null, or ``requested >= total_pages``; whichever the body carries.
+    `body` is what `decode_json` returned, so ``"None"`` strings are already None. Stops
+    (has_next False) when ``meta.next_page`` is null, ``links.next`` (or DRF ``next``) is
+    null, or ``requested >= total_pages``; whichever the body carries.
 
     Raises:
-        SecodaResponseError: the body is neither a list nor a paged object.
+        SecodaResponseError: the body is neither a list nor a paged object, or holds a row
+            that is not an object or whose id is a list or object (skipping it would make a
+            listing look shorter than it is).
         SecodaPagingError: the server answered a different page than the one requested.
     """
     if isinstance(body, list):  # an unpaged endpoint: everything at once
-        return Page(requested, [r for r in body if isinstance(r, dict)], False, requested)
+        return Page(requested, _rows(body, requested, path), False, requested)
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
         raise SecodaResponseError(
             f"GET {path}?page={requested} did not answer a paged list "
             f"(expected an object with 'results', got {type(body).__name__})"
         )
-    results = [r for r in body["results"] if isinstance(r, dict)]
+    results = _rows(body["results"], requested, path)
     meta = body.get("meta") if isinstance(body.get("meta"), dict) else None
     links = body.get("links") if isinstance(body.get("links"), dict) else None
 
@@ -96,11 +114,11 @@ def parse_page(body: Any, requested: int, path: str) -> Page:
 
     signals: list[bool] = []
     if meta is not None and "next_page" in meta:
-        signals.append(null_if_none_string(meta["next_page"]) is not None)
+        signals.append(meta["next_page"] is not None)
     if links is not None and "next" in links:
-        signals.append(null_if_none_string(links["next"]) is not None)
+        signals.append(links["next"] is not None)
     if "next" in body and meta is None and links is None:  # DRF shape
-        signals.append(null_if_none_string(body["next"]) is not None)
+        signals.append(body["next"] is not None)
 
     total_pages = _int_or_none(body.get("total_pages"))
     if total_pages is None and requested == 1 and results:

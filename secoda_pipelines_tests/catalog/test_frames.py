@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,13 +19,23 @@ from secoda_pipelines.catalog import (
     users_frame,
 )
 from secoda_pipelines.catalog.frames import (
+    COLUMN_FIELDS,
+    DASHBOARD_FIELDS,
+    INTEGRATION_FIELDS,
+    QUESTION_FIELDS,
+    QUESTION_REPLY_FIELDS,
+    TABLE_FIELDS,
+    USER_FIELDS,
     list_lengths,
     parse_list,
+    rows_of_other_integrations,
     to_bool,
     to_int,
     to_json_list,
+    to_text,
     to_timestamp,
 )
+from secoda_pipelines_tests.helpers import duckdb_round_trip
 
 STR, INT, BOOL, TS = "string", "Int64", "boolean", "datetime64[ns, UTC]"
 
@@ -136,10 +147,12 @@ def test_a_row_of_missing_keys_is_all_null_with_the_same_dtypes(asset: str) -> N
 
 
 @pytest.mark.parametrize("asset", sorted(SCHEMAS))
-def test_the_string_none_is_null_in_every_column(asset: str) -> None:
+def test_json_null_in_every_key_is_null_in_every_column(asset: str) -> None:
+    # The client hands over the API's "None" strings as None, so this is that row too.
     build, schema = SCHEMAS[asset]
     keys = {"parent", "integration", "table_database", "table_schema", *schema}
-    frame = build([dict.fromkeys(keys, "None")])
+    frame = build([dict.fromkeys(keys)])
+    assert dtypes(frame) == schema
     assert frame.iloc[0].isna().all()
 
 
@@ -155,7 +168,7 @@ def test_integrations_ids_as_strings_and_timestamps_to_utc() -> None:
             },
             {
                 "id": "b2",
-                "name": "None",
+                "name": None,
                 "created_at": "2024-03-02T08:30:00.250Z",
                 "updated_at": "not a date",
             },
@@ -192,11 +205,11 @@ def test_users_role_lowercased_flags_nullable_and_lists_as_json() -> None:
                 "first_name": "",
                 "role": " Editor ",
                 "pending": "true",
-                "disabled": "None",
+                "disabled": None,
                 "user_groups": None,
-                "teams": "None",
+                "teams": "",
             },
-            {"id": "3", "role": "None"},
+            {"id": "3", "role": None},
         ]
     )
     assert frame["id"].tolist() == ["1", "2", "3"]
@@ -231,11 +244,11 @@ def test_dashboards_usage_as_nullable_ints_and_user_lists_null_vs_empty() -> Non
             {
                 "id": "11",
                 "title": "Churn",
-                "integration": "None",
-                "external_usage": "None",
+                "integration": None,
+                "external_usage": None,
                 "internal_usage": "1.5",
                 "external_users": None,
-                "external_updated_at": "None",
+                "external_updated_at": "",
             },
             {"id": "12", "external_usage": 4.0, "internal_usage": "lots", "url": ""},
         ]
@@ -265,8 +278,8 @@ def test_question_replies_parent_and_the_apis_own_accepted_flag() -> None:
         [
             {"id": "r1", "parent": "q1", "owners": ["u1", "u2"], "accepted_answer": True},
             {"id": "r2", "parent": 5, "owners": [], "accepted_answer": False},
-            {"id": "r3", "parent": "q1", "owners": None, "accepted_answer": "None"},
-            {"id": "r4", "parent": "None", "accepted_answer": "false"},
+            {"id": "r3", "parent": "q1", "owners": None, "accepted_answer": None},
+            {"id": "r4", "parent": None, "accepted_answer": "false"},
             {"id": "r5", "created_at": "2024-01-02T03:04:05+00:00"},
         ]
     )
@@ -280,7 +293,7 @@ def test_questions_answer_is_the_reply_id_or_null() -> None:
     frame = questions_frame(
         [
             {"id": "q1", "title": "Where is revenue?", "answer": "r1", "owners": ["u1"]},
-            {"id": "q2", "title": "Who owns churn?", "answer": "None"},
+            {"id": "q2", "title": "Who owns churn?", "answer": None},
             {"id": "q3", "answer": 42},
         ]
     )
@@ -308,9 +321,9 @@ def test_tables_fields_and_documentation_quirks() -> None:
             },
             {
                 "id": "t2",
-                "database": "None",
+                "database": None,
                 "schema": "",
-                "description": "None",
+                "description": None,
                 "tags": None,
                 "pii": None,
                 "verified": "no",
@@ -363,7 +376,7 @@ def test_columns_take_table_and_location_from_the_column_fields() -> None:
                 "pii": False,
                 "description": "Order total",
             },
-            {"id": "101", "parent": "None", "table_schema": "None", "sort_order": "None"},
+            {"id": "101", "parent": None, "table_schema": "", "sort_order": None},
         ]
     )
     assert frame["id"].tolist() == ["100", "101"]
@@ -380,7 +393,7 @@ def test_columns_take_table_and_location_from_the_column_fields() -> None:
 
 def test_list_fields_are_compact_json_never_python_reprs() -> None:
     texts = to_json_list(
-        [["a", "b"], ("x",), '["already", "json"]', "solo", [], None, "None", ["é", None, 3]]
+        [["a", "b"], ("x",), '["already", "json"]', "solo", [], None, "", ["é", None, 3]]
     )
     assert texts.tolist() == [
         '["a","b"]',
@@ -401,44 +414,80 @@ def test_list_fields_keep_lists_of_equal_length_as_elements() -> None:
 
 def test_parse_list_and_lengths_read_json_text_back() -> None:
     assert parse_list('["a","b"]') == ["a", "b"]
-    assert parse_list("None") is None
+    assert parse_list("") is None
     assert parse_list(None) is None
-    assert list_lengths(['["a","b"]', "[]", None, "None", ["x"]]).tolist() == [2, 0, 0, 0, 1]
+    assert list_lengths(['["a","b"]', "[]", None, "", ["x"]]).tolist() == [2, 0, 0, 0, 1]
 
 
 def test_to_int_reads_whole_numbers_only() -> None:
-    values = [1, "12", " 7 ", 3.0, "4.0", "1.5", "None", "", None, True, "abc", float("nan")]
-    assert to_int(values).tolist() == [
-        1,
-        12,
-        7,
-        3,
-        4,
-        pd.NA,
-        pd.NA,
-        pd.NA,
-        pd.NA,
-        pd.NA,
-        pd.NA,
-        pd.NA,
-    ]
+    values = [1, "12", " 7 ", 3.0, "4.0", "1.5", "", None, True, "abc", float("nan")]
+    assert to_int(values).tolist() == [1, 12, 7, 3, 4, *[pd.NA] * 6]
 
 
 def test_to_bool_reads_the_usual_spellings() -> None:
-    values = [True, False, "TRUE", "false", 1, 0, "1", "None", "", None, "maybe", [True]]
-    expected = [True, False, True, False, True, False, True, pd.NA, pd.NA, pd.NA, pd.NA, pd.NA]
+    values = [True, False, "TRUE", "false", 1, 0, "1", "", None, "maybe", [True]]
+    expected = [True, False, True, False, True, False, True, pd.NA, pd.NA, pd.NA, pd.NA]
     assert to_bool(values).tolist() == expected
 
 
-def test_to_timestamp_converts_frames_read_back_from_duckdb() -> None:
-    local = pd.Series(pd.to_datetime(["2024-01-01 07:00:00", None]))
-    local = local.dt.tz_localize("America/New_York").astype("datetime64[us, America/New_York]")
-    stamps = to_timestamp(local)
-    assert str(stamps.dtype) == TS
-    assert stamps.iloc[0] == utc("2024-01-01 12:00:00")
-    assert pd.isna(stamps.iloc[1])
+DUCKDB_TYPES = {STR: "VARCHAR", INT: "BIGINT", BOOL: "BOOLEAN", TS: "TIMESTAMP WITH TIME ZONE"}
+FIELDS = {
+    "integrations": INTEGRATION_FIELDS,
+    "users": USER_FIELDS,
+    "dashboards": DASHBOARD_FIELDS,
+    "questions": QUESTION_FIELDS,
+    "question_replies": QUESTION_REPLY_FIELDS,
+    "tables": TABLE_FIELDS,
+    "columns": COLUMN_FIELDS,
+}
+# One value per converter kind, then its falsy value (which must not come back as null).
+VALUES = {
+    "id": ("x1", "0"),
+    "text": ("Text | with a pipe", ""),
+    "lower": ("Editor", "viewer"),
+    "int": ("42", 0),
+    "bool": (True, False),
+    "timestamp": ("2024-03-01T10:00:00+02:00", "1970-01-01T00:00:00Z"),
+    "list": (["a", 2, None], []),
+}
+BACK = {STR: to_text, INT: to_int, BOOL: to_bool, TS: to_timestamp}
+
+
+@pytest.mark.parametrize("asset", sorted(SCHEMAS))
+def test_every_frame_survives_a_duckdb_round_trip(asset: str, tmp_path: Path) -> None:
+    build, schema = SCHEMAS[asset]
+    rows = [
+        {field.keys[0]: VALUES[field.kind][0] for field in FIELDS[asset]},
+        {"id": "all-null"},
+        {field.keys[0]: VALUES[field.kind][1] for field in FIELDS[asset]},
+    ]
+    frame = build(rows)
+    assert frame.iloc[0].notna().all() and frame.iloc[2].notna().all()
+    back, types = duckdb_round_trip(frame, tmp_path / "frames.duckdb")
+    assert types == {name: DUCKDB_TYPES[dtype] for name, dtype in schema.items()}
+    assert back.iloc[1].drop("id").isna().all(), "nulls stay null"
+    recoerced = pd.DataFrame({name: BACK[dtype](back[name]) for name, dtype in schema.items()})
+    pd.testing.assert_frame_equal(recoerced, frame)
+    lists = [field.name for field in FIELDS[asset] if field.kind == "list"]
+    for name in lists:
+        assert [parse_list(text) for text in back[name]] == [["a", 2, None], None, []]
 
 
 def test_out_of_range_and_numeric_timestamps_are_nat() -> None:
     stamps = to_timestamp(["0001-01-01T00:00:00", 1704067200, "2024-02-30T00:00:00"])
     assert stamps.isna().tolist() == [True, True, True]
+
+
+def test_rows_of_other_integrations_name_each_integration_with_its_row_ids() -> None:
+    frame = tables_frame(
+        [
+            {"id": "a1", "integration": "a"},
+            {"id": "n1"},
+            {"id": "c1", "integration_id": "c"},
+            {"id": "b1", "integration": "b"},
+            {"integration": "b"},
+            {"id": "e1", "integration": ""},
+        ]
+    )
+    assert rows_of_other_integrations(frame, "a") == {"b": ["b1", ""], "c": ["c1"]}
+    assert rows_of_other_integrations(frame.iloc[:2], "a") == {}

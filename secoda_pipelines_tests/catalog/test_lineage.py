@@ -65,7 +65,9 @@ def test_edges_read_in_both_spellings_and_both_directions():
     assert edge_ends(mirror) == ("B", "A")
     assert edge_pair(down) == edge_pair(mirror) == ("A", "B")
     assert edge_pair({"from_entity": "A", "to_entity": "B"}) == ("A", "B")  # default direction
-    assert edge_pair({"from_entity": "A", "to_entity": "None", "direction": "DOWNSTREAM"}) is None
+    assert edge_pair({"from_entity": "A", "to_entity": None, "direction": "DOWNSTREAM"}) is None
+    assert edge_pair({"from_entity": "A", "to_entity": "", "direction": "DOWNSTREAM"}) is None
+    assert edge_pair({"from_entity": "A", "to_entity_id": "B", "direction": None}) == ("A", "B")
     assert edge_pair({"from_entity": "A", "to_entity": "B", "direction": "SIDEWAYS"}) is None
     assert existing_pairs([mirror, down]) == {("A", "B"): "e1"}
 
@@ -111,6 +113,19 @@ def test_plan_creates_skips_existing_in_any_spelling_and_names_bad_edges():
     frame, errors = plan_lineage(edges[1:2], resolved, {}, existing)
     assert errors == []
     assert (frame.iloc[0]["action"], frame.iloc[0]["lineage_id"]) == ("exists", "m1")
+
+
+def test_a_direction_given_as_the_text_none_is_refused_not_taken_as_downstream():
+    # Run config is not decoded by the client: "None" there is text, and not a direction.
+    frame, errors = plan_lineage(
+        [EdgeInput("edges[0]", "t1", "t2", "None"), EdgeInput("edges[1]", "t1", "t3", "")],
+        {"t1": "T1", "t2": "T2", "t3": "T3"},
+        {},
+        [],
+    )
+    assert list(frame["action"]) == ["invalid", "create"]
+    assert errors == ["edges[0]: direction 'None' is not one of DOWNSTREAM, UPSTREAM"]
+    assert frame.iloc[1]["direction"] == "DOWNSTREAM"
 
 
 CHAIN = {"a": ["b"], "b": ["c"], "c": ["d"], "d": []}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,6 +18,7 @@ from secoda_pipelines.catalog import (
     stale_summary,
     users_frame,
 )
+from secoda_pipelines_tests.helpers import duckdb_round_trip
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -54,7 +56,7 @@ def dashboard(id_: str, **fields: Any) -> dict[str, Any]:
         "title": f"Dashboard {id_}",
         "integration": "bi",
         "external_usage": 0,
-        "internal_usage": "None",
+        "internal_usage": None,
         "external_users": None,
         "internal_users": [],
         "external_updated_at": iso(NOW - timedelta(days=200)),
@@ -102,12 +104,12 @@ def test_one_failing_clause_alone_keeps_a_dashboard_fresh(fields: dict[str, Any]
     assert stale_ids([dashboard("fresh", **fields), dashboard("stale")]) == ["stale"]
 
 
-def test_null_zero_and_none_string_usage_and_users_all_count_as_unused() -> None:
+def test_null_and_zero_usage_and_null_or_empty_users_all_count_as_unused() -> None:
     rows = [
         dashboard("a", external_usage=None, internal_usage=None),
-        dashboard("b", external_usage="None", internal_usage="0"),
-        dashboard("c", external_usage=0, internal_usage=0, external_users="None"),
-        dashboard("d", external_users=[], internal_users=None, external_updated_at="None"),
+        dashboard("b", external_usage=None, internal_usage="0"),
+        dashboard("c", external_usage=0, internal_usage=0, external_users=None),
+        dashboard("d", external_users=[], internal_users=None, external_updated_at=None),
     ]
     for row in rows[:2]:
         del row["internal_users"]
@@ -162,7 +164,7 @@ def test_rows_sorted_by_integration_then_title_then_id() -> None:
         dashboard("2", integration="a", title="Beta"),
         dashboard("9", integration="a", title="Alpha"),
         dashboard("1", integration="a", title="Alpha"),
-        dashboard("0", integration="None", title="Alpha"),
+        dashboard("0", integration=None, title="Alpha"),
     ]
     assert stale_ids(rows) == ["1", "9", "2", "3", "0"]
 
@@ -198,16 +200,27 @@ def test_a_frame_without_the_spec_columns_is_refused_naming_them() -> None:
         stale_dashboards(frame, NOW)
 
 
-def test_frames_read_back_from_duckdb_give_the_same_report() -> None:
+def test_the_stale_rule_on_dashboards_read_back_from_duckdb(tmp_path: Path) -> None:
     frame = dashboards_frame(
-        [dashboard("d1"), dashboard("d2", integration="None"), dashboard("d3", external_usage=5)]
+        [
+            dashboard("stale_null_lists"),  # null Int64 usage, null and empty user lists
+            dashboard("stale_never_updated", external_updated_at=None, external_usage=None),
+            dashboard("fresh_viewer", external_users=["ann"]),  # the list text must parse back
+            dashboard("fresh_usage", internal_usage=3),
+            # 4-5 hours inside the window: a zone lost on the way back would make it stale.
+            dashboard("fresh_recent", external_updated_at=iso(NOW - timedelta(days=89, hours=23))),
+        ]
     )
-    # What DuckDB hands back: object text, microsecond timestamps in the session's zone.
-    roundtrip = frame.astype({name: object for name in frame.columns if name != "created_at"})
-    roundtrip["external_updated_at"] = frame["external_updated_at"].astype(
-        "datetime64[us, America/New_York]"
-    )
-    pd.testing.assert_frame_equal(stale_dashboards(roundtrip, NOW), stale_dashboards(frame, NOW))
+    back, _ = duckdb_round_trip(frame, tmp_path / "frames.duckdb", "dashboards")
+    stale = stale_dashboards(back, NOW)
+    assert stale["id"].tolist() == ["stale_never_updated", "stale_null_lists"]
+    assert stale["external_usage"].tolist() == [pd.NA, 0]
+    assert stale["internal_usage"].tolist() == [pd.NA, pd.NA]
+    assert stale["days_since_external_update"].tolist() == [pd.NA, 200]
+    assert stale["external_updated_at"].iloc[1] == pd.Timestamp(NOW - timedelta(days=200))
+    pd.testing.assert_frame_equal(stale, stale_dashboards(frame, NOW))
+    summary = stale_summary(stale, back)
+    assert summary[["integration_id", "dashboards", "stale"]].values.tolist() == [["bi", 5, 2]]
 
 
 def test_stale_summary_counts_per_integration() -> None:
@@ -217,7 +230,7 @@ def test_stale_summary_counts_per_integration() -> None:
             dashboard("a2", integration="a", external_usage=3),
             dashboard("a3", integration="a"),
             dashboard("b1", integration="b", internal_users=["x"]),
-            dashboard("n1", integration="None"),
+            dashboard("n1", integration=None),
         ]
     )
     summary = stale_summary(stale_dashboards(frame, NOW), frame)
@@ -231,7 +244,7 @@ def test_stale_summary_counts_per_integration() -> None:
 # --- adoption ----------------------------------------------------------------------------
 
 
-def reply(id_: str, parent: str, owners: Any, accepted: Any = "None", day: int = 1) -> dict:
+def reply(id_: str, parent: str, owners: Any, accepted: Any = None, day: int = 1) -> dict:
     return {
         "id": id_,
         "parent": parent,
@@ -268,14 +281,14 @@ def test_a_reply_with_several_owners_counts_for_each() -> None:
 def test_accepted_by_flag_by_question_answer_or_both_counts_once() -> None:
     replies = [
         reply("flag", "q1", ["u1"], accepted=True),
-        reply("answer", "q2", ["u1"], accepted="None"),
+        reply("answer", "q2", ["u1"], accepted=None),
         reply("both", "q3", ["u1"], accepted="true"),
         reply("neither", "q4", ["u1"], accepted=False),
         reply("absent", "q5", ["u1"]),
     ]
     del replies[4]["accepted_answer"]
     questions = [
-        {"id": "q1", "answer": "None"},
+        {"id": "q1", "answer": None},
         {"id": "q2", "answer": "answer"},
         {"id": "q3", "answer": "both"},
         {"id": "q4", "answer": "someone-else"},
@@ -328,7 +341,7 @@ def test_replies_without_owners_count_for_nobody_and_repeats_count_once() -> Non
     replies = [
         reply("r1", "q1", None),
         reply("r2", "q1", []),
-        reply("r3", "q1", "None"),
+        reply("r3", "q1", ""),
         reply("r4", "q1", ["u1", "u1"]),
     ]
     assert by_user(adopt(replies, [])) == {"u1": (1, 0)}
@@ -345,3 +358,30 @@ def test_no_replies_give_an_empty_report_with_its_dtypes() -> None:
         "acceptance_rate": "float64",
         "last_reply_at": "datetime64[ns, UTC]",
     }
+
+
+def test_the_adoption_rule_on_frames_read_back_from_duckdb(tmp_path: Path) -> None:
+    replies = question_replies_frame(
+        [
+            reply("flagged", "q1", ["u1", "u2"], accepted=True, day=2),
+            reply("refused", "q1", ["u1"], accepted=False, day=4),
+            reply("unknown", "q2", ["u2"], accepted=None, day=3),  # null among booleans
+            reply("chosen", "q3", [7], accepted=None, day=9),
+        ]
+    )
+    questions = questions_frame([{"id": "q2", "answer": None}, {"id": "q3", "answer": "chosen"}])
+    path = tmp_path / "frames.duckdb"
+    back = [
+        duckdb_round_trip(frame, path, name)[0]
+        for frame, name in ((replies, "replies"), (questions, "questions"), (USERS, "users"))
+    ]
+    report = adoption(*back)
+    assert by_user(report) == {"u1": (2, 1), "u2": (2, 1), "7": (1, 1)}
+    assert report["user_id"].tolist() == ["u1", "u2", "7"]
+    assert report["email"].tolist() == ["ann@example.com", "bob@example.com", "seven@example.com"]
+    assert report["last_reply_at"].tolist() == [
+        pd.Timestamp("2024-05-04 09:00:00", tz="UTC"),
+        pd.Timestamp("2024-05-03 09:00:00", tz="UTC"),
+        pd.Timestamp("2024-05-09 09:00:00", tz="UTC"),
+    ]
+    pd.testing.assert_frame_equal(report, adoption(replies, questions, USERS))

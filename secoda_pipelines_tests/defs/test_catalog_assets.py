@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import http.server
 import json
-from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+import threading
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 import pandas as pd
 import pytest
+from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
 from secoda_pipelines.defs.assets.reports import report_assets
 from secoda_pipelines.defs.checks import IDS_CHECK
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK as STALE_CHECK
 from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines_tests.helpers import api_rows, query
+from secoda_pipelines_tests.helpers import (
+    api_rows,
+    independent_adoption,
+    independent_stale,
+    is_api_null,
+    query,
+)
 
 ALL_ASSETS = [*catalog_assets, *report_assets]
 UNPARTITIONED = dg.AssetSelection.all() - dg.AssetSelection.assets(tables, columns)
@@ -28,40 +37,6 @@ def materialize(resources, instance, selection=UNPARTITIONED, **kwargs):
     )
 
 
-def _blank(value) -> bool:
-    return value is None or value == "None"
-
-
-def independent_stale(dashboards, now, days=90):
-    """SPEC B's stale rule, applied to raw API rows in plain Python."""
-    stale = {}
-    for d in dashboards:
-        unused = all(
-            _blank(d.get(f)) or d.get(f) == 0 for f in ("external_usage", "internal_usage")
-        )
-        no_users = all(
-            _blank(d.get(f)) or d.get(f) == [] for f in ("external_users", "internal_users")
-        )
-        updated = d.get("external_updated_at")
-        age = None if _blank(updated) else now - datetime.fromisoformat(updated)
-        if unused and no_users and (age is None or age > timedelta(days=days)):
-            stale[d["id"]] = None if age is None else age.days
-    return stale
-
-
-def independent_adoption(replies, questions, users):
-    """SPEC B's adoption rule, applied to raw API rows in plain Python."""
-    answers = {q.get("answer") for q in questions if not _blank(q.get("answer"))}
-    emails = {u["id"]: u["email"] for u in users}
-    counts = defaultdict(lambda: [0, 0])
-    for reply in replies:
-        accepted = reply.get("accepted_answer") is True or reply["id"] in answers
-        for owner in set(reply.get("owners") or []):
-            counts[owner][0] += 1
-            counts[owner][1] += accepted
-    return {u: (emails.get(u), n, a) for u, (n, a) in counts.items()}
-
-
 def test_catalog_assets_hold_every_api_row(sandbox, resources, instance, warehouse):
     result = materialize(resources, instance)
     assert result.success
@@ -72,13 +47,16 @@ def test_catalog_assets_hold_every_api_row(sandbox, resources, instance, warehou
         ("questions", "question/questions/"),
         ("question_replies", "question/replies/"),
     ]:
-        stored = query(warehouse, f"SELECT id FROM secoda.{name}")
+        stored = query(warehouse, f"SELECT * FROM secoda.{name}")
         assert sorted(stored["id"]) == sorted(r["id"] for r in api_rows(sandbox, path)), name
         event = instance.get_latest_materialization_event(dg.AssetKey(["secoda", name]))
         metadata = event.asset_materialization.metadata
         assert metadata["dagster/row_count"].value == len(stored)
-        assert "| id |" in metadata["preview"].value or "| id" in metadata["preview"].value
-        assert "id" in [c.name for c in metadata["dagster/column_schema"].value.columns]
+        columns = list(stored.columns)
+        preview = metadata["preview"].value.splitlines()
+        assert preview[0] == "| " + " | ".join(columns) + " |", name
+        assert len(preview) == 2 + min(10, len(stored)), "header, rule, first 10 rows"
+        assert [c.name for c in metadata["dagster/column_schema"].value.columns] == columns
     id_checks = [c for c in result.get_asset_check_evaluations() if c.check_name == IDS_CHECK]
     assert len(id_checks) == 5 and all(c.passed for c in id_checks)
 
@@ -93,26 +71,55 @@ def test_values_lists_and_nulls_are_stored_as_the_spec_says(
     for row in users.itertuples():
         assert json.loads(row.teams) == api_users[row.id]["teams"]
     dashboards = query(warehouse, "SELECT * FROM secoda.dashboards").set_index("id")
-    for d in api_rows(sandbox, "dashboard/dashboards/"):
+    api_dashboards = api_rows(sandbox, "dashboard/dashboards/")
+    for d in api_dashboards:
         stored = dashboards.loc[d["id"]]
         assert stored["integration_id"] == d["integration"]
-        if _blank(d["external_usage"]):
-            assert stored.isna()["external_usage"]
-        else:
-            assert stored["external_usage"] == d["external_usage"]
         users_text = stored["external_users"]
         if d["external_users"] is None:
             assert pd.isna(users_text)  # null, not the text "None"
         else:
             assert json.loads(users_text) == d["external_users"]
+    for field in ("external_usage", "internal_usage"):
+        sent = {d["id"]: d[field] for d in api_dashboards}
+        assert "None" in sent.values(), f"the sandbox sends some {field} as the string None"
+        expected = {i: None if is_api_null(value) else value for i, value in sent.items()}
+        got = {i: None if pd.isna(v) else int(v) for i, v in dashboards[field].items()}
+        assert got == expected, field
+
+    # SPEC B: accepted_answer is the API's own flag, true, false or null ("None" is null).
     replies = query(warehouse, "SELECT * FROM secoda.question_replies").set_index("id")
-    for r in api_rows(sandbox, "question/replies/"):
-        flag = r.get("accepted_answer")
-        stored = replies.loc[r["id"], "accepted_answer"]
-        assert (stored is True or stored == True) if flag is True else flag is not True  # noqa: E712
-        assert replies.loc[r["id"], "question_id"] == r["parent"]
-        if flag is None or flag == "None":
-            assert replies.isna().loc[r["id"], "accepted_answer"]
+    api_replies = api_rows(sandbox, "question/replies/")
+    sent = [r.get("accepted_answer", "absent") for r in api_replies]
+    for form in (True, False, None, "None", "absent"):
+        assert form in sent, f"no reply sends {form!r}"
+    expected = {r["id"]: r.get("accepted_answer") for r in api_replies}
+    expected = {i: flag if isinstance(flag, bool) else None for i, flag in expected.items()}
+    assert str(replies["accepted_answer"].dtype) == "boolean"
+    got = {i: None if pd.isna(v) else bool(v) for i, v in replies["accepted_answer"].items()}
+    assert got == expected
+    assert replies["question_id"].to_dict() == {r["id"]: r["parent"] for r in api_replies}
+
+
+def test_a_none_string_the_api_sends_is_stored_as_null_once_decoded_by_the_client(
+    sandbox, resources, instance, warehouse
+):
+    # Text columns keep any text, so only the client's decoding stands between the API's
+    # "None" and a description reading "None" (to_int and to_bool would null it anyway).
+    partitions = [i["id"] for i in api_rows(sandbox, "integration/integrations/")]
+    instance.add_dynamic_partitions("secoda_integrations", partitions)
+    selection = dg.AssetSelection.assets(tables, columns)
+    for partition in partitions:
+        assert materialize(resources, instance, selection, partition_key=partition).success
+    for name, path in (("tables", "table/tables/"), ("columns", "table/columns/")):
+        stored = query(warehouse, f"SELECT * FROM secoda.{name}").set_index("id")
+        api = [row for p in partitions for row in api_rows(sandbox, path, integration_id=p)]
+        for field in ("description", "definition"):
+            sent = {row["id"]: row.get(field) for row in api}
+            assert {"None", ""} <= set(sent.values()), f"the sandbox sends {field} 'None' and ''"
+            expected = {i: None if is_api_null(value) else value for i, value in sent.items()}
+            got = {i: None if pd.isna(v) else v for i, v in stored[field].items()}
+            assert got == expected, f"{name}.{field}"
 
 
 def test_stale_report_is_the_rule_applied_to_the_api_rows(sandbox, resources, instance, warehouse):
@@ -234,8 +241,6 @@ def test_backfill_over_three_partitions_keeps_each_partitions_rows(
 
 
 def test_wrong_key_fails_with_the_clients_message_and_leaks_nothing(sandbox, warehouse, instance):
-    from dagster_duckdb_pandas import DuckDBPandasIOManager
-
     resources = {
         "secoda": SecodaResource(api_url=sandbox.base_url, api_key=SECRET),
         "duckdb_io": DuckDBPandasIOManager(database=str(warehouse)),
@@ -253,3 +258,104 @@ def test_wrong_key_fails_with_the_clients_message_and_leaks_nothing(sandbox, war
     run = instance.get_run_by_id(result.run_id)
     everything += str(run.run_config) + str(run.tags)
     assert SECRET not in everything
+
+
+class _FilterIgnoringHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every listing with the rows the test put on the server, whatever the query."""
+
+    server: _FilterIgnoringServer
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        self.server.queries.append((url.path, parse_qs(url.query)))
+        rows = self.server.rows
+        page = {  # SPEC A's paged shape, one page
+            "links": {"next": None, "previous": None},
+            "meta": {"page": 1, "previous_page": None, "next_page": None},
+            "count": len(rows),
+            "total_pages": 1,
+            "results": rows,
+        }
+        body = json.dumps(page).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _FilterIgnoringServer(http.server.ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _FilterIgnoringHandler)
+        self.rows: list[dict] = []
+        self.queries: list[tuple[str, dict[str, list[str]]]] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/api/v1/"
+
+
+@pytest.fixture
+def filter_ignoring_server():
+    """Returns a loopback Secoda API that ignores `?integration_id=` (and every filter)."""
+    server = _FilterIgnoringServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.mark.parametrize(
+    ("asset", "path"),
+    [(tables, "table/tables/"), (columns, "table/columns/")],
+    ids=["tables", "columns"],
+)
+def test_rows_of_another_integration_fail_the_partition_and_store_nothing(
+    asset, path, filter_ignoring_server, warehouse, instance
+):
+    server = filter_ignoring_server
+    name = asset.key.path[-1]
+    resources = {
+        "secoda": SecodaResource(api_url=server.base_url, api_key="any-key"),
+        "duckdb_io": DuckDBPandasIOManager(database=str(warehouse)),
+    }
+    instance.add_dynamic_partitions("secoda_integrations", ["int-a", "int-b"])
+    selection = dg.AssetSelection.assets(asset)
+
+    def row(row_id: str, integration: str | None) -> dict:
+        return {"id": row_id, "title": row_id, "integration": integration}
+
+    # An honest answer first: a row without an integration is taken as the partition's.
+    server.rows = [row("b0", "int-b"), row("x0", None)]
+    assert materialize(resources, instance, selection, partition_key="int-b").success
+    stored_b = query(warehouse, f"SELECT id, integration_id FROM secoda.{name} ORDER BY id")
+    assert stored_b.values.tolist() == [["b0", "int-b"], ["x0", "int-b"]]
+
+    # Then the server ignores ?integration_id=int-a and answers other integrations' rows too.
+    server.rows = [
+        row("a1", "int-a"),
+        row("x1", None),
+        *(row(f"b{n}", "int-b") for n in range(1, 8)),
+        row("c1", "int-c"),
+    ]
+    server.queries.clear()
+    result = materialize(
+        resources, instance, selection, partition_key="int-a", raise_on_error=False
+    )
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    message = failure.step_failure_data.user_failure_data.description
+    assert "partition int-a" in message
+    assert "7 rows name integration int-b (b1, b2, b3, ...)" in message
+    assert "1 row names integration int-c (c1)" in message
+    assert "nothing was stored" in message
+    # allow_retries=False: the asset's retry policy does not list the same rows again.
+    assert server.queries == [(f"/api/v1/{path}", {"integration_id": ["int-a"], "page": ["1"]})]
+    stored = query(warehouse, f"SELECT id, integration_id FROM secoda.{name} ORDER BY id")
+    assert stored.values.tolist() == stored_b.values.tolist(), "int-b's rows stay as they were"
+    assert "int-a" not in set(stored["integration_id"])

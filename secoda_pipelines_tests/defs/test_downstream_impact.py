@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from dagster._core.errors import DagsterInvalidConfigError
 
 from secoda_pipelines.defs.jobs.downstream_impact import check_downstream_impact
 from secoda_pipelines_tests.helpers import (
@@ -11,6 +12,7 @@ from secoda_pipelines_tests.helpers import (
     job_resources,
     output_metadata,
     query,
+    report_rows,
     run_job,
     table_id,
 )
@@ -183,14 +185,23 @@ def test_edges_without_mirrors_and_id_spelled_ends_are_followed(make_sandbox, tm
     ],
 )
 def test_bad_tables_fail_naming_them(sandbox, warehouse, instance, tables, named):
-    result = run(sandbox, warehouse, instance, tables=tables, depth=-1)
+    result = run(sandbox, warehouse, instance, tables=tables)
     message = failure_message(result)
     assert named in message
-    assert "depth -1 is negative" in message
     assert sandbox.writes() == []
+    assert report_rows(warehouse, "downstream_impact").empty, "a rejected run reports nothing"
     if tables == ["raw.stripe.charges"]:
         legacy = table_id(sandbox, "raw.stripe.charges", "Snowflake (legacy)")
         assert legacy in message and table_id(sandbox, "raw.stripe.charges") in message
+
+
+def test_a_negative_depth_is_refused_by_the_config_before_any_request(sandbox, warehouse, instance):
+    sandbox.clear_log()
+    with pytest.raises(DagsterInvalidConfigError) as refused:
+        run(sandbox, warehouse, instance, tables=["analytics.core.orders"], depth=-1)
+    assert "depth = -1: Input should be greater than or equal to 0" in str(refused.value)
+    assert sandbox.requests == []
+    assert report_rows(warehouse, "downstream_impact").empty
 
 
 def test_a_wrong_key_fails_without_showing_it(sandbox, warehouse, instance):

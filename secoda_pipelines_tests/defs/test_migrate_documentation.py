@@ -9,7 +9,13 @@ import pytest
 
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines_tests.helpers import api_rows, job_resources, query
+from secoda_pipelines_tests.helpers import (
+    api_rows,
+    failure_message,
+    job_resources,
+    query,
+    report_rows,
+)
 
 FIELDS = ("description", "definition", "tags", "pii")
 DOC_FIELDS = (*FIELDS, "owners", "verified")
@@ -46,7 +52,7 @@ def _blank(value):
     return value is None or value is False or value in ("None", "", [])
 
 
-def expected_plan(sandbox, overwrite=False):
+def expected_plan(sandbox, overwrite=False, fields=FIELDS, include_columns=True):
     """The plan worked out from the API rows with plain loops (not catalog.migration)."""
     legacy, new, _ = warehouses(sandbox)
 
@@ -59,7 +65,8 @@ def expected_plan(sandbox, overwrite=False):
         return tuple(str(row.get(p) or "").strip().lower() for p in parts)
 
     plan = {}
-    for kind, path in (("table", "table/tables/"), ("column", "table/columns/")):
+    kinds = (("table", "table/tables/"), ("column", "table/columns/"))
+    for kind, path in kinds if include_columns else kinds[:1]:
         source = api_rows(sandbox, path, integration_id=legacy)
         target = api_rows(sandbox, path, integration_id=new)
         source_keys = Counter(key(r, kind) for r in source)
@@ -77,11 +84,12 @@ def expected_plan(sandbox, overwrite=False):
                 continue
             other = candidates[0]
             written, kept = [], []
-            for field in FIELDS:
+            for field in fields:
                 mine, theirs = row.get(field), other.get(field)
                 if _blank(mine):
                     continue
-                if field == "tags" and isinstance(theirs, list) and set(mine) == set(theirs):
+                listed = field in ("tags", "owners") and isinstance(theirs, list)
+                if listed and set(mine) == set(theirs):
                     continue
                 if mine == theirs:
                     continue
@@ -168,8 +176,18 @@ def test_apply_writes_exactly_the_planned_patches(sandbox, warehouse, instance):
             assert after[target][field] == source[source_id][field]
         for field in kept:  # pre-filled target values were left alone
             assert after[target][field] == before[target][field]
-    outcome = query(warehouse, "SELECT status, count(*) n FROM reports.migration_writes GROUP BY 1")
-    assert outcome.set_index("status")["n"].to_dict() == {"written": len(planned)}
+    outcome = query(
+        warehouse,
+        "SELECT action, write_status, count(*) n, count(DISTINCT source_id) AS resources "
+        f"FROM reports.migration_plan WHERE run_id = '{result.run_id}' GROUP BY ALL",
+    )
+    assert (outcome.n == outcome.resources).all(), "one row per resource per run"
+    by_action = {(r.action, r.write_status): r.n for r in outcome.itertuples()}
+    counts = Counter(v[0] for v in expected.values())
+    assert by_action == {
+        ("update", "written"): len(planned),
+        **{(action, None): n for action, n in counts.items() if action != "update"},
+    }
     progress = [
         record.user_message
         for record in instance.all_logs(result.run_id)
@@ -250,6 +268,7 @@ def test_twenty_percent_faults_end_in_the_fault_free_state(
         ({"target_integration_id": "SOURCE"}, "a migration needs two integrations"),
         ({"target_integration_id": "BI"}, "has no tables in Secoda: run its sync"),
         ({"fields": ["description", "colour"]}, "unknown field(s) ['colour']"),
+        ({"fields": []}, "fields is empty: name at least one of"),
     ],
 )
 def test_bad_input_is_named_and_nothing_is_written(sandbox, warehouse, instance, change, message):
@@ -260,9 +279,168 @@ def test_bad_input_is_named_and_nothing_is_written(sandbox, warehouse, instance,
     }
     result = run(sandbox, warehouse, instance, dry_run=False, **change)
     assert not result.success
-    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    failure = failure_message(result)
     assert message in failure
     for value in change.values():
-        assert str(value if isinstance(value, str) else "colour") in failure
+        if isinstance(value, str):
+            assert value in failure
     assert sandbox.writes() == []
     assert all(r.method == "GET" for r in sandbox.requests)
+    assert report_rows(warehouse, "migration_plan").empty, "a rejected run reports nothing"
+
+
+def test_both_sides_without_tables_are_named_together(sandbox, warehouse, instance):
+    _, _, bi = warehouses(sandbox)
+    other = sandbox.insert("integration/integrations/", {"name": "Looker", "type": "looker"})
+    result = run(
+        sandbox,
+        warehouse,
+        instance,
+        source_integration_id=bi,
+        target_integration_id=other["id"],
+        dry_run=False,
+    )
+    failure = failure_message(result)
+    assert "2 bad value(s)" in failure
+    assert f"source integration {bi} (Tableau) has no tables" in failure
+    assert f"target integration {other['id']} (Looker) has no tables" in failure
+    assert sandbox.writes() == [] and report_rows(warehouse, "migration_plan").empty
+
+
+def _pair_without_detail(sandbox):
+    """Two new integrations whose tables match one to one: every plan row's detail is null."""
+    ids = []
+    for name in ("Warehouse A", "Warehouse B"):
+        ids.append(sandbox.insert("integration/integrations/", {"name": name, "type": "pg"})["id"])
+    for integration, description in zip(ids, ("Orders, one row each", None), strict=True):
+        for title in ("orders", "customers"):
+            sandbox.insert(
+                "table/tables/",
+                {
+                    "title": title,
+                    "database": "shop",
+                    "schema": "public",
+                    "integration": integration,
+                    "description": description,
+                },
+            )
+    return ids
+
+
+def test_reports_keep_their_column_types_across_plans_of_any_shape(sandbox, warehouse, instance):
+    a, b = _pair_without_detail(sandbox)
+    first = run(sandbox, warehouse, instance, source_integration_id=a, target_integration_id=b)
+    assert first.success
+    assert report_rows(warehouse, "migration_plan")["detail"].isna().all()
+    # A plan with unmatched and ambiguous rows (text in detail) into the same file.
+    second = run(sandbox, warehouse, instance)
+    assert second.success, failure_message(second)
+    applied = run(
+        sandbox,
+        warehouse,
+        instance,
+        source_integration_id=a,
+        target_integration_id=b,
+        dry_run=False,
+    )
+    assert applied.success, failure_message(applied)
+    details = report_rows(warehouse, "migration_plan", second.run_id)["detail"].dropna()
+    assert details.str.contains("in the target").any()
+    written = report_rows(warehouse, "migration_plan", applied.run_id)
+    assert sorted(written["write_status"].dropna()) == ["written", "written"]
+
+
+def test_include_columns_false_plans_and_writes_tables_only(sandbox, warehouse, instance):
+    expected = expected_plan(sandbox, include_columns=False)
+    result = run(sandbox, warehouse, instance, include_columns=False, dry_run=False)
+    assert result.success
+    assert "table/columns/" not in {r.path for r in sandbox.requests}
+    report = report_rows(warehouse, "migration_plan", result.run_id)
+    assert set(report["kind"]) == {"table"}
+    assert dict(zip(report.source_id, report.action, strict=True)) == {
+        k: v[0] for k, v in expected.items()
+    }
+    updates = [v for v in expected.values() if v[0] == "update"]
+    assert updates and len(sandbox.writes()) == len(updates)
+    assert all(w.path.startswith("table/tables/") for w in sandbox.writes())
+
+
+def test_overwrite_replaces_the_values_a_plain_run_keeps(sandbox, warehouse, instance):
+    _, new, _ = warehouses(sandbox)
+    plain = expected_plan(sandbox)
+    kept = {(v[1], field) for v in plain.values() for field in v[3]}
+    assert kept, "the demo workspace has differing target values"
+    expected = expected_plan(sandbox, overwrite=True)
+    assert "kept" not in {v[0] for v in expected.values()}
+    source = {
+        r["id"]: r for path in ("table/tables/", "table/columns/") for r in api_rows(sandbox, path)
+    }
+    result = run(sandbox, warehouse, instance, overwrite=True, dry_run=False)
+    assert result.success
+    report = report_rows(warehouse, "migration_plan", result.run_id)
+    assert dict(zip(report.source_id, report.action, strict=True)) == {
+        k: v[0] for k, v in expected.items()
+    }
+    after = stored_docs(sandbox, new)
+    source_of = {v[1]: k for k, v in expected.items() if v[1]}
+    for target, field in kept:
+        assert after[target][field] == source[source_of[target]][field]
+
+
+def test_owners_and_verified_are_carried_when_named_in_fields(sandbox, warehouse, instance):
+    _, new, _ = warehouses(sandbox)
+    fields = ["owners", "verified"]
+    expected = expected_plan(sandbox, fields=fields)
+    written = {f for v in expected.values() if v[0] == "update" for f in v[2]}
+    assert written == set(fields), "the demo workspace needs both fields carried"
+    source = {
+        r["id"]: r for path in ("table/tables/", "table/columns/") for r in api_rows(sandbox, path)
+    }
+    result = run(sandbox, warehouse, instance, fields=fields, dry_run=False)
+    assert result.success
+    bodies = [w.body for w in sandbox.writes()]
+    assert bodies and all(set(body) <= set(fields) for body in bodies)
+    after = stored_docs(sandbox, new)
+    for source_id, (_, target, carried, _) in expected.items():
+        for field in carried:
+            assert after[target][field] == source[source_id][field]
+    assert len(bodies) == sum(1 for v in expected.values() if v[0] == "update")
+
+
+def test_a_400_and_a_404_are_recorded_and_every_other_write_is_made(sandbox, warehouse, instance):
+    expected = expected_plan(sandbox)
+    tables = table_ids(sandbox)
+    updates = [
+        (source_id, target)
+        for source_id, (action, target, fields, _) in expected.items()
+        if action == "update" and "description" in fields and source_id in tables
+    ]
+    (bad_source, bad_target), (_, gone_target) = updates[0], updates[-1]
+    store = sandbox.open_store()
+    broken = store.get_object("table/tables/", bad_source)
+    broken["description"] = 12345  # not text: the PATCH carrying it is refused with a 400
+    with store.transaction():
+        store.update("table/tables/", broken)
+
+    def delete_a_target_once_writes_start(record):  # someone deletes it after the plan
+        if record.method == "PATCH" and store.get_object("table/tables/", gone_target):
+            with store.transaction():
+                store.delete("table/tables/", gone_target)
+
+    sandbox.on_request = delete_a_target_once_writes_start
+    result = run(sandbox, warehouse, instance, dry_run=False)
+    sandbox.on_request = None
+    assert not result.success
+    failure = failure_message(result)
+    assert "2 of " in failure and bad_target in failure and gone_target in failure
+    report = report_rows(warehouse, "migration_plan", result.run_id).set_index("target_id")
+    assert report.loc[bad_target, "write_status"] == "failed"
+    assert "(400)" in report.loc[bad_target, "write_detail"]
+    assert report.loc[gone_target, "write_status"] == "failed"
+    assert "404" in report.loc[gone_target, "write_detail"]
+    planned = sum(1 for v in expected.values() if v[0] == "update")
+    statuses = Counter(report["write_status"].dropna())
+    assert statuses == {"written": planned - 2, "failed": 2}
+    patched = Counter(r.path for r in sandbox.requests if r.method == "PATCH")
+    assert len(patched) == planned and set(patched.values()) == {1}, "each tried once"
+    assert len(sandbox.writes()) == planned - 2

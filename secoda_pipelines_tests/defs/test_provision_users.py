@@ -6,7 +6,7 @@ from secoda_pipelines.defs.jobs.provision_users import provision_users
 from secoda_pipelines_tests.helpers import (
     api_rows,
     failure_message,
-    query,
+    report_rows,
     run_job,
 )
 
@@ -90,29 +90,26 @@ def test_dry_run_then_apply_then_rerun(sandbox, warehouse, instance, tmp_path):
 
     assert rerun.success
     assert sandbox.writes() == []
-    report = query(
-        warehouse,
-        "SELECT run_id, dry_run, email, action, status, user_id FROM reports.user_provisioning",
-    )
+    report = report_rows(warehouse, "user_provisioning")
     by_run = {
-        run_id: rows[["dry_run", "email", "action", "status"]].values.tolist()
+        run_id: rows[["dry_run", "email", "action", "write_status"]].values.tolist()
         for run_id, rows in report.groupby("run_id", sort=False)
     }
+    # One row per user per run: the plan, and on the same row what its write did.
     assert by_run[dry.run_id] == [
         [True, "ada.byron@example.com", "create", "planned"],
         [True, "rosalind@example.com", "create", "planned"],
-        [True, "TIM.BERNERS-LEE@example.com", "exists", "planned"],
+        [True, "TIM.BERNERS-LEE@example.com", "exists", None],
     ]
     assert by_run[applied.run_id] == [
-        [False, "ada.byron@example.com", "create", "planned"],
-        [False, "rosalind@example.com", "create", "planned"],
-        [False, "TIM.BERNERS-LEE@example.com", "exists", "planned"],
         [False, "ada.byron@example.com", "create", "written"],
         [False, "rosalind@example.com", "create", "written"],
+        [False, "TIM.BERNERS-LEE@example.com", "exists", None],
     ]
-    assert [row[2] for row in by_run[rerun.run_id]] == ["exists"] * 3
-    written = report[report.status == "written"]
+    assert [row[2:] for row in by_run[rerun.run_id]] == [["exists", None]] * 3
+    written = report[report.write_status == "written"]
     assert set(written.user_id) == {users[e]["id"] for e in written.email}
+    assert written.write_detail.str.startswith("created user ").all()
 
 
 def test_every_bad_value_is_named_and_nothing_is_created(sandbox, warehouse, instance, tmp_path):
@@ -148,8 +145,7 @@ def test_every_bad_value_is_named_and_nothing_is_created(sandbox, warehouse, ins
     ):
         assert named in message
     assert sandbox.writes() == []
-    report = query(warehouse, "SELECT email, action FROM reports.user_provisioning")
-    assert report.action.tolist() == ["invalid"] * 6
+    assert report_rows(warehouse, "user_provisioning").empty, "a rejected run reports nothing"
 
 
 def test_missing_input_fails_before_any_request(sandbox, warehouse, instance, tmp_path):
@@ -193,13 +189,13 @@ def test_a_crash_midway_is_finished_by_a_rerun_without_duplicates(sandbox, wareh
 
     assert finished.success
     assert [w.body["email"] for w in sandbox.writes()] == ["new1@example.com", "new2@example.com"]
-    report = query(
-        warehouse,
-        "SELECT run_id, email, status FROM reports.user_provisioning WHERE status != 'planned'",
-    )
-    assert report.values.tolist() == [
-        [crashed.run_id, "new0@example.com", "written"],
-        [crashed.run_id, "new1@example.com", "failed"],
-        [finished.run_id, "new1@example.com", "written"],
-        [finished.run_id, "new2@example.com", "written"],
+    report = report_rows(warehouse, "user_provisioning")
+    assert report[["run_id", "email", "action", "write_status"]].values.tolist() == [
+        [crashed.run_id, "new0@example.com", "create", "written"],
+        [crashed.run_id, "new1@example.com", "create", "failed"],
+        [crashed.run_id, "new2@example.com", "create", "planned"],  # not reached
+        [finished.run_id, "new0@example.com", "exists", None],
+        [finished.run_id, "new1@example.com", "create", "written"],
+        [finished.run_id, "new2@example.com", "create", "written"],
     ]
+    assert "Secoda answered 500" in report.write_detail[1]

@@ -9,11 +9,11 @@ import requests
 from secoda_pipelines.defs.resources import (
     SecodaResource,
     duckdb_io_manager_from_env,
-    duckdb_resource_from_env,
+    report_store_from_env,
     secoda_resource_from_env,
 )
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines.secoda import DEFAULT_BASE_URL
+from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient
 
 
 @dg.asset
@@ -89,5 +89,74 @@ def test_a_duckdb_file_named_like_a_schema_is_refused(monkeypatch, name):
 
 def test_duckdb_path_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SECODA_DUCKDB_PATH", str(tmp_path / "catalog.duckdb"))
-    with dg.build_resources({"duckdb": duckdb_resource_from_env()}) as built:
-        assert built.duckdb.database == str(tmp_path / "catalog.duckdb")
+    with dg.build_resources({"reports": report_store_from_env()}) as built:
+        assert built.reports.database == str(tmp_path / "catalog.duckdb")
+
+
+@dg.op
+def two_writes_then_a_third(context, secoda: SecodaResource) -> None:
+    client = secoda.get_client()
+    table = client.list("table/tables/")[0]
+    for text in ("first", "second"):
+        client.patch(f"table/tables/{table['id']}/", {"description": text})
+    try:
+        client.limiter.acquire(timeout=0)
+    except TimeoutError as error:
+        context.log.info(f"third write refused: {error}")
+    else:
+        raise AssertionError("a third write fitted in the minute")
+
+
+@dg.job
+def write_pace_job() -> None:
+    two_writes_then_a_third()
+
+
+def test_the_write_limit_from_the_environment_paces_a_run(sandbox, monkeypatch):
+    monkeypatch.setenv("SECODA_API_URL", sandbox.base_url)
+    monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("SECODA_WRITE_LIMIT_PER_MINUTE", "2")
+    with dg.instance_for_test() as instance:
+        result = write_pace_job.execute_in_process(
+            resources={"secoda": secoda_resource_from_env()}, instance=instance
+        )
+        logs = [r.user_message for r in instance.all_logs(result.run_id)]
+    assert result.success
+    assert any("third write refused: the next write fits the pace of 2 per 60 s" in m for m in logs)
+    assert [r.method for r in sandbox.writes()] == ["PATCH", "PATCH"]
+
+
+SECRET = "sandbox-secret-key"  # DEFAULT_API_KEY: what every object below holds
+
+
+@dg.op
+def holder_reprs(secoda: SecodaResource) -> list[str]:
+    client = secoda.get_client()
+    return [repr(secoda), str(secoda), repr(client), str(client), repr(client.session)]
+
+
+@dg.job
+def repr_job() -> None:
+    holder_reprs()
+
+
+def test_nothing_that_holds_the_key_prints_it(sandbox, monkeypatch):
+    assert DEFAULT_API_KEY == SECRET
+    direct = SecodaResource(api_url=sandbox.base_url, api_key=DEFAULT_API_KEY)
+    client = direct.get_client()
+    printed = [repr(direct), str(direct), repr(client), str(client), repr(client.limiter)]
+    with SecodaClient(DEFAULT_API_KEY, sandbox.base_url) as own:
+        printed += [repr(own), str(own), repr(own.session), str(vars(own.session))]
+    # After start-up: Dagster rebuilds the resource with the EnvVar resolved.
+    monkeypatch.setenv("SECODA_API_URL", sandbox.base_url)
+    monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
+    with dg.instance_for_test() as instance:
+        result = repr_job.execute_in_process(
+            resources={"secoda": secoda_resource_from_env()}, instance=instance
+        )
+        logged = [str(record) for record in instance.all_logs(result.run_id)]
+    printed += result.output_for_node("holder_reprs")
+    assert result.success
+    assert all(SECRET not in text for text in printed), printed
+    assert all(SECRET not in text for text in logged)
+    assert "api_url=" in printed[0] and "api_key" not in printed[0]

@@ -6,14 +6,13 @@ import http.client
 import json
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, FAULT_KINDS, RequestRecord, Sandbox
-from secoda_pipelines.sandbox.faults import WriteRateLimiter
+from secoda_pipelines.sandbox.faults import RANDOM_FAULT_KINDS, WriteRateLimiter
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
 
@@ -126,9 +125,12 @@ def test_random_faults_follow_the_seed(tmp_path: Any) -> None:
 
 
 def test_every_kind_is_known() -> None:
-    assert FAULT_KINDS == ("429_retry_after", "429", "500", "503", "reset", "truncated")
+    assert FAULT_KINDS == ("429_retry_after", "429", "500", "503", "reset", "truncated", "slow")
+    assert "slow" not in RANDOM_FAULT_KINDS and len(RANDOM_FAULT_KINDS) == len(FAULT_KINDS) - 1
     with pytest.raises(ValueError):
         Sandbox("unused.sqlite", fault_kinds=["teapot"])
+    with pytest.raises(ValueError, match="delay"):
+        Sandbox("unused.sqlite").fail_next("slow", delay=-1)
 
 
 def test_request_log_never_keeps_the_key(sb: Sandbox) -> None:
@@ -169,19 +171,81 @@ def test_on_request_runs_before_handling(sb: Sandbox) -> None:
     assert len(sb.requests) == 2  # sb.insert is not logged
 
 
-def test_latency_overlaps_concurrent_requests(sb: Sandbox) -> None:
-    sb.latency_ms = 100
-    barrier = threading.Barrier(8)
+def test_latency_is_slept_holding_no_lock(sb: Sandbox) -> None:
+    # One request sleeps a minute of latency; with latency back at 0 another is answered
+    # while the first is still asleep. Had the sleep held a lock, the second would wait.
+    sb.latency_ms = 60_000
+    arrived = threading.Event()
+    sb.on_request = lambda record: arrived.set()
+    errors: list[BaseException] = []
 
-    def fetch(_: int) -> int:
-        barrier.wait()
-        return requests.get(sb.base_url + "auth/teams/", headers=AUTH, timeout=10).status_code
+    def sleeper() -> None:
+        try:
+            requests.get(sb.base_url + "auth/teams/", headers=AUTH, timeout=120)
+        except requests.RequestException as error:  # stop() below drops it
+            errors.append(error)
 
-    with ThreadPoolExecutor(8) as pool:
-        assert list(pool.map(fetch, range(8))) == [200] * 8
-    records = sb.requests
-    # Every request was still sleeping when the last one arrived: the sleeps overlapped.
-    assert max(r.started_at for r in records) < min(r.finished_at or 0 for r in records)
+    thread = threading.Thread(target=sleeper, daemon=True)
+    thread.start()
+    assert arrived.wait(30)
+    sb.on_request = None
+    sb.latency_ms = 0
+    assert raw_get(sb, "user/")[0] == 200
+    slow, quick = sb.requests
+    assert slow.finished_at is None and quick.status == 200
+    sb.stop()
+    thread.join(30)
+    assert not thread.is_alive() and errors
+
+
+def test_latency_delays_every_answer_at_least_that_long(sb: Sandbox) -> None:
+    sb.latency_ms = 150
+    for _ in range(3):
+        assert raw_get(sb, "auth/teams/")[0] == 200
+    assert all((r.finished_at or 0) - r.started_at >= 0.15 for r in sb.requests)
+
+
+def test_slow_holds_the_request_then_closes_without_an_answer(sb: Sandbox) -> None:
+    table = requests.get(sb.base_url + "table/tables/", headers=AUTH, timeout=10).json()
+    path = f"table/tables/{table['results'][0]['id']}/"
+    before = sb.get_object(path)
+    sb.fail_next("slow", delay=0.2, method="PATCH")
+    with pytest.raises(requests.ConnectionError):
+        requests.patch(sb.base_url + path, json={"description": "s"}, headers=AUTH, timeout=30)
+    record = sb.requests[-1]
+    assert (record.method, record.status, record.fault) == ("PATCH", 0, "slow")
+    assert (record.finished_at or 0) - record.started_at >= 0.2
+    assert sb.get_object(path) == before and sb.writes() == []
+
+
+def test_slow_longer_than_the_read_timeout_is_a_read_timeout(sb: Sandbox) -> None:
+    sb.fail_next("slow", delay=60)
+    with pytest.raises(requests.ReadTimeout):
+        requests.get(sb.base_url + "user/", headers=AUTH, timeout=(5, 0.5))
+    assert raw_get(sb, "user/")[0] == 200  # the held request does not block the next
+    held, answered = sb.requests
+    assert (held.fault, held.status, held.finished_at) == ("slow", 0, None)
+    assert answered.status == 200
+
+
+def test_stop_ends_a_slow_hold(tmp_path: Any) -> None:
+    sandbox = Sandbox(tmp_path / "s.sqlite").start()
+    sandbox.fail_next("slow", delay=600)
+    outcome: list[BaseException] = []
+
+    def held() -> None:
+        try:
+            requests.get(sandbox.base_url + "user/", headers=AUTH, timeout=120)
+        except requests.RequestException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=held, daemon=True)
+    thread.start()
+    while not sandbox.requests:
+        thread.join(0.05)
+    sandbox.stop()
+    thread.join(60)
+    assert not thread.is_alive() and isinstance(outcome[0], requests.ConnectionError)
 
 
 def test_write_limiter_window_slides_and_throttled_writes_do_not_count() -> None:

@@ -38,3 +38,29 @@ def test_estimates_the_time_a_number_of_writes_takes():
 def test_rejects_a_limit_below_one():
     with pytest.raises(ValueError, match="at least 1"):
         WriteLimiter(0)
+
+
+def test_records_when_it_let_each_write_go():
+    clock = FakeClock()
+    limiter = WriteLimiter(2, 10.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        limiter.acquire()
+    assert [t - 100.0 for t in limiter.granted()] == [0, 0, 10, 10, 20]
+
+
+def test_keeps_only_the_last_writes_in_its_record():
+    limiter = WriteLimiter(100, 60.0, history=3)
+    for _ in range(5):
+        limiter.acquire()
+    assert len(limiter.granted()) == 3
+
+
+def test_a_bounded_wait_gives_up_without_counting_the_write():
+    clock = FakeClock()
+    limiter = WriteLimiter(1, 60.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    with pytest.raises(TimeoutError, match=r"in 60\.0 s"):
+        limiter.acquire(timeout=59.0)
+    assert clock.now == 100.0, "it did not sleep"
+    assert limiter.acquire(timeout=60.0) == 60.0
+    assert [t - 100.0 for t in limiter.granted()] == [0, 60]

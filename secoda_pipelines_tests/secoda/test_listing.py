@@ -19,16 +19,33 @@ def _without_id(row: dict) -> dict:
     return {k: v for k, v in row.items() if k != "id"}
 
 
-def _max_overlap(sandbox: Sandbox) -> int:
-    """Returns the most requests the sandbox was serving at one moment."""
-    events = []
-    for r in sandbox.requests:
-        events += [(r.started_at, 1), (r.finished_at, -1)]
-    level = peak = 0
-    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
-        level += step
-        peak = max(peak, level)
-    return peak
+class _InFlightWatch:
+    """An `on_request` hook: the most requests the sandbox was serving when one arrived, and
+    a barrier holding pages 2 .. together+1 until all of them are in flight.
+
+    A request counts from its arrival until its record is final, which is before its answer
+    is written, so the sandbox never counts more in flight than the client has outstanding.
+    The barrier makes "that many at once" deterministic: a client that sends fewer at once
+    leaves it waiting until it breaks.
+    """
+
+    def __init__(self, sandbox: Sandbox, together: int) -> None:
+        self.sandbox = sandbox
+        self.together = together
+        self.peak = 0
+        self.broken = False
+        self._barrier = threading.Barrier(together, timeout=30)
+        self._lock = threading.Lock()
+
+    def __call__(self, record) -> None:
+        in_flight = sum(1 for r in self.sandbox.requests if r.finished_at is None)
+        with self._lock:
+            self.peak = max(self.peak, in_flight)
+        if 2 <= int(record.query.get("page", "1")) <= self.together + 1:
+            try:
+                self._barrier.wait()
+            except threading.BrokenBarrierError:
+                self.broken = True
 
 
 @pytest.mark.parametrize("page_style", ["secoda", "drf"])
@@ -81,17 +98,27 @@ def test_never_follows_links_next_to_another_path(make_sandbox, make_client):
     assert all("schema" in r for r in rows)
 
 
-def test_later_pages_are_fetched_eight_at_a_time(make_sandbox, make_client):
-    sandbox = make_sandbox(page_size=5, latency_ms=60)
-    make_client(sandbox).list("table/tables/")
-    assert sandbox.count("table/tables/") > 9 * 5
-    assert _max_overlap(sandbox) == 8
+@pytest.mark.parametrize("max_in_flight", [None, 3, 1])
+def test_later_pages_are_fetched_max_in_flight_at_a_time(make_sandbox, make_client, max_in_flight):
+    sandbox = make_sandbox(page_size=5)
+    options = {} if max_in_flight is None else {"max_in_flight": max_in_flight}
+    client = make_client(sandbox, **options)
+    expected = client.max_in_flight
+    assert expected == (max_in_flight or 8)
+    sequential = [r["id"] for r in make_client(sandbox, max_in_flight=1).list("table/tables/")]
+    pages = -(-sandbox.count("table/tables/") // 5)
+    assert pages > expected + 1
+    sandbox.clear_log()
+    watch = _InFlightWatch(sandbox, expected)
+    sandbox.on_request = watch
 
+    rows = client.list("table/tables/")
 
-def test_max_in_flight_is_configurable(make_sandbox, make_client):
-    sandbox = make_sandbox(page_size=5, latency_ms=40)
-    make_client(sandbox, max_in_flight=3).list("table/tables/")
-    assert _max_overlap(sandbox) == 3
+    sandbox.on_request = None
+    assert not watch.broken, f"{expected} pages were never in flight together"
+    assert watch.peak == expected, "never more than max_in_flight at once"
+    assert _page_numbers(sandbox, "table/tables/") == list(range(1, pages + 1))
+    assert [r["id"] for r in rows] == sequential
 
 
 def test_rows_can_be_consumed_page_by_page_and_abandoned(make_sandbox, make_client):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from secoda_pipelines.secoda import SecodaServerError
+from secoda_pipelines.secoda import (
+    SecodaConnectionError,
+    SecodaRateLimitError,
+    SecodaResponseError,
+    SecodaServerError,
+)
 
 
 def _rows_by_id(rows):
@@ -60,3 +65,76 @@ def test_retries_are_bounded(make_sandbox, make_client):
     with pytest.raises(SecodaServerError, match=r"503 to GET user/\?page=1"):
         client.list("user/")
     assert len(sandbox.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("503", SecodaServerError),
+        ("429", SecodaRateLimitError),
+        ("truncated", SecodaResponseError),
+        ("reset", SecodaConnectionError),
+    ],
+)
+def test_a_server_that_always_fails_gets_retries_plus_one_requests(
+    make_sandbox, make_client, kind, error
+):
+    sandbox = make_sandbox()
+    sandbox.fail_next(kind, count=50, method="GET")
+    with pytest.raises(error) as raised:
+        make_client(sandbox, retries=3).get("user/")
+    assert [r.fault for r in sandbox.requests] == [kind] * 4
+    assert "after 4 attempts" in str(raised.value)
+
+
+def test_status_errors_and_broken_bodies_share_one_attempt_budget(make_sandbox, make_client):
+    # Each broken body used to restart urllib3's own status retries: 4 x 4 requests here.
+    sandbox = make_sandbox()
+    for _ in range(10):
+        sandbox.fail_next("503", count=3, method="GET")
+        sandbox.fail_next("truncated", method="GET")
+    with pytest.raises(SecodaResponseError) as raised:
+        make_client(sandbox, retries=3).get("user/")
+    assert [r.fault for r in sandbox.requests] == ["503", "503", "503", "truncated"]
+    assert "after 4 attempts" in str(raised.value)
+
+
+def test_gives_up_when_the_next_wait_would_pass_the_deadline(make_sandbox, make_client):
+    sandbox = make_sandbox()
+    sandbox.fail_next("503", retry_after=30, method="GET")
+    client = make_client(sandbox, max_retry_seconds=5)
+    with pytest.raises(SecodaServerError) as raised:
+        client.get("user/")
+    message = str(raised.value)
+    assert "503" in message and "after 1 attempt " in message
+    assert "Retry-After" in message and "max_retry_seconds=5" in message
+    assert len(sandbox.requests) == 1, "the client gave up instead of sleeping past its deadline"
+
+
+def test_retry_after_is_honoured_up_to_retry_after_max(make_sandbox, make_client):
+    # Retry-After 30 s, capped at 1 s: the retry fits the 20 s deadline and succeeds.
+    sandbox = make_sandbox()
+    sandbox.fail_next("429_retry_after", retry_after=30, method="GET")
+    client = make_client(sandbox, retry_after_max=1, max_retry_seconds=20)
+    assert client.get("user/")["results"]
+    assert [r.status for r in sandbox.requests] == [429, 200]
+
+
+def test_the_read_timeout_is_clipped_to_the_time_left(make_sandbox, make_client):
+    # The server holds the answer for 10 minutes; the call's deadline is 2 s. Unclipped, the
+    # 10-minute read timeout would outlast pytest's 300 s limit.
+    sandbox = make_sandbox()
+    sandbox.fail_next("slow", delay=600, method="GET")
+    client = make_client(sandbox, timeout=(5.0, 600.0), max_retry_seconds=2)
+    with pytest.raises(SecodaConnectionError) as raised:
+        client.get("user/")
+    assert "ReadTimeout" in str(raised.value) and "after 1 attempt " in str(raised.value)
+    assert [r.fault for r in sandbox.requests] == ["slow"]
+
+
+def test_a_read_timeout_on_get_is_retried(make_sandbox, make_client):
+    sandbox = make_sandbox()
+    sandbox.fail_next("slow", delay=60, method="GET")
+    client = make_client(sandbox, timeout=(5.0, 1.0))
+    assert client.get("user/")["results"]
+    assert [r.fault for r in sandbox.requests] == ["slow", None]

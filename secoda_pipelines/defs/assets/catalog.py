@@ -13,6 +13,7 @@ from secoda_pipelines.catalog import (
     integrations_frame,
     question_replies_frame,
     questions_frame,
+    rows_of_other_integrations,
     tables_frame,
     users_frame,
 )
@@ -30,6 +31,49 @@ API_RETRY = dg.RetryPolicy(
 )
 
 ToFrame = Callable[[Sequence[dict[str, Any]]], pd.DataFrame]
+EXAMPLE_IDS = 3
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def refuse_other_integrations(
+    frame: pd.DataFrame, partition: str, key: dg.AssetKey, path: str
+) -> None:
+    """Checks that every row of `frame` names `partition` or no integration; returns None.
+
+    Raises:
+        dagster.Failure: (allow_retries=False) some rows name another integration, i.e. the
+            server did not apply ``?integration_id=<partition>``; the message names the
+            partition, how many rows named which integration (with a few row ids) and says
+            that nothing was stored. Listing again would answer the same rows.
+    """
+    others = rows_of_other_integrations(frame, partition)
+    if not others:
+        return
+    counts = []
+    for integration, ids in others.items():
+        shown = [row_id or "<no id>" for row_id in ids[:EXAMPLE_IDS]]
+        examples = ", ".join(shown) + (", ..." if len(ids) > EXAMPLE_IDS else "")
+        verb = "row names" if len(ids) == 1 else "rows name"
+        counts.append(f"{len(ids)} {verb} integration {integration} ({examples})")
+    total = sum(len(ids) for ids in others.values())
+    raise dg.Failure(
+        description=(
+            f"{key.to_user_string()} partition {partition}: GET {path}?integration_id="
+            f"{partition} answered {_plural(total, 'row', 'rows')} of other integrations "
+            f"({'; '.join(counts)}). The server did not apply the integration_id filter; "
+            f"nothing was stored, so partition {partition} keeps what it held before and "
+            "no other integration's rows are filed under it."
+        ),
+        metadata={
+            "partition": partition,
+            "rows_listed": len(frame),
+            "rows_of_other_integrations": {k: len(v) for k, v in others.items()},
+        },
+        allow_retries=False,
+    )
 
 
 def _catalog_asset(
@@ -39,7 +83,8 @@ def _catalog_asset(
 
     Partitioned assets list one integration (`?integration_id=<partition>`) and are stored
     with `integration_id` as DuckDB's partition column, so each partition replaces only its
-    own rows.
+    own rows. A row naming another integration fails the run before anything is stored
+    (see `refuse_other_integrations`); a row naming none is the partition's.
     """
     key = dg.AssetKey(["secoda", name])
 
@@ -61,6 +106,7 @@ def _catalog_asset(
         with secoda_failures():
             frame = frame_from_pages(secoda.get_client().iter_pages(path, params), to_frame)
         if partitioned:  # the partition column must hold the partition key on every row
+            refuse_other_integrations(frame, context.partition_key, key, path)
             frame["integration_id"] = pd.Series(
                 context.partition_key, index=frame.index, dtype="string"
             )

@@ -2,17 +2,17 @@
 warehouse integration to another (a warehouse migration), planned first, at the rate limit.
 
 Op 1 lists both sides in bulk, checks the request, plans every table and column, appends
-the plan to `reports.migration_plan` and shows it in the run's metadata. Op 2 writes the
-planned PATCHes, one per target resource, unless `dry_run`. The plan is always computed
-against the target's current state, so a rerun after a crash writes only what is missing
-and a rerun of a finished migration writes nothing.
+the plan to `reports.migration_plan` (one row per source resource) and shows it in the
+run's metadata. Op 2 writes the planned PATCHes, one per target resource, unless `dry_run`,
+recording each write's outcome on its plan row. The plan is always computed against the
+target's current state, so a rerun after a crash writes only what is missing and a rerun of
+a finished migration writes nothing.
 """
 
 import time
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from secoda_pipelines.catalog.migration import (
@@ -25,7 +25,7 @@ from secoda_pipelines.catalog.migration import (
 )
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.jobs.config import flat_run_config
-from secoda_pipelines.defs.jobs.reporting import append_report, report_metadata
+from secoda_pipelines.defs.jobs.reporting import bad_input, report_metadata, with_planned_writes
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.secoda import (
     SecodaAuthError,
@@ -34,9 +34,10 @@ from secoda_pipelines.secoda import (
     SecodaNotFoundError,
     detail_path,
 )
+from secoda_pipelines.store import FAILED, WRITTEN, ReportStore
 
 PLAN_TABLE = "migration_plan"
-WRITES_TABLE = "migration_writes"
+NOTHING_DONE = "nothing was planned or written"
 PROGRESS_EVERY = 50
 COLLECTIONS = {"table": "table/tables/", "column": "table/columns/"}
 
@@ -61,6 +62,8 @@ def request_errors(config: MigrateDocumentationConfig, integrations: list[dict])
     """Returns every problem with the request that is visible before listing tables."""
     errors = []
     bad_fields = unknown_fields(config.fields)
+    if not config.fields:
+        errors.append(f"fields is empty: name at least one of {list(MIGRATABLE_FIELDS)}")
     if bad_fields:
         errors.append(f"unknown field(s) {bad_fields}: choose from {list(MIGRATABLE_FIELDS)}")
     if config.source_integration_id == config.target_integration_id:
@@ -102,37 +105,43 @@ def documentation_migration_plan(
     context: dg.OpExecutionContext,
     config: MigrateDocumentationConfig,
     secoda: SecodaResource,
-    duckdb: DuckDBResource,
+    reports: ReportStore,
 ) -> pd.DataFrame:
-    """Returns the plan (catalog.migration.plan_migration's columns).
+    """Returns the plan (catalog.migration.plan_migration's columns, plus `item`, the row's
+    place in the report).
 
     Raises:
-        dagster.Failure: the request is bad (every problem named); nothing is written.
+        dagster.Failure: the request is bad (every problem named); nothing is reported or
+            written.
     """
     client = secoda.get_client()
     with secoda_failures():
         integrations = client.list("integration/integrations/")
         errors = request_errors(config, integrations)
         if errors:
-            raise dg.Failure(description="; ".join(errors), allow_retries=False)
+            raise bad_input(errors, NOTHING_DONE)
         names = {str(i["id"]): i.get("name") for i in integrations}
         source = _list_side(client, config.source_integration_id, config)
         target = _list_side(client, config.target_integration_id, config)
-    for role, (tables, _) in (("source", source), ("target", target)):
-        if not tables:
-            integration_id = getattr(config, f"{role}_integration_id")
-            raise dg.Failure(
-                description=(
-                    f"{role} integration {integration_id} ({names[integration_id]}) has no "
-                    "tables in Secoda: run its sync in Secoda first, then run this job again"
-                ),
-                allow_retries=False,
-            )
+    empty = [
+        f"{role} integration {integration_id} ({names[integration_id]}) has no tables in "
+        "Secoda: run its sync in Secoda first, then run this job again"
+        for role, integration_id, (tables, _) in (
+            ("source", config.source_integration_id, source),
+            ("target", config.target_integration_id, target),
+        )
+        if not tables
+    ]
+    if empty:
+        raise bad_input(empty, NOTHING_DONE)
     plan = plan_migration(
         source[0], target[0], source[1], target[1], fields=config.fields, overwrite=config.overwrite
     )
-    report = plan.drop(columns=["patch"])
-    append_report(duckdb, PLAN_TABLE, report, run_id=context.run_id, dry_run=config.dry_run)
+    rows = with_planned_writes(plan.drop(columns=["patch"]), {"update"}).assign(
+        source_integration_id=config.source_integration_id,
+        target_integration_id=config.target_integration_id,
+    )
+    report = reports.append(PLAN_TABLE, rows, run_id=context.run_id, dry_run=config.dry_run)
     updates = int((plan["action"] == "update").sum())
     pace = client.limiter.limit
     estimate = client.limiter.seconds_for(updates)
@@ -151,7 +160,7 @@ def documentation_migration_plan(
         f"({'dry run: nothing will be written' if config.dry_run else 'applying next'}); "
         f"about {_duration(estimate)} at {pace} writes a minute"
     )
-    return plan
+    return plan.assign(item=report["item"].to_numpy())
 
 
 @dg.op(description="Writes the planned PATCHes at the client's pace, unless dry_run.")
@@ -159,10 +168,11 @@ def documentation_migration_writes(
     context: dg.OpExecutionContext,
     config: MigrateDocumentationConfig,
     secoda: SecodaResource,
-    duckdb: DuckDBResource,
+    reports: ReportStore,
     plan: pd.DataFrame,
 ) -> None:
-    """Applies the plan's updates, recording each write in `reports.migration_writes`.
+    """Applies the plan's updates, recording each write's outcome on its row of
+    `reports.migration_plan` (every PROGRESS_EVERY writes, and when the op stops).
 
     A 400 or 404 on one resource is recorded and the rest go on; the run then fails
     listing them. Any other error (a revoked key, retries exhausted) stops at once: run
@@ -182,34 +192,21 @@ def documentation_migration_writes(
     started = time.monotonic()
 
     def flush() -> None:
-        if outcomes:
-            append_report(
-                duckdb, WRITES_TABLE, pd.DataFrame(outcomes), run_id=context.run_id, dry_run=False
-            )
-            outcomes.clear()
+        reports.record_writes(PLAN_TABLE, context.run_id, outcomes)
+        outcomes.clear()
 
     try:
         for done, row in enumerate(updates.itertuples(index=False), start=1):
             path = detail_path(COLLECTIONS[row.kind], row.target_id)
-            status, detail = "written", None
+            status, detail = WRITTEN, f"PATCH {', '.join(row.fields)}"
             try:
                 client.patch(path, row.patch)
             except (SecodaBadRequestError, SecodaNotFoundError) as error:
-                status, detail = "failed", str(error)
+                status, detail = FAILED, str(error)
                 failed.append(f"{row.kind} {row.key} ({row.target_id}): {error}")
             except SecodaAuthError as error:
                 raise dg.Failure(description=str(error), allow_retries=False) from None
-            outcomes.append(
-                {
-                    "kind": row.kind,
-                    "key": row.key,
-                    "source_id": row.source_id,
-                    "target_id": row.target_id,
-                    "fields": list(row.fields),
-                    "status": status,
-                    "detail": detail,
-                }
-            )
+            outcomes.append({"item": row.item, "write_status": status, "write_detail": detail})
             if done % PROGRESS_EVERY == 0 or done == len(updates):
                 flush()
                 elapsed = time.monotonic() - started

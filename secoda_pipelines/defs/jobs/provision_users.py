@@ -1,21 +1,18 @@
 """`provision_users`: create Secoda users from the run config or a CSV file.
 
-Plan (`plan_user_provisioning`): read the input, list users, groups and teams, check every
-row, append the plan to `reports.user_provisioning` (status ``planned``), and fail, naming
-every bad value, when any row is invalid. Apply (`apply_user_provisioning`): unless
-dry_run, one ``POST user/`` per ``create`` row, then append one row per attempted write
-(status ``written`` or ``failed``).
+Plan (`plan_user_provisioning`): read the input, list users, groups and teams, and check
+every row; when any is bad, fail naming each bad value (nothing reported, nothing written);
+else append the plan to `reports.user_provisioning`. Apply (`apply_user_provisioning`):
+unless dry_run, one ``POST user/`` per ``create`` row, each recorded on its report row.
 """
 
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from secoda_pipelines.catalog.users import (
-    CREATE,
     UserInput,
     create_body,
     parse_users_csv,
@@ -23,18 +20,20 @@ from secoda_pipelines.catalog.users import (
 )
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.jobs.config import flat_run_config
-from secoda_pipelines.defs.jobs.creates import (
-    FAILED,
-    WRITTEN,
-    bad_input,
-    post_each,
-    report_plan,
-    report_writes,
-)
+from secoda_pipelines.defs.jobs.creates import CreateJob, apply_creates, report_plan
+from secoda_pipelines.defs.jobs.reporting import bad_input
 from secoda_pipelines.defs.resources import SecodaResource
+from secoda_pipelines.store import ReportStore
 
-NOTHING_DONE = "nothing was created"
-REPORT_TABLE = "user_provisioning"
+USERS = CreateJob(
+    table="user_provisioning",
+    path="user/",
+    noun="user",
+    label="email",
+    id_column="user_id",
+    body=create_body,
+    nothing_done="nothing was created",
+)
 
 
 class UserRow(dg.Config):
@@ -96,89 +95,42 @@ def plan_user_provisioning(
     context: dg.OpExecutionContext,
     config: ProvisionUsersConfig,
     secoda: SecodaResource,
-    duckdb: DuckDBResource,
+    reports: ReportStore,
 ) -> pd.DataFrame:
     """Checks every requested user against the workspace and reports the plan.
 
     Raises:
-        dagster.Failure: some input is bad (each bad value listed; nothing is written), or
-            the API refused a read (wrong key or URL).
+        dagster.Failure: some input is bad (each bad value listed; nothing is reported or
+            written), or the API refused a read (wrong key or URL).
     """
     inputs, errors = _inputs(config)
     if not inputs:
-        raise bad_input(errors, NOTHING_DONE)
+        raise bad_input(errors, USERS.nothing_done)
     with secoda_failures():
         client = secoda.get_client()
         users = client.list("user/")
         groups = client.list("auth/group/")
         teams = client.list("auth/teams/")
     plan, plan_errors = plan_provisioning(inputs, users, groups, teams)
-    errors += plan_errors
-    report_plan(
-        context,
-        duckdb,
-        REPORT_TABLE,
-        plan,
-        dry_run=config.dry_run,
-        errors=errors,
-        nothing_done=NOTHING_DONE,
+    return report_plan(
+        context, reports, USERS, plan, dry_run=config.dry_run, errors=errors + plan_errors
     )
-    return plan
 
 
-@dg.op(out=dg.Out(pd.DataFrame, description="One row per user created (or failed)."))
+@dg.op(description="Creates the planned users, unless dry_run.")
 def apply_user_provisioning(
     context: dg.OpExecutionContext,
     config: ProvisionUsersConfig,
     secoda: SecodaResource,
-    duckdb: DuckDBResource,
+    reports: ReportStore,
     plan: pd.DataFrame,
-) -> pd.DataFrame:
-    """Creates the planned users (not in a dry run) and reports each write.
+) -> None:
+    """Creates the planned users (not in a dry run), recording each on its report row.
 
     Raises:
-        dagster.Failure: a create failed; the users created before it are reported, and a
-            rerun plans again from what exists, so none is created twice.
+        dagster.Failure: a create failed; a rerun plans again from what exists.
     """
-    to_create = plan[plan["action"] == CREATE]
-    outcomes: list[dict] = []
-    if config.dry_run or to_create.empty:
-        context.log.info(
-            f"dry run: would create {len(to_create)} user(s)"
-            if config.dry_run
-            else "nothing to create"
-        )
-        context.add_output_metadata({"written": 0, "dry_run": config.dry_run})
-        return pd.DataFrame(outcomes, columns=["email", "action", "status", "detail", "user_id"])
-    created, failure = post_each(
-        secoda.get_client(), "user/", to_create.to_dict("records"), create_body
-    )
-    for row, answer in created:
-        answer = answer[0] if isinstance(answer, list) and answer else answer
-        user_id = str(answer.get("id")) if isinstance(answer, dict) else None
-        outcomes.append(_outcome(row, WRITTEN, f"created {row['role']} {user_id}", user_id))
-    if failure is not None:
-        outcomes.append(_outcome(failure[0], FAILED, str(failure[1]), None))
-    return report_writes(
-        context,
-        duckdb,
-        REPORT_TABLE,
-        outcomes,
-        planned=len(to_create),
-        what="users",
-        failure=None if failure is None else (failure[0]["email"], failure[1]),
-    )
-
-
-def _outcome(row: dict, status: str, detail: str, user_id: str | None) -> dict:
-    return {
-        "source": row["source"],
-        "email": row["email"],
-        "action": row["action"],
-        "status": status,
-        "detail": detail,
-        "user_id": user_id,
-    }
+    apply_creates(context, secoda, reports, USERS, plan, dry_run=config.dry_run)
 
 
 @dg.job(
@@ -186,6 +138,7 @@ def _outcome(row: dict, status: str, detail: str, user_id: str | None) -> dict:
         ProvisionUsersConfig, "plan_user_provisioning", "apply_user_provisioning"
     ),
     description="Create Secoda users (from the run config and/or a CSV); skips existing emails.",
+    tags={"secoda/writes": "users"},
 )
 def provision_users():
     apply_user_provisioning(plan_user_provisioning())

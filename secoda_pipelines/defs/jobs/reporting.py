@@ -1,59 +1,28 @@
-"""Job reports: appended to DuckDB (one row per resource, with run_id and dry_run) and
-summarised in the run's metadata."""
+"""Job reports: one row per resource per run in the report store, summarised in the run's
+metadata (see `secoda_pipelines.store.report_tables` for the shape)."""
 
-import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from secoda_pipelines.catalog import markdown_preview
-
-REPORTS_SCHEMA = "reports"
-
-
-def append_report(
-    duckdb: DuckDBResource, table: str, rows: pd.DataFrame, *, run_id: str, dry_run: bool
-) -> pd.DataFrame:
-    """Appends `rows` to `reports.<table>` with run_id, dry_run and reported_at; returns them.
-
-    Reports are never replaced: each run adds its rows, so what was planned and what was
-    written stays queryable by run. List values are stored as JSON text.
-    """
-    stamped = rows.copy()
-    for column in stamped.columns:
-        if any(isinstance(v, list | tuple) for v in stamped[column]):
-            stamped[column] = stamped[column].map(_json_list)
-    # Typed columns: in an empty frame an untyped one would make DuckDB create a NULL column.
-    index = stamped.index
-    stamped.insert(0, "run_id", pd.Series(run_id, index=index, dtype="string"))
-    stamped.insert(1, "dry_run", pd.Series(dry_run, index=index, dtype="boolean"))
-    now = pd.Timestamp.now(tz="UTC")
-    stamped.insert(2, "reported_at", pd.Series(now, index=index, dtype="datetime64[ns, UTC]"))
-    with duckdb.get_connection() as connection:
-        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {REPORTS_SCHEMA}")
-        connection.register("report_rows", stamped)
-        connection.execute(
-            f"CREATE TABLE IF NOT EXISTS {REPORTS_SCHEMA}.{table} AS "
-            "SELECT * FROM report_rows LIMIT 0"
-        )
-        connection.execute(
-            f"INSERT INTO {REPORTS_SCHEMA}.{table} BY NAME SELECT * FROM report_rows"
-        )
-        connection.unregister("report_rows")
-    return stamped
+from secoda_pipelines.store import PLANNED, REPORTS_SCHEMA
 
 
-def _json_list(value: Any) -> Any:
-    return json.dumps(list(value)) if isinstance(value, list | tuple) else value
+def with_planned_writes(plan: pd.DataFrame, writing_actions: Collection[str]) -> pd.DataFrame:
+    """Returns the plan with `write_status`: `planned` where its action writes, else null."""
+    writes = plan["action"].isin(list(writing_actions)).to_numpy()
+    status = np.where(writes, PLANNED, None)
+    return plan.assign(write_status=pd.Series(status, index=plan.index, dtype="string"))
 
 
 def report_metadata(
     rows: pd.DataFrame, table: str, count_by: str = "action", **extra: Any
 ) -> Mapping[str, Any]:
-    """Returns run metadata for a job report: row count, counts per action, a preview."""
+    """Returns run metadata for a job report: row count, counts per `count_by`, a preview."""
     counts = rows[count_by].value_counts().sort_index().to_dict() if len(rows) else {}
     return {
         "report_table": f"{REPORTS_SCHEMA}.{table}",
@@ -62,3 +31,19 @@ def report_metadata(
         "preview": dg.MetadataValue.md(markdown_preview(rows, rows=20) or "(nothing to report)"),
         **extra,
     }
+
+
+def bad_input(
+    errors: list[str], nothing_done: str, metadata: Mapping[str, Any] | None = None
+) -> dg.Failure:
+    """Returns the Failure for rejected input: one line per bad value, never retried.
+
+    A rejected run appends nothing to its report (every job alike): the report holds only
+    runs whose whole input passed its checks.
+    """
+    listed = "\n".join(f"- {error}" for error in errors)
+    return dg.Failure(
+        description=f"{len(errors)} bad value(s); {nothing_done}:\n{listed}",
+        metadata=dict(metadata or {}),
+        allow_retries=False,
+    )

@@ -1,0 +1,53 @@
+"""`secoda-pipelines demo`: every pipeline on a local sandbox, then (--ui) the Dagster UI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from secoda_pipelines.sandbox import Sandbox
+
+DEMO_DIR = Path(".demo")
+
+
+@click.command("demo")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEMO_DIR,
+    show_default=True,
+    help="Folder for the sandbox, the DuckDB file and the Dagster instance.",
+)
+@click.option("--ui", is_flag=True, help="Then start the Dagster UI on the same data.")
+@click.option("--ui-port", default=3000, show_default=True, type=click.IntRange(1, 65535))
+def demo_command(workdir: Path, ui: bool, ui_port: int) -> None:
+    """Run every pipeline on a local Secoda sandbox and print the reports."""
+    from secoda_pipelines import demo as demo_run  # Dagster loads slowly; only the demo needs it
+
+    paths = demo_run.DemoPaths(workdir)
+    demo_run.prepare_instance(paths)
+    server = Sandbox(paths.sandbox_db, scale="demo", port=0).start()
+    try:
+        environment = demo_run.demo_environment(paths, server)
+        os.environ.update(environment)
+        click.echo(f"Demo working folder: {workdir.resolve()}")
+        click.echo(f"Secoda sandbox (demo workspace) serving at {server.base_url}")
+        try:
+            demo_run.materialize_everything(paths, click.echo)
+            planned = demo_run.run_write_jobs_dry(paths)
+        except RuntimeError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo("")
+        click.echo(demo_run.report_text(paths.duckdb))
+        click.echo("")
+        click.echo("Write-back jobs, in dry run (nothing was written to Secoda):")
+        click.echo("\n".join(planned))
+        click.echo(f"Run logs: {paths.run_log}")
+        click.echo("")
+        click.echo(demo_run.open_commands(paths))
+        if ui:
+            demo_run.run_dagster_ui(environment, ui_port, click.echo)
+    finally:
+        server.stop()

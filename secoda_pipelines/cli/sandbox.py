@@ -1,0 +1,105 @@
+"""`secoda-pipelines sandbox`: serve the local Secoda API until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import click
+
+from secoda_pipelines.sandbox import DEFAULT_API_KEY, SCALES, Sandbox
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Turns SIGTERM (a process manager, `kill`) into the same clean stop as Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+def _serve(sandbox: Sandbox, intro: list[str]) -> None:
+    """Starts the sandbox, prints `intro` and how to reach it, and serves until Ctrl-C or
+    SIGTERM; returns None once it has stopped.
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:  # a stop while seeding or printing is as clean as one while serving
+        sandbox.start()
+        for line in intro:
+            click.echo(line)
+        click.echo(f"Secoda sandbox ({sandbox.scale}) serving at {sandbox.base_url}")
+        click.echo(f"  export SECODA_API_URL={sandbox.base_url}")
+        click.echo(f"  export SECODA_API_KEY={sandbox.api_key}")
+        click.echo("Press Ctrl-C to stop.", err=True)
+        # Waits in short joins, not signal.pause(): a signal landing just before pause()
+        # would leave it waiting for another one.
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+        click.echo("Sandbox stopped.", err=True)
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file holding the workspace [default: .sandbox/<scale>.sqlite].",
+)
+@click.option("--api-key", default=DEFAULT_API_KEY, show_default=True, help="Bearer key to accept.")
+@click.option("--scale", type=click.Choice(SCALES), default="demo", show_default=True)
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Milliseconds slept before answering each request.",
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of GETs answered with a fault (429, 500, 503, reset, truncated body).",
+)
+@click.option(
+    "--write-rate-limit",
+    type=click.IntRange(1),
+    default=30,
+    show_default=True,
+    help="Writes allowed per sliding minute before 429.",
+)
+def sandbox_command(
+    host: str,
+    port: int,
+    db_path: Path | None,
+    api_key: str,
+    scale: str,
+    latency_ms: float,
+    fault_rate: float,
+    write_rate_limit: int,
+) -> None:
+    """Serve a local Secoda API (under /api/v1/) on a seeded SQLite workspace."""
+    db_path = db_path or Path(".sandbox") / f"{scale}.sqlite"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    server = Sandbox(
+        db_path,
+        scale=scale,
+        host=host,
+        port=port,
+        api_key=api_key,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        write_rate_limit=write_rate_limit,
+    )
+    intro = [
+        f"Workspace: {db_path}",
+        f"Latency {latency_ms:g} ms per request; fault rate {fault_rate:g} of GETs; "
+        f"429 past {write_rate_limit} writes a minute.",
+    ]
+    _serve(server, intro)

@@ -1,0 +1,140 @@
+"""The data-contract check, outside Dagster: what is downstream of some tables.
+
+Used by the `check_downstream_impact` job and by `secoda-pipelines check-downstream`.
+
+The walk follows every edge ``lineage/manual/`` lists, level by level: for the ids of a
+level it lists ``?from_entity__in=<ids>`` and ``?to_entity__in=<ids>`` (``from_entity=`` /
+``to_entity=`` for a single id, batches of BATCH ids), and reads each edge by its
+(upstream, downstream) pair. So B is downstream of A for A→B DOWNSTREAM and for B→A
+UPSTREAM alike: a server that stores the mirror of every edge answers the same either way,
+and an edge stored without its mirror is still found. A listed edge whose ends or direction
+cannot be read stops the check with an error rather than being skipped: skipping it could
+report "nothing downstream" for a table that has dependants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from secoda_pipelines.catalog.lineage import (
+    downstream_links,
+    edge_pair,
+    format_path,
+    walk_downstream,
+)
+from secoda_pipelines.lineage.lookups import (
+    LINEAGE,
+    Entity,
+    EntityLookup,
+    edges_around,
+    resolve_references,
+)
+from secoda_pipelines.secoda import SecodaClient, SecodaResponseError
+
+ROW_COLUMNS = ("table", "table_id", "resource_id", "title", "kind", "depth", "path", "name")
+
+
+class LineageInputError(ValueError):
+    """Some references do not name one resource; `errors` holds one message per bad value."""
+
+    def __init__(self, errors: Sequence[str]):
+        super().__init__("; ".join(errors))
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class DownstreamRow:
+    """One resource downstream of a checked table (`table` as the user named it; `name` the
+    resource's display name, qualified for tables and columns)."""
+
+    table: str
+    table_id: str
+    resource_id: str
+    title: str | None
+    kind: str | None
+    depth: int
+    path: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DownstreamResult:
+    """What a check found: the checked tables (reference → entity) and the rows."""
+
+    tables: dict[str, Entity]
+    rows: list[DownstreamRow]
+    depth: int
+
+
+def _readable(edges: list[dict[str, Any]], base_url: str) -> list[dict[str, Any]]:
+    """Returns the edges when every one has readable ends and direction.
+
+    Raises:
+        SecodaResponseError: one has not (the message names it by id).
+    """
+    for edge in edges:
+        if edge_pair(edge) is None:
+            edge_id = edge.get("id")
+            named = f" ({edge_id})" if isinstance(edge_id, str | int) else ""
+            raise SecodaResponseError(
+                f"GET {LINEAGE} at {base_url} listed an edge{named} without a readable "
+                "from_entity, to_entity and direction, so what is downstream cannot be told"
+            )
+    return edges
+
+
+def find_downstream(client: SecodaClient, tables: Sequence[str], depth: int) -> DownstreamResult:
+    """Returns what is downstream of each table, up to `depth` levels (0 = all).
+
+    Each downstream resource appears once per table, at its fewest hops, with the path
+    that reaches it (``A > B > C``, tables as database.schema.table, others by title).
+
+    Raises:
+        LineageInputError: no tables, a negative depth, or references naming no one resource
+            (every bad one named).
+        SecodaResponseError: the API answered a shape it does not promise (a detail that is
+            not an object, a lineage edge without readable ends).
+        SecodaError: a request failed.
+    """
+    errors = []
+    if not [t for t in tables if t.strip()]:
+        errors.append("no table given: name at least one id or database.schema.table")
+    if depth < 0:
+        errors.append(f"depth {depth} is negative: give 0 (all levels) or more")
+    lookup = EntityLookup(client)
+    resolved, unresolved = resolve_references(client, tables, lookup)
+    errors += [f"table {ref!r}: {why}" for ref, why in unresolved.items()]
+    if errors:
+        raise LineageInputError(errors)
+    starts = {ref.strip(): resolved[ref.strip()] for ref in tables if ref.strip() in resolved}
+
+    def neighbours(nodes: list[str]) -> dict[str, list[str]]:
+        return downstream_links(_readable(edges_around(client, nodes), client.base_url), nodes)
+
+    found = walk_downstream([e.id for e in starts.values()], neighbours, depth)
+    names = {e.id: e.name for e in starts.values()}
+    for reached in found:
+        entity = lookup.get(reached.node)
+        if entity is not None:
+            names[reached.node] = entity.name
+    rows = []
+    for reference, start in starts.items():
+        for reached in found:
+            if reached.start != start.id:
+                continue
+            entity = lookup.get(reached.node)
+            rows.append(
+                DownstreamRow(
+                    table=reference,
+                    table_id=start.id,
+                    resource_id=reached.node,
+                    title=entity.title if entity else None,
+                    kind=entity.kind if entity else None,
+                    depth=reached.hops,
+                    path=format_path(reached.path, names),
+                    name=names.get(reached.node) or reached.node,
+                )
+            )
+    return DownstreamResult(tables=starts, rows=rows, depth=depth)

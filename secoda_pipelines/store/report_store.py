@@ -1,0 +1,121 @@
+"""`ReportStore`: the resource every job writes its report through, whatever the backend.
+
+A job appends its rows once per run (`append`), then records what each write did on those
+same rows (`record_writes`): one row per resource per run. This module holds what every
+backend shares, turning a job's frame into rows of the table's fixed schema; a backend
+subclass only runs the SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from secoda_pipelines.store.report_tables import (
+    BOOL,
+    INT,
+    JSON,
+    RUN_COLUMNS,
+    TIMESTAMP,
+    ReportTable,
+    report_table,
+)
+
+_PANDAS_TYPES = {BOOL: "boolean", INT: "Int64", TIMESTAMP: "datetime64[ns, UTC]"}
+
+
+class ReportStore(dg.ConfigurableResource):
+    """Where job reports are kept. Subclasses implement `_insert` and `_update`."""
+
+    def append(self, table: str, rows: pd.DataFrame, *, run_id: str, dry_run: bool) -> pd.DataFrame:
+        """Appends `rows` to `reports.<table>`, stamped with run_id, dry_run, reported_at and
+        item (the row's position); returns the rows as stored.
+
+        Reports are never replaced: each run adds its rows, so what was planned and written
+        stays queryable by run.
+
+        Raises:
+            KeyError: `table` is not a report table.
+            ValueError: `rows` has a column the table does not declare.
+        """
+        spec = report_table(table)
+        run_names = {name for name, _ in RUN_COLUMNS}
+        undeclared = [c for c in rows.columns if c not in spec.column_names or c in run_names]
+        if undeclared:
+            raise ValueError(
+                f"reports.{table} has no column(s) {undeclared}; declare them in "
+                "secoda_pipelines/store/report_tables.py"
+            )
+        stamped = rows.reset_index(drop=True).assign(
+            run_id=run_id,
+            dry_run=dry_run,
+            reported_at=pd.Timestamp.now(tz="UTC"),
+            item=range(len(rows)),
+        )
+        frame = typed_rows(spec, stamped)
+        self._insert(spec, frame)
+        return frame
+
+    def record_writes(self, table: str, run_id: str, outcomes: Sequence[Mapping[str, Any]]) -> None:
+        """Sets, on this run's rows named by `item`, what each write did: `write_status`,
+        `write_detail`, `written_at` and any other declared column given (a created id).
+
+        Raises:
+            KeyError: `table` is not a report table.
+            ValueError: an outcome has no `item`, or names a column the table lacks.
+        """
+        spec = report_table(table)
+        if not outcomes:
+            return
+        frame = pd.DataFrame(list(outcomes))
+        if "item" not in frame.columns or frame["item"].isna().any():
+            raise ValueError("every write outcome needs the `item` of its report row")
+        writable = set(spec.column_names) - {name for name, _ in RUN_COLUMNS}
+        unknown = [c for c in frame.columns if c != "item" and c not in writable]
+        if unknown:
+            raise ValueError(f"reports.{table} has no column(s) {unknown} to record")
+        if "written_at" not in frame.columns:
+            frame["written_at"] = pd.Timestamp.now(tz="UTC")
+        self._update(spec, run_id, typed_rows(spec, frame, only=list(frame.columns)))
+
+    def _insert(self, spec: ReportTable, frame: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+    def _update(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+
+def typed_rows(
+    spec: ReportTable, rows: pd.DataFrame, only: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Returns `rows` with the table's columns (or `only` those), in order, each converted
+    to its declared type: lists as JSON text, missing columns as nulls. Raises nothing."""
+    names = list(only) if only is not None else list(spec.column_names)
+    kinds = dict(spec.columns)
+    index = pd.RangeIndex(len(rows))
+    out = {}
+    for name in names:
+        values = rows[name].reset_index(drop=True) if name in rows.columns else None
+        kind = kinds[name]
+        if values is None:
+            values = pd.Series([None] * len(rows), index=index, dtype=object)
+        if kind == JSON:
+            values = values.map(_json_text).astype("string")
+        elif kind in _PANDAS_TYPES:
+            values = values.astype(_PANDAS_TYPES[kind])
+        else:
+            values = values.astype("string")
+        out[name] = values
+    return pd.DataFrame(out, index=index)
+
+
+def _json_text(value: Any) -> str | None:
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value))
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    return str(value)  # already JSON text

@@ -1,0 +1,297 @@
+"""`secoda-pipelines check-downstream`, run as CI runs it: the console script in a subprocess.
+
+Exit 0: nothing downstream; 1: something is (listed); 2: any error, with one line on stderr.
+The real sandbox answers only valid Secoda shapes, so the odd answers come from a small
+stdlib server in this module.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from secoda_pipelines.sandbox import DEFAULT_API_KEY
+from secoda_pipelines_tests.cli.console_script import clean_environment, run
+from secoda_pipelines_tests.helpers import dashboard_id, table_id
+
+SECRET = "sk-live-odd-server-7d2e"
+
+
+def check(*args: str, url: str | None, key: str | None = DEFAULT_API_KEY):
+    env = clean_environment()
+    if url is not None:
+        env["SECODA_API_URL"] = url
+    if key is not None:
+        env["SECODA_API_KEY"] = key
+    return run("check-downstream", *args, env=env, timeout=120)
+
+
+def one_line_error(result) -> str:
+    """Returns the error line after asserting exit 2, no output and one `error:` line only."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+# --- against the sandbox -------------------------------------------------------------------
+
+
+def test_something_downstream_exits_1_with_a_readable_table(sandbox):
+    result = check("product.events.page_views", "--depth", "0", url=sandbox.base_url)
+    assert result.returncode == 1, result.stderr
+    dashboard = dashboard_id(sandbox, "Product Engagement")
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"product.events.page_views ({table_id(sandbox, 'product.events.page_views')}): "
+        "4 downstream within all levels"
+    )
+    assert lines[1].split() == ["DEPTH", "KIND", "RESOURCE", "ID", "PATH"]
+    assert lines[5].split()[:3] == ["4", "dashboard", dashboard]
+    assert lines[5].endswith("product.marts.daily_active_users > Product Engagement")
+    assert lines[-1] == "4 downstream resource(s) found for 1 table(s)"
+    assert result.stderr == ""
+
+
+def test_nothing_downstream_exits_0(sandbox):
+    leaf = table_id(sandbox, "finance.reporting.arr_by_segment")
+    result = check(leaf, url=sandbox.base_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"finance.reporting.arr_by_segment ({leaf}): nothing downstream within 1 level(s)",
+        "Nothing downstream.",
+    ]
+
+
+def test_json_output_for_tools(sandbox):
+    journal = table_id(sandbox, "finance.ledger.journal_entries")
+    balances = table_id(sandbox, "finance.ledger.gl_balances")
+    result = check(journal, "--json", url=sandbox.base_url)
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout) == {
+        "depth": 1,
+        "count": 1,
+        "tables": [
+            {
+                "table": journal,
+                "table_id": journal,
+                "name": "finance.ledger.journal_entries",
+                "downstream": 1,
+            }
+        ],
+        "downstream": [
+            {
+                "table": journal,
+                "table_id": journal,
+                "resource_id": balances,
+                "title": "gl_balances",
+                "kind": "table",
+                "depth": 1,
+                "path": "finance.ledger.journal_entries > finance.ledger.gl_balances",
+                "name": "finance.ledger.gl_balances",
+            }
+        ],
+    }
+
+
+def test_json_output_when_nothing_is_downstream_exits_0(sandbox):
+    leaf = table_id(sandbox, "finance.reporting.arr_by_segment")
+    result = check(leaf, "--json", url=sandbox.base_url)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert (body["count"], body["downstream"]) == (0, [])
+    assert body["tables"][0]["table_id"] == leaf
+
+
+def test_unknown_and_ambiguous_tables_exit_2_naming_them(sandbox):
+    line = one_line_error(
+        check("nowhere.at.all", "raw.stripe.charges", "--json", url=sandbox.base_url)
+    )
+    assert "no table is named 'nowhere.at.all'" in line
+    assert table_id(sandbox, "raw.stripe.charges") in line
+    assert table_id(sandbox, "raw.stripe.charges", "Snowflake (legacy)") in line
+
+
+def test_an_unknown_id_exits_2_naming_it(sandbox):
+    line = one_line_error(check("no-such-id-4f1c", url=sandbox.base_url))
+    assert "'no-such-id-4f1c'" in line
+
+
+def test_authentication_errors_exit_2_without_the_key(sandbox):
+    result = check("product.events.page_views", url=sandbox.base_url, key=SECRET)
+    line = one_line_error(result)
+    assert "401" in line and SECRET not in result.stdout + result.stderr
+    line = one_line_error(check("product.events.page_views", url=sandbox.base_url, key=None))
+    assert "SECODA_API_KEY is not set" in line
+
+
+def test_an_unreachable_server_exits_2():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    line = one_line_error(check("a.b.c", url=f"http://127.0.0.1:{port}/api/v1/"))
+    assert "could not reach Secoda" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param((), id="no table"),
+        pytest.param(("a.b.c", "--depth", "-1"), id="negative depth"),
+        pytest.param(("a.b.c", "--no-such-option"), id="unknown option"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args):
+    line = one_line_error(check(*args, url="http://127.0.0.1:9/api/v1/"))
+    assert "Usage:" not in line
+
+
+# --- against a server answering what the client does not expect ------------------------------
+
+Answer = tuple[int, str, bytes]  # status, content type, body
+
+
+def _json(obj: Any, status: int = 200) -> Answer:
+    return status, "application/json", json.dumps(obj).encode()
+
+
+def _page(rows: list[Any]) -> Answer:
+    return _json(
+        {
+            "links": {"next": None, "previous": None},
+            "meta": {"page": 1, "previous_page": None, "next_page": None},
+            "count": len(rows),
+            "total_pages": 1,
+            "results": rows,
+        }
+    )
+
+
+NOT_FOUND = _json({"detail": "Not found."}, 404)
+ORDERS = {"id": "t-1", "title": "orders", "database": "shop", "schema": "public"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _OddServer
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path.removeprefix("/api/v1/")
+        status, content_type, body = self.server.answer(path, self.headers["Authorization"])
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _OddServer(ThreadingHTTPServer):
+    daemon_threads = True
+    answer: Callable[[str, str], Answer]
+
+
+@contextmanager
+def odd_server(answer: Callable[[str, str], Answer]) -> Iterator[str]:
+    """Yields the base URL of a loopback server answering `answer(path, authorization)`."""
+    server = _OddServer(("127.0.0.1", 0), _Handler)
+    server.answer = answer
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def detail_is_a_list(path: str, authorization: str) -> Answer:
+    # The body even carries the key back: nothing of it may reach the output.
+    if path == "table/tables/t-1/":
+        return _json([{"id": "t-1", "seen": authorization}])
+    return NOT_FOUND
+
+
+def detail_is_a_string(path: str, authorization: str) -> Answer:
+    return _json("t-1") if path == "table/tables/t-1/" else NOT_FOUND
+
+
+def lineage_rows_are_not_edges(path: str, authorization: str) -> Answer:
+    if path == "table/tables/t-1/":
+        return _json(ORDERS)
+    if path == "lineage/manual/":
+        return _page([{"id": "l-1", "note": "no ends, no direction"}])
+    return NOT_FOUND
+
+
+def lineage_results_are_not_a_list(path: str, authorization: str) -> Answer:
+    if path == "table/tables/t-1/":
+        return _json(ORDERS)
+    if path == "lineage/manual/":
+        return _json({"count": 1, "total_pages": 1, "results": "t-2"})
+    return NOT_FOUND
+
+
+def html_sign_in_page(path: str, authorization: str) -> Answer:
+    return 200, "text/html", b"<!doctype html><html><body>Sign in</body></html>"
+
+
+def table_rows_of_odd_types(path: str, authorization: str) -> Answer:
+    if path == "table/tables/":
+        return _page([{"id": ["x"], "title": {"a": 1}, "database": 3, "schema": None}, 7])
+    return NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("answer", "reference"),
+    [
+        pytest.param(detail_is_a_list, "t-1", id="detail GET answers a JSON list"),
+        pytest.param(detail_is_a_string, "t-1", id="detail GET answers a JSON string"),
+        pytest.param(lineage_rows_are_not_edges, "t-1", id="lineage rows are not edges"),
+        pytest.param(lineage_results_are_not_a_list, "t-1", id="lineage results not a list"),
+        pytest.param(html_sign_in_page, "t-1", id="200 with an HTML body"),
+        pytest.param(table_rows_of_odd_types, "shop.public.orders", id="table rows odd types"),
+    ],
+)
+def test_an_unexpected_answer_exits_2_with_one_line_and_no_key(answer, reference):
+    with odd_server(answer) as url:
+        result = check(reference, "--depth", "0", url=url, key=SECRET)
+    one_line_error(result)
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_lineage_results_that_are_not_objects_exit_2():
+    def answer(path: str, authorization: str) -> Answer:
+        if path == "table/tables/t-1/":
+            return _json(ORDERS)
+        return _page(["t-2", ["t-1", "t-3"]]) if path == "lineage/manual/" else NOT_FOUND
+
+    with odd_server(answer) as url:
+        one_line_error(check("t-1", url=url, key=SECRET))
+
+
+def test_an_unexpected_exception_is_one_line_without_the_key(monkeypatch):
+    from secoda_pipelines.cli import check_downstream
+    from secoda_pipelines.lineage import downstream
+
+    def explode(client, tables, depth):
+        raise RuntimeError(f"boom with {SECRET}\nand a second line")
+
+    monkeypatch.setattr(downstream, "find_downstream", explode)
+    environ = {"SECODA_API_URL": "http://127.0.0.1:9/api/v1/", "SECODA_API_KEY": SECRET}
+    code, out, err = check_downstream.run_check(["t-1"], 1, False, environ)
+    assert (code, out) == (check_downstream.ERROR, "")
+    assert err.startswith("error: ") and "\n" not in err and "boom" in err
+    assert SECRET not in err

@@ -1,0 +1,113 @@
+"""`secoda-pipelines demo`: the console script in a subprocess, as a new user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from secoda_pipelines_tests.cli.console_script import Running, free_port, port_is_free, run
+from secoda_pipelines_tests.helpers import (
+    api_rows,
+    independent_adoption,
+    independent_stale,
+    query,
+)
+
+
+def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
+    # `sandbox` holds the same deterministic demo workspace the demo serves.
+    expected_stale = independent_stale(
+        api_rows(sandbox, "dashboard/dashboards/"), datetime.now(UTC)
+    )
+    expected_adoption = independent_adoption(
+        api_rows(sandbox, "question/replies/"),
+        api_rows(sandbox, "question/questions/"),
+        api_rows(sandbox, "user/"),
+    )
+
+    result = run("demo", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert f"Stale dashboards: {len(expected_stale)}" in out
+    assert f"Question-answering adoption: {len(expected_adoption)} users" in out
+    titles = {d["id"]: d["title"] for d in api_rows(sandbox, "dashboard/dashboards/")}
+    for dashboard_id in expected_stale:
+        assert titles[dashboard_id] in out
+    assert "secoda-pipelines demo --ui" in out and "duckdb.connect(" in out
+    assert "in dry run (nothing was written to Secoda)" in out
+    assert "migrate_documentation: Snowflake (legacy) -> Snowflake" in out
+    assert "PATCHes would be written" in out
+    assert "provision_users (2 users): create: 1, exists: 1" in out
+    assert "create_manual_lineage (2 edges): create: 1, exists: 1" in out
+    assert "check_downstream_impact (product.events.page_views, all levels): 4 downstream" in out
+    # The data is where the printed commands say, and the Dagster instance has the runs.
+    warehouse = tmp_path / ".demo" / "secoda_warehouse.duckdb"
+    stored = query(warehouse, "SELECT count(*) AS n FROM reports.stale_dashboards")
+    assert stored.n[0] == len(expected_stale)
+    assert (tmp_path / ".demo" / "dagster_home" / "dagster.yaml").exists()
+    assert any((tmp_path / ".demo" / "dagster_home").glob("history/runs/*"))
+
+
+def _graphql_version(port: int, timeout: float) -> str:
+    """Returns Dagster's version as the UI's GraphQL API answers it, waiting up to `timeout`.
+
+    Raises:
+        AssertionError: it did not answer in time.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = requests.post(
+                f"http://127.0.0.1:{port}/graphql", json={"query": "{ version }"}, timeout=5
+            )
+            if answer.status_code == 200:
+                return answer.json()["data"]["version"]
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, f"the Dagster UI did not answer on port {port}"
+        time.sleep(1)
+
+
+def _group_is_gone(pgid: int, timeout: float) -> bool:
+    """Returns whether no process is left in the process group, waiting up to `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_demo_ui_serves_the_dagster_ui_then_stops_with_everything_it_started(tmp_path, stop):
+    port = free_port()
+    # Its own session, as in a terminal: Ctrl-C signals the demo's whole process group.
+    demo = Running("demo", "--ui", "--ui-port", str(port), cwd=tmp_path, new_session=True)
+    ui_group = None
+    try:
+        started = demo.wait_for(r"Dagster UI starting at (\S+) \(process group (\d+);", 600)
+        assert started.group(1) == f"http://127.0.0.1:{port}"
+        ui_group = int(started.group(2))
+        assert _graphql_version(port, timeout=300)
+        if stop == signal.SIGINT:
+            os.killpg(demo.process.pid, signal.SIGINT)
+        else:
+            demo.process.send_signal(signal.SIGTERM)
+        code = demo.process.wait(timeout=120)
+    finally:
+        for group in (ui_group, demo.process.pid):  # never leave a Dagster behind
+            if group is not None and not _group_is_gone(group, 0):
+                os.killpg(group, signal.SIGKILL)
+        demo.stop()
+    assert code == 0, demo.finish()
+    assert _group_is_gone(ui_group, timeout=60), "webserver, daemon or code server still runs"
+    assert port_is_free("127.0.0.1", port)

@@ -132,7 +132,7 @@ def migrate(base_url: str, api_key: str, source: str, target: str, dry_run: bool
         metadata = next(
             e.event_specific_data.metadata
             for e in result.all_events
-            if e.event_type_value == "STEP_OUTPUT" and e.step_key == "documentation_migration_plan"
+            if e.event_type_value == "STEP_OUTPUT" and e.step_key == "documentation_migration"
         )
         planned = metadata["writes_planned"].value
         return result.success, RESPONSES, planned, metadata["dagster/row_count"].value

@@ -22,11 +22,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 from _harness import run_in_child, running_sandbox
-from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.secoda import SecodaClient
+from secoda_pipelines.store.duckdb_io import SecodaDuckDBIOManager
 
 WAREHOUSE_TYPE = "snowflake"
 
@@ -52,7 +52,7 @@ def materialization(base_url: str, api_key: str, integration_id: str) -> str:
             instance=instance,
             resources={
                 "secoda": SecodaResource(api_url=base_url, api_key=api_key),
-                "duckdb_io": DuckDBPandasIOManager(database=database),
+                "duckdb_io": SecodaDuckDBIOManager(database=database),
             },
         )
         assert result.success

@@ -2,18 +2,14 @@
 
 import dagster as dg
 
-from secoda_pipelines.defs.assets.catalog import DUCKDB_IO, catalog_assets
+from secoda_pipelines.defs.assets.catalog import catalog_assets
 from secoda_pipelines.defs.assets.reports import report_assets
 from secoda_pipelines.defs.jobs.downstream_impact import check_downstream_impact
 from secoda_pipelines.defs.jobs.manual_lineage import create_manual_lineage
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.jobs.provision_users import provision_users
 from secoda_pipelines.defs.refresh import catalog_refresh_job, integration_refresh_job
-from secoda_pipelines.defs.resources import (
-    duckdb_io_manager_from_env,
-    report_store_from_env,
-    secoda_resource_from_env,
-)
+from secoda_pipelines.defs.resources import code_location_resources
 from secoda_pipelines.defs.schedules import daily_secoda_refresh
 from secoda_pipelines.defs.sensors import new_integration_sensor
 
@@ -29,9 +25,5 @@ defs = dg.Definitions(
     ],
     schedules=[daily_secoda_refresh],
     sensors=[new_integration_sensor],
-    resources={
-        "secoda": secoda_resource_from_env(),
-        "reports": report_store_from_env(),
-        DUCKDB_IO: duckdb_io_manager_from_env(),
-    },
+    resources=code_location_resources(),
 )

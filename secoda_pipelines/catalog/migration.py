@@ -27,6 +27,7 @@ PLAN_COLUMNS = (
     "kept_fields",
     "detail",
     "patch",
+    "expected",
 )
 ACTIONS = ("update", "kept", "unchanged", "unmatched", "ambiguous")
 
@@ -174,6 +175,7 @@ def _plan_kind(
                         "fields": sorted(decision.patch),
                         "kept_fields": decision.kept,
                         "patch": decision.patch,
+                        "expected": {field: target.get(field) for field in decision.patch},
                     }
                 )
     return plan
@@ -193,8 +195,10 @@ def plan_migration(
     Columns: kind (table, column), key (database.schema.table[.column], case-folded),
     source_id, target_id, action (update, kept, unchanged, unmatched, ambiguous), fields
     (the fields the PATCH writes), kept_fields (different target values left alone), detail
-    (why a resource is unmatched or ambiguous) and patch (the PATCH body; empty unless
-    update). Sources are matched to targets by key; a key found twice on either side is
+    (why a resource is unmatched or ambiguous), patch (the PATCH body; empty unless
+    update) and expected (the target's values of the patched fields when planned, which the
+    apply step checks again before it writes: see `recheck_patch`). Sources are matched to
+    targets by key; a key found twice on either side is
     ambiguous and never written.
 
     Raises:
@@ -208,8 +212,44 @@ def plan_migration(
     plan = pd.DataFrame.from_records(rows, columns=list(PLAN_COLUMNS))
     for column in ("fields", "kept_fields"):
         plan[column] = plan[column].map(lambda v: v if isinstance(v, list) else [])
-    plan["patch"] = plan["patch"].map(lambda v: v if isinstance(v, dict) else {})
+    for column in ("patch", "expected"):
+        plan[column] = plan[column].map(lambda v: v if isinstance(v, dict) else {})
     return plan
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A planned PATCH checked against the target as it is now.
+
+    Attributes:
+        patch: what to send: the planned fields whose value is still what the plan saw.
+        changed: fields someone changed since the plan (never overwritten).
+        done: fields that already hold the planned value (written meanwhile).
+    """
+
+    patch: dict[str, Any]
+    changed: list[str]
+    done: list[str]
+
+
+def recheck_patch(patch: Row, expected: Row, current: Row) -> Recheck:
+    """Returns which fields of a planned PATCH may still be written to a target that now
+    holds `current`, given that the plan saw `expected`: a field is written only while its
+    value is still the one the plan saw (list fields compared as sets)."""
+    send: dict[str, Any] = {}
+    changed: list[str] = []
+    done: list[str] = []
+    for field, value in patch.items():
+        now = current.get(field)
+        if same_value(field, value, now):
+            done.append(field)
+        elif same_value(field, expected.get(field), now) or (
+            is_empty(expected.get(field)) and is_empty(now)
+        ):
+            send[field] = value
+        else:
+            changed.append(field)
+    return Recheck(send, changed, done)
 
 
 def action_counts(plan: pd.DataFrame) -> dict[str, dict[str, int]]:

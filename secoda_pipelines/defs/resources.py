@@ -1,38 +1,50 @@
-"""Dagster resources: the Secoda API and the DuckDB store, configured from the environment."""
+"""Dagster resources: the Secoda API and the DuckDB store.
+
+Nothing here reads the environment when the code location is imported: a code server and
+its run workers may have different environments (SPEC B). Each resource reads its
+variables when a run, sensor tick or schedule tick first uses it.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb_pandas import DuckDBPandasIOManager
 from pydantic import Field, PrivateAttr
 
-from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient
+from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient, SecodaConfigError
 from secoda_pipelines.store import DuckDBReportStore, ReportStore
+from secoda_pipelines.store.duckdb_io import SecodaDuckDBIOManager
+
+DEFAULT_WRITE_LIMIT = 30
+DUCKDB_IO = "duckdb_io"  # the assets' IO manager key
 
 
 class SecodaResource(dg.ConfigurableResource):
     """The Secoda API for assets and jobs: `get_client()` returns one shared `SecodaClient`.
 
-    The client is built on first use, so a missing key fails at the first call that needs
-    it, with a message naming SECODA_API_KEY, not when the code location loads.
+    A field left unset is read from the environment when the client is first built, in the
+    run or tick that needs it: SECODA_API_URL (else the SPEC default URL), SECODA_API_KEY,
+    SECODA_WRITE_LIMIT_PER_MINUTE (else 30). So a missing key fails at the first call that
+    needs it, with a message naming SECODA_API_KEY, and never because of the environment
+    the code location happened to be loaded in.
     """
 
-    api_url: str = Field(
-        default=DEFAULT_BASE_URL,
-        description="Secoda API base URL (SECODA_API_URL), e.g. https://app.secoda.co/api/v1/",
+    api_url: str | None = Field(
+        default=None,
+        description="Secoda API base URL; unset: SECODA_API_URL when the run starts, else "
+        f"{DEFAULT_BASE_URL}",
     )
     api_key: str | None = Field(
         default=None,
-        description="Secoda API key (SECODA_API_KEY).",
+        description="Secoda API key; unset: SECODA_API_KEY when the run starts.",
         json_schema_extra={"dagster__is_secret": True},
         repr=False,  # Dagster rebuilds the resource with EnvVars resolved: keep it out of reprs
     )
-    write_limit_per_minute: int = Field(
-        default=30,
-        description="Writes per minute the client allows itself (SECODA_WRITE_LIMIT_PER_MINUTE).",
+    write_limit_per_minute: int | None = Field(
+        default=None,
+        description="Writes per minute the client allows itself; unset: "
+        f"SECODA_WRITE_LIMIT_PER_MINUTE when the run starts, else {DEFAULT_WRITE_LIMIT}.",
     )
     max_in_flight: int = Field(default=8, description="Pages of one listing fetched at once.")
     retry_backoff_seconds: float = Field(
@@ -42,20 +54,35 @@ class SecodaResource(dg.ConfigurableResource):
     _client: SecodaClient | None = PrivateAttr(default=None)
 
     def get_client(self) -> SecodaClient:
-        """Returns this resource's client, creating it on first use.
+        """Returns this resource's client, creating it on first use from the fields and,
+        for those unset, the environment as it is now.
 
         Raises:
-            SecodaConfigError: the base URL is not an http(s) URL or the key is malformed.
+            SecodaConfigError: the base URL is not an http(s) URL, the key is malformed, or
+                SECODA_WRITE_LIMIT_PER_MINUTE is not a positive whole number.
         """
         if self._client is None:
             self._client = SecodaClient(
-                self.api_key,
-                self.api_url,
-                write_limit_per_minute=self.write_limit_per_minute,
+                self.api_key if self.api_key is not None else os.environ.get("SECODA_API_KEY"),
+                self.api_url or os.environ.get("SECODA_API_URL") or DEFAULT_BASE_URL,
+                write_limit_per_minute=self._write_limit(),
                 max_in_flight=self.max_in_flight,
                 backoff_factor=self.retry_backoff_seconds,
             )
         return self._client
+
+    def _write_limit(self) -> int:
+        if self.write_limit_per_minute is not None:
+            return self.write_limit_per_minute
+        raw = os.environ.get("SECODA_WRITE_LIMIT_PER_MINUTE", "").strip()
+        if not raw:
+            return DEFAULT_WRITE_LIMIT
+        if not raw.isdigit() or int(raw) < 1:
+            raise SecodaConfigError(
+                f"SECODA_WRITE_LIMIT_PER_MINUTE={raw!r} is not a positive whole number of "
+                f"writes a minute; Secoda allows {DEFAULT_WRITE_LIMIT}"
+            )
+        return int(raw)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
@@ -63,52 +90,14 @@ class SecodaResource(dg.ConfigurableResource):
             self._client = None
 
 
-def secoda_resource_from_env() -> SecodaResource:
-    """Returns a SecodaResource reading SECODA_API_URL, SECODA_API_KEY and
-    SECODA_WRITE_LIMIT_PER_MINUTE through `dg.EnvVar` where they are set, else SPEC defaults.
-
-    An unset SECODA_API_KEY is left unset here so the first API call names it (a bare
-    EnvVar would fail every run, even one that never calls the API, at resource init).
-    """
-
-    def from_env(name: str, default: str | None) -> str | None:
-        return dg.EnvVar(name) if os.environ.get(name) else default
-
-    limit: int | dg.EnvVar = 30
-    if os.environ.get("SECODA_WRITE_LIMIT_PER_MINUTE"):
-        limit = dg.EnvVar.int("SECODA_WRITE_LIMIT_PER_MINUTE")
-    return SecodaResource(
-        api_url=from_env("SECODA_API_URL", DEFAULT_BASE_URL),
-        api_key=from_env("SECODA_API_KEY", None),
-        write_limit_per_minute=limit,
-    )
+def code_location_resources() -> dict[str, object]:
+    """Returns the code location's resources by key, every one configured from the
+    environment when a run or tick uses it (see the module docstring)."""
+    return {
+        "secoda": SecodaResource(),
+        "reports": DuckDBReportStore(),
+        DUCKDB_IO: SecodaDuckDBIOManager(),
+    }
 
 
-DEFAULT_DUCKDB_PATH = "secoda_warehouse.duckdb"
-
-
-SCHEMAS = ("secoda", "reports")
-
-
-def _duckdb_path() -> str:
-    path = os.environ.get("SECODA_DUCKDB_PATH")
-    if not path:
-        return DEFAULT_DUCKDB_PATH
-    # DuckDB names a database after its file: `secoda.duckdb` would make `secoda.tables`
-    # ambiguous between the catalog `secoda` and the schema `secoda`.
-    if Path(path).stem.lower() in SCHEMAS:
-        raise ValueError(
-            f"SECODA_DUCKDB_PATH={path!r} is named like one of its schemas {SCHEMAS}, which "
-            f"DuckDB cannot tell apart; use another name, e.g. {DEFAULT_DUCKDB_PATH!r}"
-        )
-    return dg.EnvVar("SECODA_DUCKDB_PATH")
-
-
-def duckdb_io_manager_from_env() -> DuckDBPandasIOManager:
-    """Returns the DuckDB IO manager writing to SECODA_DUCKDB_PATH (or the default file)."""
-    return DuckDBPandasIOManager(database=_duckdb_path())
-
-
-def report_store_from_env() -> ReportStore:
-    """Returns the store of the jobs' reports: schema `reports` of the same DuckDB file."""
-    return DuckDBReportStore(database=_duckdb_path())
+__all__ = ["DUCKDB_IO", "ReportStore", "SecodaResource", "code_location_resources"]

@@ -532,8 +532,8 @@ class SecodaClient:
                 self._redact(
                     f"{where} got no answer from Secoda at {self.base_url}{tries}: the "
                     f"connection broke or timed out after the request was sent {what}, so "
-                    "Secoda may have applied it; it was not retried. Rerun the job: its plan "
-                    "re-reads what exists"
+                    "Secoda may have applied it; it was not retried (read what exists "
+                    "before sending it again)"
                 )
             )
         return SecodaConnectionError(self._redact(f"{text}. Check SECODA_API_URL and the network"))
@@ -735,7 +735,7 @@ class SecodaClient:
         if status >= 500 and method not in IDEMPOTENT_METHODS:
             message = (
                 f"Secoda answered {status} to {where}{tries}: {said_}. Secoda may have applied "
-                "it, so it was not retried. Rerun the job: its plan re-reads what exists"
+                "it, so it was not retried (read what exists before sending it again)"
             )
         else:
             message = f"Secoda answered {status} to {where}{tries}: {said}"

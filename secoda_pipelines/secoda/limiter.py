@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 
 class WriteLimiter:
@@ -71,6 +71,17 @@ class WriteLimiter:
                 )
             self._sleep(delay)
             waited += delay
+
+    def seed(self, ages: Iterable[float]) -> int:
+        """Counts writes made elsewhere (another process, an earlier run), `ages` seconds
+        ago, in the window, so this limiter's pace continues theirs; returns how many of
+        them still fall inside the window."""
+        window = self.period + self.margin
+        with self._lock:
+            now = self._clock()
+            earlier = sorted(now - age for age in ages if 0 <= age < window)
+            self._sent = deque(sorted([*earlier, *self._sent]))
+            return len(earlier)
 
     def granted(self) -> list[float]:
         """Returns the clock times at which the last writes were let go, oldest first."""

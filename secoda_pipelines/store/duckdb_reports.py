@@ -3,14 +3,15 @@ types, evolved in place, appended by run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from secoda_pipelines.store.duckdb_files import LOCK_WAIT_SECONDS, connect_duckdb, duckdb_path
 from secoda_pipelines.store.report_store import ReportStore
 from secoda_pipelines.store.report_tables import (
     BOOL,
@@ -39,7 +40,15 @@ def _quoted(name: str) -> str:
 class DuckDBReportStore(ReportStore):
     """Job reports in a DuckDB file (SECODA_DUCKDB_PATH)."""
 
-    database: str = Field(description="The DuckDB file (SECODA_DUCKDB_PATH).")
+    database: str = Field(
+        default="",
+        description="The DuckDB file; empty: SECODA_DUCKDB_PATH when the run starts, else "
+        "secoda_warehouse.duckdb.",
+    )
+    lock_wait_seconds: float = Field(
+        default=LOCK_WAIT_SECONDS,
+        description="How long a write waits for another process to release the file.",
+    )
 
     @contextmanager
     def _table_with(
@@ -47,14 +56,20 @@ class DuckDBReportStore(ReportStore):
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """Yields a connection on which `spec`'s table is up to date and `frame` is the
         relation `rows`."""
-        # DuckDBResource retries while another process holds the file's lock.
-        with DuckDBResource(database=self.database).get_connection() as connection:
+        path = duckdb_path(self.database)
+        connection = connect_duckdb(path, wait_seconds=self.lock_wait_seconds)
+        try:
+            # One transaction: a reader never sees a table half-evolved or rows half-written.
+            connection.begin()
             ensure_table(connection, spec)
             connection.register("rows", frame)
-            try:
-                yield connection
-            finally:
-                connection.unregister("rows")
+            yield connection
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
 
     def _insert(self, spec: ReportTable, frame: pd.DataFrame) -> None:
         names = ", ".join(_quoted(name) for name, _ in spec.columns)
@@ -80,6 +95,35 @@ class DuckDBReportStore(ReportStore):
                 "FROM rows AS w WHERE r.run_id = ? AND r.item = w.item",
                 [run_id],
             )
+
+    def _write_times_since(
+        self, specs: Sequence[ReportTable], since: pd.Timestamp
+    ) -> list[pd.Timestamp]:
+        path = duckdb_path(self.database)
+        if not Path(path).exists():
+            return []
+        connection = connect_duckdb(path, wait_seconds=self.lock_wait_seconds)
+        try:
+            existing = {
+                name
+                for (name,) in connection.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                    [REPORTS_SCHEMA],
+                ).fetchall()
+            }
+            times: list[pd.Timestamp] = []
+            for spec in specs:
+                if spec.name not in existing:
+                    continue
+                rows = connection.execute(
+                    f"SELECT written_at FROM {REPORTS_SCHEMA}.{_quoted(spec.name)} "
+                    "WHERE written_at >= ?",
+                    [since.to_pydatetime()],
+                ).fetchall()
+                times += [pd.Timestamp(value).tz_convert("UTC") for (value,) in rows]
+            return times
+        finally:
+            connection.close()
 
 
 def ensure_table(connection: duckdb.DuckDBPyConnection, spec: ReportTable) -> None:

@@ -19,6 +19,7 @@ from secoda_pipelines.store.report_tables import (
     BOOL,
     INT,
     JSON,
+    REPORT_TABLES,
     RUN_COLUMNS,
     TIMESTAMP,
     ReportTable,
@@ -81,6 +82,20 @@ class ReportStore(dg.ConfigurableResource):
         if "written_at" not in frame.columns:
             frame["written_at"] = pd.Timestamp.now(tz="UTC")
         self._update(spec, run_id, typed_rows(spec, frame, only=list(frame.columns)))
+
+    def recent_write_times(self, seconds: float) -> list[pd.Timestamp]:
+        """Returns when the writes recorded in the last `seconds` were made, in every
+        write-back job's report (UTC timestamps, any order): the workspace's recent writes,
+        for a new run to continue their pace."""
+        since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(seconds=seconds)
+        return self._write_times_since(
+            [t for t in REPORT_TABLES.values() if t.records_writes], since
+        )
+
+    def _write_times_since(
+        self, specs: Sequence[ReportTable], since: pd.Timestamp
+    ) -> list[pd.Timestamp]:
+        raise NotImplementedError
 
     def _insert(self, spec: ReportTable, frame: pd.DataFrame) -> None:
         raise NotImplementedError

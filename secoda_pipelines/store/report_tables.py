@@ -6,8 +6,10 @@ what the write did, per resource, the same way in every job:
 
 - `write_status`: null when the row's action writes nothing (unchanged, exists, kept...);
   `planned` when it would write (and, in a dry run, stays so); `written` or `failed` once
-  the apply step has tried it. A row still `planned` with `dry_run` false was not reached:
-  the run stopped (an error named in the run) before it.
+  the apply step has tried it; `skipped` when, read again just before its write, the
+  target needed nothing or held a value someone changed since the plan (kept). A row still
+  `planned` with `dry_run` false was not reached: the run stopped (an error named in the
+  run) before it.
 - `write_detail`: what the write did or why it failed; `written_at`: when.
 
 A release that adds a column declares it here; the store adds it to an existing table when
@@ -19,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 REPORTS_SCHEMA = "reports"
-PLANNED, WRITTEN, FAILED = "planned", "written", "failed"
+PLANNED, WRITTEN, FAILED, SKIPPED = "planned", "written", "failed", "skipped"
 
 # Logical column types; each store maps them to its own SQL types. "json" holds a list as
 # JSON text.

@@ -94,7 +94,7 @@ def test_an_edge_present_in_either_direction_or_spelling_is_skipped(
     result = run(sandbox, tmp_path / "w.duckdb", instance, edges=edges, dry_run=False)
     assert result.success
     assert sandbox.writes() == []
-    plan = result.output_for_node("plan_manual_lineage")
+    plan = report_rows(tmp_path / "w.duckdb", "lineage_changes", result.run_id)
     assert plan.action.tolist() == ["exists", "exists"]
 
 

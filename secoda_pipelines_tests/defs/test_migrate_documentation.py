@@ -134,7 +134,7 @@ def test_dry_run_reports_the_plan_and_writes_nothing(sandbox, warehouse, instanc
     plan_event = next(
         e
         for e in result.all_events
-        if e.event_type_value == "STEP_OUTPUT" and e.step_key == "documentation_migration_plan"
+        if e.event_type_value == "STEP_OUTPUT" and e.step_key == "documentation_migration"
     )
     md = plan_event.event_specific_data.metadata
     assert md["writes_planned"].value == counts["update"]
@@ -257,6 +257,7 @@ def test_twenty_percent_faults_end_in_the_fault_free_state(
     result = run(sandbox, warehouse, instance, dry_run=False)
     assert result.success
     assert sum(1 for r in sandbox.requests if r.fault) > 20
+    sandbox.fault_rate = 0  # the run is over: read its end state without faults
     assert stored_docs(sandbox, new) == stored_docs(reference, new)
 
 
@@ -442,5 +443,42 @@ def test_a_400_and_a_404_are_recorded_and_every_other_write_is_made(sandbox, war
     statuses = Counter(report["write_status"].dropna())
     assert statuses == {"written": planned - 2, "failed": 2}
     patched = Counter(r.path for r in sandbox.requests if r.method == "PATCH")
-    assert len(patched) == planned and set(patched.values()) == {1}, "each tried once"
+    # The deleted target's 404 came from reading it again before its PATCH.
+    assert f"table/tables/{gone_target}/" not in patched
+    assert len(patched) == planned - 1 and set(patched.values()) == {1}, "each tried once"
     assert len(sandbox.writes()) == planned - 2
+
+
+def test_a_value_changed_after_the_plan_is_kept_not_overwritten(sandbox, warehouse, instance):
+    expected = expected_plan(sandbox)
+    tables = table_ids(sandbox)
+    only_description = [
+        (source_id, target)
+        for source_id, (action, target, fields, _) in expected.items()
+        if action == "update" and fields == ["description"] and source_id in tables
+    ]
+    _, edited = only_description[-1]
+    store = sandbox.open_store()
+    edits = []
+
+    def a_person_edits_it_once_writes_start(record):
+        if record.method == "PATCH" and not edits:
+            obj = store.get_object("table/tables/", edited)
+            obj["description"] = "Edited by a person during the run"
+            with store.transaction():
+                store.update("table/tables/", obj)
+            edits.append(record.path)
+
+    sandbox.on_request = a_person_edits_it_once_writes_start
+    result = run(sandbox, warehouse, instance, dry_run=False)
+    sandbox.on_request = None
+    assert result.success and edits
+    assert store.get_object("table/tables/", edited)["description"] == (
+        "Edited by a person during the run"
+    )
+    assert f"table/tables/{edited}/" not in {w.path for w in sandbox.writes()}
+    row = report_rows(warehouse, "migration_plan", result.run_id).set_index("target_id")
+    assert row.loc[edited, "write_status"] == "skipped"
+    assert "kept description: changed in Secoda since the plan" in row.loc[edited, "write_detail"]
+    planned = sum(1 for v in expected.values() if v[0] == "update")
+    assert len(sandbox.writes()) == planned - 1

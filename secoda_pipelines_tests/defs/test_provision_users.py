@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import dagster as dg
+import pytest
+
 from secoda_pipelines.defs.jobs.provision_users import provision_users
+from secoda_pipelines.defs.jobs.reporting import continue_write_pace
+from secoda_pipelines.defs.resources import SecodaResource
+from secoda_pipelines.sandbox import DEFAULT_API_KEY
+from secoda_pipelines.store import DuckDBReportStore
 from secoda_pipelines_tests.helpers import (
     api_rows,
     failure_message,
@@ -199,3 +206,61 @@ def test_a_crash_midway_is_finished_by_a_rerun_without_duplicates(sandbox, wareh
         [finished.run_id, "new2@example.com", "create", "written"],
     ]
     assert "Secoda answered 500" in report.write_detail[1]
+
+
+def provision_users_of_the_code_location() -> dg.JobDefinition:
+    """The job as the code location defines it (its resources read the environment)."""
+    from secoda_pipelines.definitions import defs
+
+    return defs.resolve_job_def("provision_users")
+
+
+def test_re_execution_from_failure_plans_again_and_writes_nothing_twice(
+    sandbox, tmp_path, monkeypatch
+):
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("SECODA_API_URL", sandbox.base_url)
+    monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("SECODA_DUCKDB_PATH", str(warehouse))
+    users = [{"email": f"re{i}@example.com", "role": "viewer"} for i in range(3)]
+    config = {"users": users, "dry_run": False}
+    posts = []
+
+    def fail_second_post(record):  # called before the sandbox decides this request's fault
+        if record.method == "POST":
+            posts.append(record)
+            if len(posts) == 2:
+                sandbox.fail_next("500", method="POST", path_contains="user/")
+
+    job = dg.reconstructable(provision_users_of_the_code_location)
+    with dg.instance_for_test() as instance:
+        sandbox.on_request = fail_second_post
+        with dg.execute_job(job, instance=instance, run_config=config) as failed:
+            assert not failed.success
+        sandbox.on_request = None
+        sandbox.clear_log()
+        options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
+        with dg.execute_job(job, instance=instance, reexecution_options=options) as again:
+            assert again.success
+            rerun_id = again.run_id
+    assert [w.body["email"] for w in sandbox.writes()] == ["re1@example.com", "re2@example.com"]
+    report = report_rows(warehouse, "user_provisioning", rerun_id)
+    assert report[["email", "action", "write_status"]].values.tolist() == [
+        ["re0@example.com", "exists", None],
+        ["re1@example.com", "create", "written"],
+        ["re2@example.com", "create", "written"],
+    ]
+
+
+def test_a_second_write_back_run_continues_the_first_runs_write_pace(sandbox, warehouse, instance):
+    users = [{"email": f"pace{i}@example.com", "role": "viewer"} for i in range(2)]
+    assert run(sandbox, warehouse, instance, users=users, dry_run=False).success
+    client = SecodaResource(
+        api_url=sandbox.base_url, api_key=DEFAULT_API_KEY, write_limit_per_minute=3
+    ).get_client()
+    reports = DuckDBReportStore(database=str(warehouse))
+    counted = continue_write_pace(dg.build_op_context(), client, reports)
+    assert counted == 2, "both creates of the first run are in this minute"
+    client.limiter.acquire(timeout=0)  # the third write of the minute fits...
+    with pytest.raises(TimeoutError):  # ...a fourth would pass Secoda's limit of 3
+        client.limiter.acquire(timeout=0)

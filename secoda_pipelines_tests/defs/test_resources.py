@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+
 import dagster as dg
+import pandas as pd
 import pytest
 import requests
 
-from secoda_pipelines.defs.resources import (
-    SecodaResource,
-    duckdb_io_manager_from_env,
-    report_store_from_env,
-    secoda_resource_from_env,
-)
+from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient
+from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient, SecodaConfigError
+from secoda_pipelines.store import DuckDBReportStore
+from secoda_pipelines.store.duckdb_files import duckdb_path
+from secoda_pipelines.store.duckdb_io import SecodaDuckDBIOManager
+from secoda_pipelines_tests.helpers import query
 
 
 @dg.asset
@@ -25,7 +27,7 @@ def test_resource_reads_url_key_and_limit_from_the_environment(sandbox, monkeypa
     monkeypatch.setenv("SECODA_API_URL", sandbox.base_url)
     monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
     monkeypatch.setenv("SECODA_WRITE_LIMIT_PER_MINUTE", "12")
-    resource = secoda_resource_from_env()
+    resource = SecodaResource()
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [integration_names], resources={"secoda": resource}, instance=instance
@@ -42,7 +44,7 @@ def test_missing_key_fails_the_run_naming_the_variable(sandbox, monkeypatch):
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [integration_names],
-            resources={"secoda": secoda_resource_from_env()},
+            resources={"secoda": SecodaResource()},
             instance=instance,
             raise_on_error=False,
         )
@@ -55,10 +57,9 @@ def test_missing_key_fails_the_run_naming_the_variable(sandbox, monkeypatch):
 def test_defaults_follow_the_spec(monkeypatch):
     for name in ("SECODA_API_URL", "SECODA_API_KEY", "SECODA_WRITE_LIMIT_PER_MINUTE"):
         monkeypatch.delenv(name, raising=False)
-    resource = secoda_resource_from_env()
-    assert resource.api_url == DEFAULT_BASE_URL
-    assert resource.write_limit_per_minute == 30
-    assert resource.get_client().limiter.limit == 30
+    client = SecodaResource().get_client()
+    assert client.base_url == DEFAULT_BASE_URL
+    assert client.limiter.limit == 30
 
 
 def test_the_key_is_marked_secret():
@@ -84,13 +85,61 @@ def _no_dagster_home(monkeypatch, tmp_path):
 def test_a_duckdb_file_named_like_a_schema_is_refused(monkeypatch, name):
     monkeypatch.setenv("SECODA_DUCKDB_PATH", name)
     with pytest.raises(ValueError, match="named like one of its schemas"):
-        duckdb_io_manager_from_env()
+        SecodaDuckDBIOManager().create_io_manager(None)
+    with pytest.raises(ValueError, match=f"SECODA_DUCKDB_PATH='{name}' is named like"):
+        DuckDBReportStore().append("downstream_impact", pd.DataFrame(), run_id="r", dry_run=False)
 
 
-def test_duckdb_path_comes_from_the_environment(monkeypatch, tmp_path):
+def test_duckdb_path_is_read_when_used_not_when_built(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECODA_DUCKDB_PATH", raising=False)
+    store = DuckDBReportStore()
+    assert duckdb_path() == "secoda_warehouse.duckdb"
     monkeypatch.setenv("SECODA_DUCKDB_PATH", str(tmp_path / "catalog.duckdb"))
-    with dg.build_resources({"reports": report_store_from_env()}) as built:
-        assert built.reports.database == str(tmp_path / "catalog.duckdb")
+    store.append("downstream_impact", pd.DataFrame(), run_id="r", dry_run=False)
+    assert (tmp_path / "catalog.duckdb").exists()
+
+
+def test_a_bad_write_limit_in_the_environment_is_named(monkeypatch, sandbox):
+    monkeypatch.setenv("SECODA_WRITE_LIMIT_PER_MINUTE", "lots")
+    with pytest.raises(SecodaConfigError, match="SECODA_WRITE_LIMIT_PER_MINUTE='lots' is not"):
+        SecodaResource(api_url=sandbox.base_url, api_key=DEFAULT_API_KEY).get_client()
+
+
+SECODA_VARIABLES = (
+    "SECODA_API_URL",
+    "SECODA_API_KEY",
+    "SECODA_WRITE_LIMIT_PER_MINUTE",
+    "SECODA_DUCKDB_PATH",
+)
+
+
+def test_the_environment_is_read_when_a_run_starts_not_at_import(sandbox, monkeypatch, tmp_path):
+    # A code server loads the code location with none of the variables set...
+    for name in SECODA_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    import secoda_pipelines.definitions as definitions
+
+    defs = importlib.reload(definitions).defs
+    # ...and its run workers have them.
+    warehouse = tmp_path / "run.duckdb"
+    monkeypatch.setenv("SECODA_API_URL", sandbox.base_url)
+    monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("SECODA_DUCKDB_PATH", str(warehouse))
+    monkeypatch.setenv("SECODA_WRITE_LIMIT_PER_MINUTE", "7")
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("check_downstream_impact").execute_in_process(
+            run_config={"tables": ["product.events.page_views"], "fail_on_downstream": False},
+            instance=instance,
+        )
+        refresh = dg.materialize(
+            [defs.resolve_assets_def(dg.AssetKey(["secoda", "integrations"]))],  # its resources
+            instance=instance,
+        )
+    assert result.success and refresh.success
+    assert {r.path for r in sandbox.requests} >= {"integration/integrations/", "table/tables/"}
+    stored = query(warehouse, "SELECT count(*) AS n FROM secoda.integrations").n[0]
+    assert stored == len(_integrations(sandbox))
+    assert not query(warehouse, "SELECT * FROM reports.downstream_impact").empty
 
 
 @dg.op
@@ -118,7 +167,7 @@ def test_the_write_limit_from_the_environment_paces_a_run(sandbox, monkeypatch):
     monkeypatch.setenv("SECODA_WRITE_LIMIT_PER_MINUTE", "2")
     with dg.instance_for_test() as instance:
         result = write_pace_job.execute_in_process(
-            resources={"secoda": secoda_resource_from_env()}, instance=instance
+            resources={"secoda": SecodaResource()}, instance=instance
         )
         logs = [r.user_message for r in instance.all_logs(result.run_id)]
     assert result.success
@@ -152,7 +201,7 @@ def test_nothing_that_holds_the_key_prints_it(sandbox, monkeypatch):
     monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
     with dg.instance_for_test() as instance:
         result = repr_job.execute_in_process(
-            resources={"secoda": secoda_resource_from_env()}, instance=instance
+            resources={"secoda": SecodaResource()}, instance=instance
         )
         logged = [str(record) for record in instance.all_logs(result.run_id)]
     printed += result.output_for_node("holder_reprs")

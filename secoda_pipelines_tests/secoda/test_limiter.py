@@ -64,3 +64,14 @@ def test_a_bounded_wait_gives_up_without_counting_the_write():
     assert clock.now == 100.0, "it did not sleep"
     assert limiter.acquire(timeout=60.0) == 60.0
     assert [t - 100.0 for t in limiter.granted()] == [0, 60]
+
+
+def test_writes_made_elsewhere_count_in_the_window_until_they_age_out():
+    clock = [1000.0]
+    limiter = WriteLimiter(3, period=60.0, margin=0.0, clock=lambda: clock[0])
+    assert limiter.seed([10.0, 20.0, 75.0]) == 2, "a write 75 s ago is out of the window"
+    limiter.acquire(timeout=0)
+    with pytest.raises(TimeoutError, match="the next write fits the pace of 3 per 60 s only in"):
+        limiter.acquire(timeout=0)
+    clock[0] += 41.0  # the write seeded as 20 s ago is now 61 s old
+    limiter.acquire(timeout=0)

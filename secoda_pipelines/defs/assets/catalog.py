@@ -21,9 +21,8 @@ from secoda_pipelines.defs.checks import IDS_CHECK, ids_check
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.metadata import frame_metadata
 from secoda_pipelines.defs.partitions import secoda_integrations
-from secoda_pipelines.defs.resources import SecodaResource
+from secoda_pipelines.defs.resources import DUCKDB_IO, SecodaResource
 
-DUCKDB_IO = "duckdb_io"
 SECODA_POOL = "secoda_api"
 CATALOG_GROUP = "secoda_catalog"
 API_RETRY = dg.RetryPolicy(

@@ -8,9 +8,9 @@ from pydantic import Field
 
 from secoda_pipelines.catalog import adoption as adoption_rows
 from secoda_pipelines.catalog import markdown_preview, stale_dashboards, stale_summary
-from secoda_pipelines.defs.assets.catalog import DUCKDB_IO
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK, stale_share_check
 from secoda_pipelines.defs.metadata import frame_metadata
+from secoda_pipelines.defs.resources import DUCKDB_IO
 
 REPORTS_GROUP = "reports"
 STALE_KEY = dg.AssetKey(["reports", "stale_dashboards"])

@@ -8,7 +8,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from secoda_pipelines.defs.jobs.reporting import bad_input, report_metadata, with_planned_writes
+from secoda_pipelines.defs.jobs.reporting import (
+    bad_input,
+    continue_write_pace,
+    report_metadata,
+    with_planned_writes,
+)
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.secoda import SecodaError
 from secoda_pipelines.store import FAILED, WRITTEN, ReportStore
@@ -92,6 +97,7 @@ def apply_creates(
         context.add_output_metadata({"written": 0, "dry_run": dry_run})
         return
     client = secoda.get_client()
+    continue_write_pace(context, client, reports)
     written = 0
     for row in to_create.to_dict("records"):
         try:

@@ -1,15 +1,14 @@
 """`create_manual_lineage`: add manual lineage edges between Secoda resources.
 
-Plan (`plan_manual_lineage`): resolve each end (an id, or ``database.schema.table`` across
-every integration), list the lineage already around those ids, and check every edge; when
-any is bad, fail naming each bad value (nothing reported, nothing written); else append the
-plan to `reports.lineage_changes`. Apply (`apply_manual_lineage`): unless dry_run, one
-``POST lineage/manual/`` per ``create`` row (the server stores the mirror itself), each
-recorded on its report row.
+One op (`manual_lineage`), so that every execution plans from the lineage that exists at
+that moment: resolve each end (an id, or ``database.schema.table`` across every
+integration), list the lineage already around those ids, and check every edge; when any is
+bad, fail naming each bad value (nothing reported, nothing written); else append the plan
+to `reports.lineage_changes`, then, unless dry_run, one ``POST lineage/manual/`` per
+``create`` row (the server stores the mirror itself), each recorded on its report row.
 """
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from secoda_pipelines.catalog.lineage import DOWNSTREAM, EdgeInput, create_body, plan_lineage
@@ -47,18 +46,23 @@ class ManualLineageConfig(dg.Config):
     dry_run: bool = Field(default=True, description="Plan and report only; write nothing.")
 
 
-@dg.op(out=dg.Out(pd.DataFrame, description="One row per requested edge with its action."))
-def plan_manual_lineage(
+@dg.op(
+    description="Resolves and checks every requested edge against the lineage that "
+    "exists, reports the plan, then (unless dry_run) creates the new edges."
+)
+def manual_lineage(
     context: dg.OpExecutionContext,
     config: ManualLineageConfig,
     secoda: SecodaResource,
     reports: ReportStore,
-) -> pd.DataFrame:
-    """Resolves and checks every requested edge against the lineage that exists; reports it.
+) -> None:
+    """Plans from the lineage that exists now, reports it, and creates the planned edges
+    unless dry_run.
 
     Raises:
         dagster.Failure: some input is bad (each bad value listed; nothing is reported or
-            written), or the API refused a read (wrong key or URL).
+            written), the API refused a read (wrong key or URL), or a create failed (a rerun
+            plans again from the lineage that exists).
     """
     edges = [
         EdgeInput(f"edges[{i}]", e.from_entity.strip(), e.to_entity.strip(), e.direction)
@@ -77,29 +81,14 @@ def plan_manual_lineage(
     plan, errors = plan_lineage(
         edges, {ref: entity.id for ref, entity in resolved.items()}, unresolved, existing
     )
-    return report_plan(context, reports, EDGES, plan, dry_run=config.dry_run, errors=errors)
-
-
-@dg.op(description="Creates the planned edges, unless dry_run.")
-def apply_manual_lineage(
-    context: dg.OpExecutionContext,
-    config: ManualLineageConfig,
-    secoda: SecodaResource,
-    reports: ReportStore,
-    plan: pd.DataFrame,
-) -> None:
-    """Creates the planned edges (not in a dry run), recording each on its report row.
-
-    Raises:
-        dagster.Failure: a create failed; a rerun plans again from the lineage that exists.
-    """
+    plan = report_plan(context, reports, EDGES, plan, dry_run=config.dry_run, errors=errors)
     apply_creates(context, secoda, reports, EDGES, plan, dry_run=config.dry_run)
 
 
 @dg.job(
-    config=flat_run_config(ManualLineageConfig, "plan_manual_lineage", "apply_manual_lineage"),
+    config=flat_run_config(ManualLineageConfig, "manual_lineage"),
     description="Create manual lineage edges (ids or database.schema.table); skips existing.",
     tags={"secoda/writes": "lineage"},
 )
 def create_manual_lineage():
-    apply_manual_lineage(plan_manual_lineage())
+    manual_lineage()

@@ -1,12 +1,13 @@
 """`migrate_documentation`: carry descriptions, definitions, tags and PII flags from one
 warehouse integration to another (a warehouse migration), planned first, at the rate limit.
 
-Op 1 lists both sides in bulk, checks the request, plans every table and column, appends
-the plan to `reports.migration_plan` (one row per source resource) and shows it in the
-run's metadata. Op 2 writes the planned PATCHes, one per target resource, unless `dry_run`,
-recording each write's outcome on its plan row. The plan is always computed against the
-target's current state, so a rerun after a crash writes only what is missing and a rerun of
-a finished migration writes nothing.
+One op, so that every execution (a rerun, a run retry, a re-execution from failure) plans
+from Secoda's state at that moment. It lists both sides in bulk, checks the request, plans
+every table and column, appends the plan to `reports.migration_plan` (one row per source
+resource) and shows it in the run's metadata; then, unless `dry_run`, it writes one PATCH
+per target resource, reading the target again first so that a value someone changed since
+the plan is kept, and records each write's outcome on its plan row. A rerun after a crash
+writes only what is missing; a rerun of a finished migration writes nothing.
 """
 
 import time
@@ -20,12 +21,18 @@ from secoda_pipelines.catalog.migration import (
     MIGRATABLE_FIELDS,
     action_counts,
     plan_migration,
+    recheck_patch,
     slim,
     unknown_fields,
 )
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.jobs.config import flat_run_config
-from secoda_pipelines.defs.jobs.reporting import bad_input, report_metadata, with_planned_writes
+from secoda_pipelines.defs.jobs.reporting import (
+    bad_input,
+    continue_write_pace,
+    report_metadata,
+    with_planned_writes,
+)
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.secoda import (
     SecodaAuthError,
@@ -34,7 +41,7 @@ from secoda_pipelines.secoda import (
     SecodaNotFoundError,
     detail_path,
 )
-from secoda_pipelines.store import FAILED, WRITTEN, ReportStore
+from secoda_pipelines.store import FAILED, SKIPPED, WRITTEN, ReportStore
 
 PLAN_TABLE = "migration_plan"
 NOTHING_DONE = "nothing was planned or written"
@@ -97,24 +104,19 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
-@dg.op(
-    description="Lists both integrations in bulk, checks the request, plans every table and "
-    "column, and reports the plan."
-)
-def documentation_migration_plan(
+def _plan(
     context: dg.OpExecutionContext,
     config: MigrateDocumentationConfig,
-    secoda: SecodaResource,
+    client: SecodaClient,
     reports: ReportStore,
 ) -> pd.DataFrame:
-    """Returns the plan (catalog.migration.plan_migration's columns, plus `item`, the row's
-    place in the report).
+    """Returns the plan from Secoda's state now (catalog.migration.plan_migration's columns,
+    plus `item`, the row's place in the report), reported to the store and the run.
 
     Raises:
         dagster.Failure: the request is bad (every problem named); nothing is reported or
             written.
     """
-    client = secoda.get_client()
     with secoda_failures():
         integrations = client.list("integration/integrations/")
         errors = request_errors(config, integrations)
@@ -137,7 +139,7 @@ def documentation_migration_plan(
     plan = plan_migration(
         source[0], target[0], source[1], target[1], fields=config.fields, overwrite=config.overwrite
     )
-    rows = with_planned_writes(plan.drop(columns=["patch"]), {"update"}).assign(
+    rows = with_planned_writes(plan.drop(columns=["patch", "expected"]), {"update"}).assign(
         source_integration_id=config.source_integration_id,
         target_integration_id=config.target_integration_id,
     )
@@ -146,13 +148,15 @@ def documentation_migration_plan(
     pace = client.limiter.limit
     estimate = client.limiter.seconds_for(updates)
     context.add_output_metadata(
-        report_metadata(
-            report,
-            PLAN_TABLE,
-            dry_run=config.dry_run,
-            writes_planned=updates,
-            actions_by_kind=action_counts(plan),
-            estimated_write_time=f"{_duration(estimate)} at {pace} writes a minute",
+        dict(
+            report_metadata(
+                report,
+                PLAN_TABLE,
+                dry_run=config.dry_run,
+                writes_planned=updates,
+                actions_by_kind=action_counts(plan),
+                estimated_write_time=f"{_duration(estimate)} at {pace} writes a minute",
+            )
         )
     )
     context.log.info(
@@ -163,16 +167,18 @@ def documentation_migration_plan(
     return plan.assign(item=report["item"].to_numpy())
 
 
-@dg.op(description="Writes the planned PATCHes at the client's pace, unless dry_run.")
-def documentation_migration_writes(
+def _apply(
     context: dg.OpExecutionContext,
-    config: MigrateDocumentationConfig,
-    secoda: SecodaResource,
+    client: SecodaClient,
     reports: ReportStore,
     plan: pd.DataFrame,
 ) -> None:
     """Applies the plan's updates, recording each write's outcome on its row of
-    `reports.migration_plan` (every PROGRESS_EVERY writes, and when the op stops).
+    `reports.migration_plan` (every PROGRESS_EVERY writes, and when it stops).
+
+    Each target is read again just before its PATCH, and only fields whose value is still
+    the one the plan saw are written: a value someone changed since the plan is kept
+    (`skipped`), one that already holds the planned value is not written again.
 
     A 400 or 404 on one resource is recorded and the rest go on; the run then fails
     listing them. Any other error (a revoked key, retries exhausted) stops at once: run
@@ -182,13 +188,10 @@ def documentation_migration_writes(
         dagster.Failure: writes failed (each named), or the API refused the key.
     """
     updates = plan[plan["action"] == "update"]
-    if config.dry_run:
-        context.log.info(f"Dry run: {len(updates)} PATCHes planned, none written.")
-        context.add_output_metadata({"writes": 0, "dry_run": True})
-        return
-    client = secoda.get_client()
     outcomes: list[dict] = []
     failed: list[str] = []
+    counts = {WRITTEN: 0, SKIPPED: 0}
+    continue_write_pace(context, client, reports)
     started = time.monotonic()
 
     def flush() -> None:
@@ -198,15 +201,24 @@ def documentation_migration_writes(
     try:
         for done, row in enumerate(updates.itertuples(index=False), start=1):
             path = detail_path(COLLECTIONS[row.kind], row.target_id)
-            status, detail = WRITTEN, f"PATCH {', '.join(row.fields)}"
             try:
-                client.patch(path, row.patch)
+                status, detail = _write_one(client, path, row.patch, row.expected)
             except (SecodaBadRequestError, SecodaNotFoundError) as error:
                 status, detail = FAILED, str(error)
                 failed.append(f"{row.kind} {row.key} ({row.target_id}): {error}")
             except SecodaAuthError as error:
                 raise dg.Failure(description=str(error), allow_retries=False) from None
-            outcomes.append({"item": row.item, "write_status": status, "write_detail": detail})
+            counts[status] = counts.get(status, 0) + 1
+            # When the PATCH went (none when skipped): the next run's pace starts from it.
+            sent = None if status == SKIPPED else pd.Timestamp.now(tz="UTC")
+            outcomes.append(
+                {
+                    "item": row.item,
+                    "write_status": status,
+                    "write_detail": detail,
+                    "written_at": sent,
+                }
+            )
             if done % PROGRESS_EVERY == 0 or done == len(updates):
                 flush()
                 elapsed = time.monotonic() - started
@@ -219,7 +231,12 @@ def documentation_migration_writes(
     finally:
         flush()
     context.add_output_metadata(
-        {"writes": len(updates) - len(failed), "failed": len(failed), "dry_run": False}
+        {
+            "writes": counts[WRITTEN],
+            "skipped": counts[SKIPPED],
+            "failed": len(failed),
+            "dry_run": False,
+        }
     )
     if failed:
         raise dg.Failure(
@@ -228,18 +245,61 @@ def documentation_migration_writes(
         )
 
 
+def _write_one(client: SecodaClient, path: str, patch: dict, expected: dict) -> tuple[str, str]:
+    """PATCHes what of `patch` the target still needs; returns (write_status, write_detail).
+
+    Raises:
+        SecodaError: the read or the PATCH failed.
+    """
+    check = recheck_patch(patch, expected, client.get(path))
+    notes = []
+    if check.changed:
+        notes.append(f"kept {', '.join(check.changed)}: changed in Secoda since the plan")
+    if check.done:
+        notes.append(f"{', '.join(check.done)} already held the planned value")
+    if not check.patch:
+        return SKIPPED, "; ".join(notes)
+    client.patch(path, check.patch)
+    return WRITTEN, "; ".join([f"PATCH {', '.join(sorted(check.patch))}", *notes])
+
+
+@dg.op(
+    description="Lists both integrations in bulk, checks the request, plans every table and "
+    "column from Secoda's state now, reports the plan, then (unless dry_run) writes it."
+)
+def documentation_migration(
+    context: dg.OpExecutionContext,
+    config: MigrateDocumentationConfig,
+    secoda: SecodaResource,
+    reports: ReportStore,
+) -> None:
+    """Plans the migration and, unless dry_run, applies it.
+
+    Planning and writing are one step so that every execution (a rerun, a retry, a
+    re-execution from failure) plans from Secoda's state at that moment: no step ever
+    applies a plan made by an earlier run.
+
+    Raises:
+        dagster.Failure: the request is bad (nothing written), writes failed (each named),
+            or the API refused the key.
+    """
+    client = secoda.get_client()
+    plan = _plan(context, config, client, reports)
+    updates = int((plan["action"] == "update").sum())
+    if config.dry_run:
+        context.log.info(f"Dry run: {updates} PATCHes planned, none written.")
+        return
+    _apply(context, client, reports, plan)
+
+
 @dg.job(
     name="migrate_documentation",
     description=(
         "Copy documentation (description, definition, tags, PII...) from one warehouse "
         "integration's tables and columns to another's. Dry run by default."
     ),
-    config=flat_run_config(
-        MigrateDocumentationConfig,
-        "documentation_migration_plan",
-        "documentation_migration_writes",
-    ),
+    config=flat_run_config(MigrateDocumentationConfig, "documentation_migration"),
     tags={"secoda/writes": "documentation"},
 )
 def migrate_documentation() -> None:
-    documentation_migration_writes(documentation_migration_plan())
+    documentation_migration()

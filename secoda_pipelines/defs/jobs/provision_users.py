@@ -1,15 +1,15 @@
 """`provision_users`: create Secoda users from the run config or a CSV file.
 
-Plan (`plan_user_provisioning`): read the input, list users, groups and teams, and check
-every row; when any is bad, fail naming each bad value (nothing reported, nothing written);
-else append the plan to `reports.user_provisioning`. Apply (`apply_user_provisioning`):
-unless dry_run, one ``POST user/`` per ``create`` row, each recorded on its report row.
+One op (`user_provisioning`), so that every execution plans from the users that exist at
+that moment: read the input, list users, groups and teams, and check every row; when any is
+bad, fail naming each bad value (nothing reported, nothing written); else append the plan
+to `reports.user_provisioning`, then, unless dry_run, one ``POST user/`` per ``create``
+row, each recorded on its report row.
 """
 
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from secoda_pipelines.catalog.users import (
@@ -90,18 +90,23 @@ def _inputs(config: ProvisionUsersConfig) -> tuple[list[UserInput], list[str]]:
     return rows, errors
 
 
-@dg.op(out=dg.Out(pd.DataFrame, description="One row per input user with its action."))
-def plan_user_provisioning(
+@dg.op(
+    description="Checks every requested user against the workspace, reports the plan, "
+    "then (unless dry_run) creates the new ones."
+)
+def user_provisioning(
     context: dg.OpExecutionContext,
     config: ProvisionUsersConfig,
     secoda: SecodaResource,
     reports: ReportStore,
-) -> pd.DataFrame:
-    """Checks every requested user against the workspace and reports the plan.
+) -> None:
+    """Plans from the users, groups and teams that exist now, reports it, and creates the
+    planned users unless dry_run.
 
     Raises:
         dagster.Failure: some input is bad (each bad value listed; nothing is reported or
-            written), or the API refused a read (wrong key or URL).
+            written), the API refused a read (wrong key or URL), or a create failed (a rerun
+            plans again from what exists).
     """
     inputs, errors = _inputs(config)
     if not inputs:
@@ -112,33 +117,16 @@ def plan_user_provisioning(
         groups = client.list("auth/group/")
         teams = client.list("auth/teams/")
     plan, plan_errors = plan_provisioning(inputs, users, groups, teams)
-    return report_plan(
+    plan = report_plan(
         context, reports, USERS, plan, dry_run=config.dry_run, errors=errors + plan_errors
     )
-
-
-@dg.op(description="Creates the planned users, unless dry_run.")
-def apply_user_provisioning(
-    context: dg.OpExecutionContext,
-    config: ProvisionUsersConfig,
-    secoda: SecodaResource,
-    reports: ReportStore,
-    plan: pd.DataFrame,
-) -> None:
-    """Creates the planned users (not in a dry run), recording each on its report row.
-
-    Raises:
-        dagster.Failure: a create failed; a rerun plans again from what exists.
-    """
     apply_creates(context, secoda, reports, USERS, plan, dry_run=config.dry_run)
 
 
 @dg.job(
-    config=flat_run_config(
-        ProvisionUsersConfig, "plan_user_provisioning", "apply_user_provisioning"
-    ),
+    config=flat_run_config(ProvisionUsersConfig, "user_provisioning"),
     description="Create Secoda users (from the run config and/or a CSV); skips existing emails.",
     tags={"secoda/writes": "users"},
 )
 def provision_users():
-    apply_user_provisioning(plan_user_provisioning())
+    user_provisioning()

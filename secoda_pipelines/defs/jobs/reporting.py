@@ -9,7 +9,31 @@ import numpy as np
 import pandas as pd
 
 from secoda_pipelines.catalog import markdown_preview
-from secoda_pipelines.store import PLANNED, REPORTS_SCHEMA
+from secoda_pipelines.secoda import SecodaClient
+from secoda_pipelines.store import PLANNED, REPORTS_SCHEMA, ReportStore
+
+
+def continue_write_pace(
+    context: dg.OpExecutionContext, client: SecodaClient, reports: ReportStore
+) -> int:
+    """Counts the workspace's writes of the last minute, as the reports record them, in the
+    client's write pace; returns how many there were.
+
+    Each run has its own client: without this, a write-back run starting right after
+    another would open a fresh window and could send, within one minute, more writes than
+    Secoda allows. (The deployment runs one write-back run at a time, so no two runs
+    count the same minute at once.)
+    """
+    limiter = client.limiter
+    now = pd.Timestamp.now(tz="UTC")
+    recent = reports.recent_write_times(limiter.period + limiter.margin)
+    counted = limiter.seed((now - written).total_seconds() for written in recent)
+    if counted:
+        context.log.info(
+            f"{counted} write(s) of the last {limiter.period:g} s, by earlier runs, count "
+            f"toward this run's pace of {limiter.limit} a minute"
+        )
+    return counted
 
 
 def with_planned_writes(plan: pd.DataFrame, writing_actions: Collection[str]) -> pd.DataFrame:

@@ -1,0 +1,74 @@
+"""Fixtures for the tests of deploy/: the files themselves, and instances loaded from them.
+
+PostgreSQL comes from SECODA_TEST_POSTGRES_URL (`.ci/run` starts one on loopback and sets
+it), else from a throwaway cluster started from PostgreSQL's binaries; without either the
+tests fail saying what to install (see secoda_pipelines_tests/deployment/postgres.py). Each
+test that needs it gets a database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from secoda_pipelines_tests.deploy_config.paths import DEPLOY, with_database
+from secoda_pipelines_tests.deployment.postgres import postgres_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """Returns the URL of the test PostgreSQL server's maintenance database."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def make_database(postgres_server_url: str) -> Iterator[Callable[[], str]]:
+    """Returns a factory of fresh, empty databases (their plain postgresql:// URLs)."""
+    import psycopg2
+
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"secoda_cfg_{uuid.uuid4().hex[:12]}"
+        with closing(psycopg2.connect(postgres_server_url)) as connection:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return with_database(postgres_server_url, name)
+
+    yield make
+    with closing(psycopg2.connect(postgres_server_url)) as connection:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            for name in created:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path) -> Path:
+    """Returns a DAGSTER_HOME folder holding a copy of deploy/dagster.yaml."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+@pytest.fixture
+def deploy_instance_env(
+    dagster_home: Path, make_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Points DAGSTER_HOME and DAGSTER_POSTGRES_URL (a plain URL) at a fresh database.
+
+    Returns the URL.
+    """
+    url = make_database()
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", url)
+    return url

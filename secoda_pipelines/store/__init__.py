@@ -1,8 +1,7 @@
-"""Where job reports go: their fixed schemas, and the store that writes them.
-
-Assets are stored by their IO manager (`defs/resources.py`); job reports go through a
-`ReportStore` resource. The schemas in `report_tables` are the one description of every
-report table, whatever backend holds it.
+"""Where tables go: the DuckDB file (`duckdb_files`: which one, and waiting for its lock),
+the assets' IO manager (`duckdb_io`), and the job reports (`report_tables`: their fixed
+schemas, the one description of every report table whatever backend holds it;
+`report_store` and `duckdb_reports`: the store that writes them).
 """
 
 from secoda_pipelines.store.duckdb_reports import DuckDBReportStore

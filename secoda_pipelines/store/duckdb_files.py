@@ -24,6 +24,11 @@ SCHEMAS = ("secoda", "reports")
 # A partition's write takes seconds even at catalog scale; ten minutes covers a queue of
 # parallel steps, and a session someone left open fails the run with a message saying so.
 LOCK_WAIT_SECONDS = 600.0
+# The two settings every DuckDB-backed resource offers, described once.
+DATABASE_DESCRIPTION = (
+    f"The DuckDB file; empty: SECODA_DUCKDB_PATH when the run starts, else {DEFAULT_DUCKDB_PATH}."
+)
+LOCK_WAIT_DESCRIPTION = "How long a write waits for another process to release the file."
 
 
 def duckdb_path(configured: str | None = None) -> str:

@@ -12,7 +12,13 @@ from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 from pydantic import Field
 
-from secoda_pipelines.store.duckdb_files import LOCK_WAIT_SECONDS, connect_duckdb, duckdb_path
+from secoda_pipelines.store.duckdb_files import (
+    DATABASE_DESCRIPTION,
+    LOCK_WAIT_DESCRIPTION,
+    LOCK_WAIT_SECONDS,
+    connect_duckdb,
+    duckdb_path,
+)
 
 
 class _PatientDuckDbClient(DuckDbClient):
@@ -37,15 +43,8 @@ class SecodaDuckDBIOManager(DuckDBPandasIOManager):
     """DataFrames in DuckDB, one table per asset (`secoda.tables`, `reports.adoption`);
     partitioned assets replace only their partition's rows (metadata `partition_expr`)."""
 
-    database: str = Field(
-        default="",
-        description="The DuckDB file; empty: SECODA_DUCKDB_PATH when the run starts, else "
-        "secoda_warehouse.duckdb.",
-    )
-    lock_wait_seconds: float = Field(
-        default=LOCK_WAIT_SECONDS,
-        description="How long a step waits for another process to release the file.",
-    )
+    database: str = Field(default="", description=DATABASE_DESCRIPTION)
+    lock_wait_seconds: float = Field(default=LOCK_WAIT_SECONDS, description=LOCK_WAIT_DESCRIPTION)
 
     def create_io_manager(self, context) -> DbIOManager:
         """Returns the DbIOManager writing to the file the environment names now.

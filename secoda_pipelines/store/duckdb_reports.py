@@ -11,7 +11,13 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
-from secoda_pipelines.store.duckdb_files import LOCK_WAIT_SECONDS, connect_duckdb, duckdb_path
+from secoda_pipelines.store.duckdb_files import (
+    DATABASE_DESCRIPTION,
+    LOCK_WAIT_DESCRIPTION,
+    LOCK_WAIT_SECONDS,
+    connect_duckdb,
+    duckdb_path,
+)
 from secoda_pipelines.store.report_store import ReportStore
 from secoda_pipelines.store.report_tables import (
     BOOL,
@@ -40,15 +46,8 @@ def _quoted(name: str) -> str:
 class DuckDBReportStore(ReportStore):
     """Job reports in a DuckDB file (SECODA_DUCKDB_PATH)."""
 
-    database: str = Field(
-        default="",
-        description="The DuckDB file; empty: SECODA_DUCKDB_PATH when the run starts, else "
-        "secoda_warehouse.duckdb.",
-    )
-    lock_wait_seconds: float = Field(
-        default=LOCK_WAIT_SECONDS,
-        description="How long a write waits for another process to release the file.",
-    )
+    database: str = Field(default="", description=DATABASE_DESCRIPTION)
+    lock_wait_seconds: float = Field(default=LOCK_WAIT_SECONDS, description=LOCK_WAIT_DESCRIPTION)
 
     @contextmanager
     def _table_with(

@@ -8,16 +8,15 @@ test that needs it gets a database of its own, dropped afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from secoda_pipelines_tests.deploy_config.paths import DEPLOY, with_database
-from secoda_pipelines_tests.deployment.postgres import postgres_server
+from secoda_pipelines_tests.deploy_config.paths import DEPLOY
+from secoda_pipelines_tests.deployment.postgres import fresh_database, postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -29,26 +28,14 @@ def postgres_server_url() -> Iterator[str]:
 
 @pytest.fixture
 def make_database(postgres_server_url: str) -> Iterator[Callable[[], str]]:
-    """Returns a factory of fresh, empty databases (their plain postgresql:// URLs)."""
-    import psycopg2
+    """Returns a factory of fresh, empty databases (their plain postgresql:// URLs), each
+    dropped after the test."""
+    with contextlib.ExitStack() as databases:
 
-    created: list[str] = []
+        def make() -> str:
+            return databases.enter_context(fresh_database(postgres_server_url, "secoda_cfg"))
 
-    def make() -> str:
-        name = f"secoda_cfg_{uuid.uuid4().hex[:12]}"
-        with closing(psycopg2.connect(postgres_server_url)) as connection:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        return with_database(postgres_server_url, name)
-
-    yield make
-    with closing(psycopg2.connect(postgres_server_url)) as connection:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            for name in created:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield make
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -17,9 +16,3 @@ def load_yaml(path: Path) -> dict:
         loaded = yaml.safe_load(handle)
     assert isinstance(loaded, dict), f"{path} does not hold a mapping"
     return loaded
-
-
-def with_database(url: str, database: str) -> str:
-    """Returns `url` (postgresql://user@host:port/db) pointing at `database` instead."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))

@@ -49,8 +49,8 @@ from secoda_pipelines_tests.deployment.harness import (
     set_run_limits,
     start_sandbox,
 )
-from secoda_pipelines_tests.deployment.postgres import postgres_server
 from secoda_pipelines_tests.deployment.processes import RunMemoryProbe, session_cpu_seconds
+from secoda_pipelines_tests.postgres import postgres_server
 
 ASSETS = ("secoda/tables", "secoda/columns")
 STEP_RETRY = DagsterEventType.STEP_UP_FOR_RETRY

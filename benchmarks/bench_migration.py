@@ -38,7 +38,7 @@ from secoda_pipelines.sandbox import seed
 from secoda_pipelines.sandbox.server import SCHEMA_VERSION
 from secoda_pipelines.sandbox.store import Store
 from secoda_pipelines.secoda import SecodaClient
-from secoda_pipelines.store import DuckDBReportStore
+from secoda_pipelines.store import ReportStore
 
 PAIR_DB = REPO / ".sandbox" / "large-pair.sqlite"  # built once, never served
 RUN_DB = REPO / ".sandbox" / "large-pair-run.sqlite"  # a fresh copy per run: apply writes to it
@@ -124,7 +124,7 @@ def migrate(base_url: str, api_key: str, source: str, target: str, dry_run: bool
                 "secoda": CountingSecodaResource(
                     api_url=base_url, api_key=api_key, write_limit_per_minute=limit
                 ),
-                "reports": DuckDBReportStore(database=str(Path(folder) / "warehouse.duckdb")),
+                "reports": ReportStore(database=str(Path(folder) / "warehouse.duckdb")),
             },
             instance=instance,
             raise_on_error=False,

@@ -4,7 +4,7 @@
 # secrets need not travel as plain environment in the container's definition. Then runs
 # the command (the code server by default). Values are never printed.
 set -eu
-for var in SECODA_API_KEY DAGSTER_POSTGRES_URL; do
+for var in SECODA_API_KEY SECODA_WAREHOUSE_URL DAGSTER_POSTGRES_URL; do
     eval "file=\${${var}_FILE:-}"
     if [ -n "$file" ]; then
         if [ ! -r "$file" ]; then

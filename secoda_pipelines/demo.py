@@ -4,7 +4,8 @@ Starts the sandbox on the `demo` workspace in a working folder, points the code 
 it through the same environment variables a real deployment uses, registers every
 integration as a partition, runs the jobs the schedule and the sensor run, and prints the
 two reports. The Dagster instance, the DuckDB file and the sandbox's SQLite file all live
-in the working folder, so `--ui` opens the Dagster UI on the same data.
+in the working folder, so `--ui` opens the Dagster UI on the same data; with a warehouse
+URL (SECODA_WAREHOUSE_URL), the tables go to that PostgreSQL database instead.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from secoda_pipelines.catalog.migration import preview_source
 from secoda_pipelines.sandbox import Sandbox
 from secoda_pipelines.secoda import SecodaClient
+from secoda_pipelines.store import WAREHOUSE_URL_VARIABLE, Warehouse, choose_warehouse
 
 DUCKDB_FILE = "secoda_warehouse.duckdb"
 STALE_COLUMNS = ["title", "external_usage", "internal_usage", "days_since_external_update"]
@@ -62,14 +63,25 @@ def prepare_instance(paths: DemoPaths) -> None:
         config.write_text("telemetry:\n  enabled: false\n")
 
 
-def demo_environment(paths: DemoPaths, sandbox: Sandbox) -> dict[str, str]:
-    """Returns the environment variables that point the code location at the demo."""
-    return {
+def demo_environment(
+    paths: DemoPaths, sandbox: Sandbox, warehouse_url: str | None = None
+) -> dict[str, str]:
+    """Returns the environment variables that point the code location at the demo: the
+    sandbox, the Dagster instance, and the DuckDB file or, given, the PostgreSQL warehouse."""
+    environment = {
         "SECODA_API_URL": sandbox.base_url,
         "SECODA_API_KEY": sandbox.api_key,
         "SECODA_DUCKDB_PATH": str(paths.duckdb.resolve()),
         "DAGSTER_HOME": str(paths.dagster_home.resolve()),
     }
+    if warehouse_url:
+        environment[WAREHOUSE_URL_VARIABLE] = warehouse_url
+    return environment
+
+
+def _table(schema: str, table: str, **equal: object) -> pd.DataFrame:
+    """Returns the rows of `schema.table` in the warehouse the environment names."""
+    return choose_warehouse().read_table(schema, table, equal)
 
 
 @contextmanager
@@ -97,7 +109,7 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
             instance=instance, raise_on_error=False
         )
     _check(result, "catalog")
-    integrations = _query(paths.duckdb, "SELECT * FROM secoda.integrations")
+    integrations = _table("secoda", "integrations")
     ids = integrations["id"].tolist()
     known = set(instance.get_dynamic_partitions(secoda_integrations.name))
     instance.add_dynamic_partitions(secoda_integrations.name, [i for i in ids if i not in known])
@@ -121,14 +133,14 @@ def _run_job(paths: DemoPaths, name: str, config: dict) -> dg.ExecuteInProcessRe
         )
 
 
-def _action_counts(paths: DemoPaths, table: str, run_id: str, column: str = "action") -> str:
-    report = _query(paths.duckdb, f"SELECT * FROM reports.{table} WHERE run_id = ?", run_id)
+def _action_counts(table: str, run_id: str, column: str = "action") -> str:
+    report = _table("reports", table, run_id=run_id)
     counts = report[column].value_counts().sort_index()
     return ", ".join(f"{value}: {count}" for value, count in counts.items()) or "nothing"
 
 
 def _migration_preview(paths: DemoPaths) -> list[str]:
-    integrations = _query(paths.duckdb, "SELECT * FROM secoda.integrations")
+    integrations = _table("secoda", "integrations")
     records = integrations.assign(created_at=integrations["created_at"].astype(str))
     records = records.to_dict("records")
     pair = next(((src, new) for new in records if (src := preview_source(new, records))), None)
@@ -138,9 +150,7 @@ def _migration_preview(paths: DemoPaths) -> list[str]:
     config = {"source_integration_id": source["id"], "target_integration_id": target["id"]}
     result = _run_job(paths, "migrate_documentation", config)
     _check(result, "migrate_documentation")
-    plan = _query(
-        paths.duckdb, "SELECT * FROM reports.migration_plan WHERE run_id = ?", result.run_id
-    )
+    plan = _table("reports", "migration_plan", run_id=result.run_id)
     counts = plan.groupby(["kind", "action"]).size().unstack(fill_value=0)
     return [
         f"migrate_documentation: {source['name']} -> {target['name']}",
@@ -154,7 +164,7 @@ def _provisioning_preview(paths: DemoPaths) -> list[str]:
     with SecodaClient(os.environ["SECODA_API_KEY"], os.environ["SECODA_API_URL"]) as client:
         group = client.list("auth/group/")[0]["name"]
         team = next(t for t in client.list("auth/teams/") if not t.get("archived"))["name"]
-    existing = _query(paths.duckdb, "SELECT email FROM secoda.users LIMIT 1").email[0]
+    existing = _table("secoda", "users")["email"].iloc[0]
     users = [
         {
             "email": "new.analyst@example.com",
@@ -168,7 +178,7 @@ def _provisioning_preview(paths: DemoPaths) -> list[str]:
     ]
     result = _run_job(paths, "provision_users", {"users": users})
     _check(result, "provision_users")
-    counts = _action_counts(paths, "user_provisioning", result.run_id)
+    counts = _action_counts("user_provisioning", result.run_id)
     return [f"provision_users ({len(users)} users): {counts} (reports.user_provisioning)"]
 
 
@@ -182,7 +192,7 @@ def _lineage_preview(paths: DemoPaths) -> list[str]:
     ]
     result = _run_job(paths, "create_manual_lineage", {"edges": edges})
     _check(result, "create_manual_lineage")
-    counts = _action_counts(paths, "lineage_changes", result.run_id)
+    counts = _action_counts("lineage_changes", result.run_id)
     return [f"create_manual_lineage ({len(edges)} edges): {counts} (reports.lineage_changes)"]
 
 
@@ -191,11 +201,8 @@ def _impact_preview(paths: DemoPaths) -> list[str]:
     config = {"tables": [table], "depth": 0, "fail_on_downstream": False}
     result = _run_job(paths, "check_downstream_impact", config)
     _check(result, "check_downstream_impact")
-    rows = _query(
-        paths.duckdb,
-        "SELECT depth, path FROM reports.downstream_impact WHERE run_id = ? ORDER BY depth",
-        result.run_id,
-    )
+    rows = _table("reports", "downstream_impact", run_id=result.run_id)
+    rows = rows.sort_values(["depth", "item"])
     lines = [f"check_downstream_impact ({table}, all levels): {len(rows)} downstream"]
     return lines + [f"  {row.depth}: {row.path}" for row in rows.itertuples()]
 
@@ -224,15 +231,10 @@ def _check(result: dg.ExecuteInProcessResult, what: str) -> None:
         raise RuntimeError(f"the {what} run failed:\n" + "\n".join(errors))
 
 
-def _query(database: Path, sql: str, *params: object) -> pd.DataFrame:
-    with duckdb.connect(str(database), read_only=True) as connection:
-        return connection.execute(sql, list(params)).df()
-
-
-def report_text(database: Path) -> str:
+def report_text(warehouse: Warehouse) -> str:
     """Returns the stale-dashboard and adoption reports as plain-text tables."""
-    stale = _query(database, "SELECT * FROM reports.stale_dashboards")
-    adoption = _query(database, "SELECT * FROM reports.adoption")
+    stale = warehouse.read_table("reports", "stale_dashboards")
+    adoption = warehouse.read_table("reports", "adoption")
     unknown = "(not a user: " + adoption["user_id"].str.slice(0, 8) + "…)"
     adoption["email"] = adoption["email"].fillna(unknown)
     with pd.option_context("display.width", 160, "display.max_colwidth", 40):
@@ -247,19 +249,20 @@ def report_text(database: Path) -> str:
         )
 
 
-def open_commands(paths: DemoPaths) -> str:
-    """Returns the two commands that open the demo's data: SQL on DuckDB, and the Dagster UI."""
-    database = paths.duckdb
-    sql = "SELECT * FROM reports.stale_dashboards"
-    return "\n".join(
-        [
-            "Query the same data with DuckDB's SQL:",
-            f"  python -c \"import duckdb; print(duckdb.connect('{database}', read_only=True)"
-            f'.sql(\\"{sql}\\"))"',
-            "Open it in the Dagster UI (with the sandbox running again):",
-            "  secoda-pipelines demo --ui",
-        ]
-    )
+def open_commands(warehouse: Warehouse) -> str:
+    """Returns the commands that open the demo's data: SQL on the warehouse (never showing
+    a password), and the Dagster UI."""
+    tool = "psql" if warehouse.kind == "postgres" else "DuckDB's SQL"
+    lines = [f"The tables are in {warehouse.location()}. Query them with {tool}:"]
+    if warehouse.kind == "postgres":
+        lines.append(f"  export {WAREHOUSE_URL_VARIABLE}=<the URL given to --warehouse>")
+    lines += [
+        "  " + warehouse.query_hint("SELECT * FROM reports.stale_dashboards"),
+        "Open it in the Dagster UI (with the sandbox running again):",
+        "  secoda-pipelines demo --ui"
+        + (" --warehouse ..." if warehouse.kind == "postgres" else ""),
+    ]
+    return "\n".join(lines)
 
 
 def _interrupt(signum: int, frame: object) -> None:

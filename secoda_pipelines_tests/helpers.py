@@ -15,7 +15,7 @@ import requests
 
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
-from secoda_pipelines.store import DuckDBReportStore
+from secoda_pipelines.store import ReportStore
 
 NEW_SNOWFLAKE = "Snowflake"
 
@@ -87,7 +87,7 @@ def job_resources(
     """Returns a write-back job's resources, pointed at the sandbox and the DuckDB file."""
     return {
         "secoda": SecodaResource(api_url=sandbox.base_url, api_key=api_key, **secoda_options),
-        "reports": DuckDBReportStore(database=str(warehouse)),
+        "reports": ReportStore(database=str(warehouse)),
     }
 
 

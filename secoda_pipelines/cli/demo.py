@@ -20,33 +20,47 @@ DEMO_DIR = Path(".demo")
     show_default=True,
     help="Folder for the sandbox, the DuckDB file and the Dagster instance.",
 )
+@click.option(
+    "--warehouse",
+    "warehouse_url",
+    metavar="postgresql://USER:PASSWORD@HOST:PORT/DB",
+    envvar="SECODA_WAREHOUSE_URL",
+    show_envvar=True,
+    help="Keep every table in this PostgreSQL database instead of the DuckDB file.",
+)
 @click.option("--ui", is_flag=True, help="Then start the Dagster UI on the same data.")
 @click.option("--ui-port", default=3000, show_default=True, type=click.IntRange(1, 65535))
-def demo_command(workdir: Path, ui: bool, ui_port: int) -> None:
+def demo_command(workdir: Path, warehouse_url: str | None, ui: bool, ui_port: int) -> None:
     """Run every pipeline on a local Secoda sandbox and print the reports."""
     from secoda_pipelines import demo as demo_run  # Dagster loads slowly; only the demo needs it
+    from secoda_pipelines.store import WarehouseError, choose_warehouse
 
+    try:  # a bad URL stops the demo before anything starts (shown without its password)
+        warehouse = choose_warehouse(warehouse_url or None, str(workdir / demo_run.DUCKDB_FILE))
+    except (WarehouseError, ValueError) as error:
+        raise click.BadParameter(str(error), param_hint="--warehouse") from None
     paths = demo_run.DemoPaths(workdir)
     demo_run.prepare_instance(paths)
     server = Sandbox(paths.sandbox_db, scale="demo", port=0).start()
     try:
-        environment = demo_run.demo_environment(paths, server)
+        environment = demo_run.demo_environment(paths, server, warehouse_url)
         os.environ.update(environment)
         click.echo(f"Demo working folder: {workdir.resolve()}")
         click.echo(f"Secoda sandbox (demo workspace) serving at {server.base_url}")
+        click.echo(f"Warehouse: {warehouse.location()}")
         try:
             demo_run.materialize_everything(paths, click.echo)
             planned = demo_run.run_write_jobs_dry(paths)
         except RuntimeError as error:
             raise click.ClickException(str(error)) from None
         click.echo("")
-        click.echo(demo_run.report_text(paths.duckdb))
+        click.echo(demo_run.report_text(warehouse))
         click.echo("")
         click.echo("Write-back jobs, in dry run (nothing was written to Secoda):")
         click.echo("\n".join(planned))
         click.echo(f"Run logs: {paths.run_log}")
         click.echo("")
-        click.echo(demo_run.open_commands(paths))
+        click.echo(demo_run.open_commands(warehouse))
         if ui:
             demo_run.run_dagster_ui(environment, ui_port, click.echo)
     finally:

@@ -1,4 +1,4 @@
-"""Dagster resources: the Secoda API and the DuckDB store.
+"""Dagster resources: the Secoda API and the warehouse (DuckDB or PostgreSQL).
 
 Nothing here reads the environment when the code location is imported: a code server and
 its run workers may have different environments (SPEC B). Each resource reads its
@@ -13,11 +13,10 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient, SecodaConfigError
-from secoda_pipelines.store import DuckDBReportStore, ReportStore
-from secoda_pipelines.store.duckdb_io import SecodaDuckDBIOManager
+from secoda_pipelines.store import ReportStore, WarehouseIOManager
 
 DEFAULT_WRITE_LIMIT = 30
-DUCKDB_IO = "duckdb_io"  # the assets' IO manager key
+WAREHOUSE_IO = "warehouse_io"  # the assets' IO manager key
 
 
 class SecodaResource(dg.ConfigurableResource):
@@ -95,9 +94,9 @@ def code_location_resources() -> dict[str, object]:
     environment when a run or tick uses it (see the module docstring)."""
     return {
         "secoda": SecodaResource(),
-        "reports": DuckDBReportStore(),
-        DUCKDB_IO: SecodaDuckDBIOManager(),
+        "reports": ReportStore(),
+        WAREHOUSE_IO: WarehouseIOManager(),
     }
 
 
-__all__ = ["DUCKDB_IO", "ReportStore", "SecodaResource", "code_location_resources"]
+__all__ = ["WAREHOUSE_IO", "ReportStore", "SecodaResource", "code_location_resources"]

@@ -1,10 +1,12 @@
-"""Where tables go: the DuckDB file (`duckdb_files`: which one, and waiting for its lock),
-the assets' IO manager (`duckdb_io`), and the job reports (`report_tables`: their fixed
-schemas, the one description of every report table whatever backend holds it;
-`report_store` and `duckdb_reports`: the store that writes them).
+"""Where tables go. `selection.choose_warehouse` picks the warehouse when a run starts:
+PostgreSQL (`postgres_*`) when SECODA_WAREHOUSE_URL is set, else the DuckDB file
+(`duckdb_*`). Each is a `Warehouse` (`warehouse`): the assets' IO manager
+(`io_manager.WarehouseIOManager` asks it for a DbIOManager) and the job reports'
+SQL (`report_store.ReportStore` turns a job's frame into rows of the fixed schemas in
+`report_tables`, the one description of every report table whatever backend holds it).
 """
 
-from secoda_pipelines.store.duckdb_reports import DuckDBReportStore
+from secoda_pipelines.store.io_manager import WarehouseIOManager
 from secoda_pipelines.store.report_store import ReportStore
 from secoda_pipelines.store.report_tables import (
     FAILED,
@@ -16,6 +18,8 @@ from secoda_pipelines.store.report_tables import (
     ReportTable,
     report_table,
 )
+from secoda_pipelines.store.selection import WAREHOUSE_URL_VARIABLE, choose_warehouse
+from secoda_pipelines.store.warehouse import Warehouse, WarehouseError
 
 __all__ = [
     "FAILED",
@@ -23,9 +27,13 @@ __all__ = [
     "REPORTS_SCHEMA",
     "REPORT_TABLES",
     "SKIPPED",
+    "WAREHOUSE_URL_VARIABLE",
     "WRITTEN",
-    "DuckDBReportStore",
     "ReportStore",
     "ReportTable",
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseIOManager",
+    "choose_warehouse",
     "report_table",
 ]

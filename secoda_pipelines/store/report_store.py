@@ -2,8 +2,8 @@
 
 A job appends its rows once per run (`append`), then records what each write did on those
 same rows (`record_writes`): one row per resource per run. This module holds what every
-backend shares, turning a job's frame into rows of the table's fixed schema; a backend
-subclass only runs the SQL.
+backend shares, turning a job's frame into rows of the table's fixed schema; the warehouse
+`selection.choose_warehouse` picks when the run starts only runs the SQL.
 """
 
 from __future__ import annotations
@@ -25,12 +25,33 @@ from secoda_pipelines.store.report_tables import (
     ReportTable,
     report_table,
 )
+from secoda_pipelines.store.selection import (
+    choose_warehouse,
+    database_field,
+    lock_wait_field,
+    warehouse_url_field,
+)
+from secoda_pipelines.store.warehouse import Warehouse
 
 _PANDAS_TYPES = {BOOL: "boolean", INT: "Int64", TIMESTAMP: "datetime64[ns, UTC]"}
 
 
 class ReportStore(dg.ConfigurableResource):
-    """Where job reports are kept. Subclasses implement `_insert` and `_update`."""
+    """Where job reports are kept: the warehouse the assets use (PostgreSQL when
+    SECODA_WAREHOUSE_URL is set when the run starts, else the DuckDB file)."""
+
+    warehouse_url: str = warehouse_url_field()
+    database: str = database_field()
+    lock_wait_seconds: float = lock_wait_field()
+
+    def warehouse(self) -> Warehouse:
+        """Returns the warehouse these settings (else the environment, now) name.
+
+        Raises:
+            WarehouseError: SECODA_WAREHOUSE_URL is not usable (password never shown).
+            ValueError: the DuckDB file is named like one of its schemas.
+        """
+        return choose_warehouse(self.warehouse_url, self.database, self.lock_wait_seconds)
 
     def append(self, table: str, rows: pd.DataFrame, *, run_id: str, dry_run: bool) -> pd.DataFrame:
         """Appends `rows` to `reports.<table>`, stamped with run_id, dry_run, reported_at and
@@ -58,7 +79,7 @@ class ReportStore(dg.ConfigurableResource):
             item=range(len(rows)),
         )
         frame = typed_rows(spec, stamped)
-        self._insert(spec, frame)
+        self.warehouse().insert_report_rows(spec, frame)
         return frame
 
     def record_writes(self, table: str, run_id: str, outcomes: Sequence[Mapping[str, Any]]) -> None:
@@ -81,27 +102,18 @@ class ReportStore(dg.ConfigurableResource):
             raise ValueError(f"reports.{table} has no column(s) {unknown} to record")
         if "written_at" not in frame.columns:
             frame["written_at"] = pd.Timestamp.now(tz="UTC")
-        self._update(spec, run_id, typed_rows(spec, frame, only=list(frame.columns)))
+        self.warehouse().update_report_rows(
+            spec, run_id, typed_rows(spec, frame, only=list(frame.columns))
+        )
 
     def recent_write_times(self, seconds: float) -> list[pd.Timestamp]:
         """Returns when the writes recorded in the last `seconds` were made, in every
         write-back job's report (UTC timestamps, any order): the workspace's recent writes,
         for a new run to continue their pace."""
         since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(seconds=seconds)
-        return self._write_times_since(
+        return self.warehouse().write_times_since(
             [t for t in REPORT_TABLES.values() if t.records_writes], since
         )
-
-    def _write_times_since(
-        self, specs: Sequence[ReportTable], since: pd.Timestamp
-    ) -> list[pd.Timestamp]:
-        raise NotImplementedError
-
-    def _insert(self, spec: ReportTable, frame: pd.DataFrame) -> None:
-        raise NotImplementedError
-
-    def _update(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:
-        raise NotImplementedError
 
 
 def typed_rows(

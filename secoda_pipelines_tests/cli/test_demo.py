@@ -6,10 +6,13 @@ import os
 import signal
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 import requests
 
+from secoda_pipelines.store.postgres_connection import masked
 from secoda_pipelines_tests.cli.console_script import Running, free_port, port_is_free, run
 from secoda_pipelines_tests.helpers import (
     api_rows,
@@ -40,6 +43,7 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
     for dashboard_id in expected_stale:
         assert titles[dashboard_id] in out
     assert "secoda-pipelines demo --ui" in out and "duckdb.connect(" in out
+    assert f"The tables are in {(tmp_path / '.demo' / 'secoda_warehouse.duckdb').resolve()}" in out
     assert "in dry run (nothing was written to Secoda)" in out
     assert "migrate_documentation: Snowflake (legacy) -> Snowflake" in out
     assert "PATCHes would be written" in out
@@ -52,6 +56,44 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
     assert stored.n[0] == len(expected_stale)
     assert (tmp_path / ".demo" / "dagster_home" / "dagster.yaml").exists()
     assert any((tmp_path / ".demo" / "dagster_home").glob("history/runs/*"))
+
+
+def test_demo_with_a_warehouse_url_keeps_every_table_in_postgresql(
+    sandbox, warehouse_url, tmp_path
+):
+    password = urlsplit(warehouse_url).password
+    expected_stale = independent_stale(
+        api_rows(sandbox, "dashboard/dashboards/"), datetime.now(UTC)
+    )
+
+    result = run("demo", "--warehouse", warehouse_url, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert f"Stale dashboards: {len(expected_stale)}" in out
+    assert "create_manual_lineage (2 edges): create: 1, exists: 1" in out
+    assert f"The tables are in {masked(warehouse_url)}. Query them with psql:" in out
+    assert 'psql "$SECODA_WAREHOUSE_URL" -c "SELECT * FROM reports.stale_dashboards"' in out
+    assert password not in out + result.stderr
+    assert password not in (tmp_path / ".demo" / "runs.log").read_text()
+    with psycopg.connect(warehouse_url) as connection:
+        stored = connection.execute("SELECT count(*) FROM reports.stale_dashboards").fetchone()
+        schemas = connection.execute(
+            "SELECT DISTINCT table_schema FROM information_schema.tables "
+            "WHERE table_schema IN ('secoda', 'reports')"
+        ).fetchall()
+    assert stored == (len(expected_stale),)
+    assert sorted(schemas) == [("reports",), ("secoda",)]
+    assert not (tmp_path / ".demo" / "secoda_warehouse.duckdb").exists()
+
+
+def test_demo_refuses_a_warehouse_that_is_not_postgresql_before_starting(tmp_path):
+    result = run("demo", "--warehouse", "mysql://app:hunter2@db/secoda", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "Invalid value for --warehouse" in result.stderr
+    assert "mysql://app:***@db/secoda" in result.stderr and "hunter2" not in result.stderr
+    assert not (tmp_path / ".demo").exists()
 
 
 def _graphql_version(port: int, timeout: float) -> str:

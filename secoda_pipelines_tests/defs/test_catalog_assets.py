@@ -11,13 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 import dagster as dg
 import pandas as pd
 import pytest
-from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
 from secoda_pipelines.defs.assets.reports import report_assets
 from secoda_pipelines.defs.checks import IDS_CHECK
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK as STALE_CHECK
 from secoda_pipelines.defs.resources import SecodaResource
+from secoda_pipelines.store import WarehouseIOManager
 from secoda_pipelines_tests.helpers import (
     api_rows,
     independent_adoption,
@@ -243,7 +243,7 @@ def test_backfill_over_three_partitions_keeps_each_partitions_rows(
 def test_wrong_key_fails_with_the_clients_message_and_leaks_nothing(sandbox, warehouse, instance):
     resources = {
         "secoda": SecodaResource(api_url=sandbox.base_url, api_key=SECRET),
-        "duckdb_io": DuckDBPandasIOManager(database=str(warehouse)),
+        "warehouse_io": WarehouseIOManager(database=str(warehouse)),
     }
     result = materialize(
         resources, instance, dg.AssetSelection.assets(["secoda", "users"]), raise_on_error=False
@@ -322,7 +322,7 @@ def test_rows_of_another_integration_fail_the_partition_and_store_nothing(
     name = asset.key.path[-1]
     resources = {
         "secoda": SecodaResource(api_url=server.base_url, api_key="any-key"),
-        "duckdb_io": DuckDBPandasIOManager(database=str(warehouse)),
+        "warehouse_io": WarehouseIOManager(database=str(warehouse)),
     }
     instance.add_dynamic_partitions("secoda_integrations", ["int-a", "int-b"])
     selection = dg.AssetSelection.assets(asset)

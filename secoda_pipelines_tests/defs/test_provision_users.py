@@ -9,7 +9,7 @@ from secoda_pipelines.defs.jobs.provision_users import provision_users
 from secoda_pipelines.defs.jobs.reporting import continue_write_pace
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines.store import DuckDBReportStore
+from secoda_pipelines.store import ReportStore
 from secoda_pipelines_tests.helpers import (
     api_rows,
     failure_message,
@@ -258,7 +258,7 @@ def test_a_second_write_back_run_continues_the_first_runs_write_pace(sandbox, wa
     client = SecodaResource(
         api_url=sandbox.base_url, api_key=DEFAULT_API_KEY, write_limit_per_minute=3
     ).get_client()
-    reports = DuckDBReportStore(database=str(warehouse))
+    reports = ReportStore(database=str(warehouse))
     counted = continue_write_pace(dg.build_op_context(), client, reports)
     assert counted == 2, "both creates of the first run are in this minute"
     client.limiter.acquire(timeout=0)  # the third write of the minute fits...

@@ -12,9 +12,8 @@ import requests
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
 from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient, SecodaConfigError
-from secoda_pipelines.store import DuckDBReportStore
+from secoda_pipelines.store import ReportStore, WarehouseIOManager
 from secoda_pipelines.store.duckdb_files import duckdb_path
-from secoda_pipelines.store.duckdb_io import SecodaDuckDBIOManager
 from secoda_pipelines_tests.helpers import query
 
 
@@ -85,14 +84,14 @@ def _no_dagster_home(monkeypatch, tmp_path):
 def test_a_duckdb_file_named_like_a_schema_is_refused(monkeypatch, name):
     monkeypatch.setenv("SECODA_DUCKDB_PATH", name)
     with pytest.raises(ValueError, match="named like one of its schemas"):
-        SecodaDuckDBIOManager().create_io_manager(None)
+        WarehouseIOManager().create_io_manager(None)
     with pytest.raises(ValueError, match=f"SECODA_DUCKDB_PATH='{name}' is named like"):
-        DuckDBReportStore().append("downstream_impact", pd.DataFrame(), run_id="r", dry_run=False)
+        ReportStore().append("downstream_impact", pd.DataFrame(), run_id="r", dry_run=False)
 
 
 def test_duckdb_path_is_read_when_used_not_when_built(monkeypatch, tmp_path):
     monkeypatch.delenv("SECODA_DUCKDB_PATH", raising=False)
-    store = DuckDBReportStore()
+    store = ReportStore()
     assert duckdb_path() == "secoda_warehouse.duckdb"
     monkeypatch.setenv("SECODA_DUCKDB_PATH", str(tmp_path / "catalog.duckdb"))
     store.append("downstream_impact", pd.DataFrame(), run_id="r", dry_run=False)
@@ -110,6 +109,7 @@ SECODA_VARIABLES = (
     "SECODA_API_KEY",
     "SECODA_WRITE_LIMIT_PER_MINUTE",
     "SECODA_DUCKDB_PATH",
+    "SECODA_WAREHOUSE_URL",
 )
 
 

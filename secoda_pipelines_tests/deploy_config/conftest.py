@@ -16,14 +16,7 @@ from pathlib import Path
 import pytest
 
 from secoda_pipelines_tests.deploy_config.paths import DEPLOY
-from secoda_pipelines_tests.deployment.postgres import fresh_database, postgres_server
-
-
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    """Returns the URL of the test PostgreSQL server's maintenance database."""
-    with postgres_server() as url:
-        yield url
+from secoda_pipelines_tests.postgres import fresh_database
 
 
 @pytest.fixture

@@ -386,6 +386,17 @@ def test_entrypoint_reads_secrets_from_files(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == "key-from-file"
 
+    url_file = tmp_path / "secoda_warehouse_url"
+    url_file.write_text("postgresql://u:pw@db:5432/w")
+    done = subprocess.run(
+        ["sh", str(DEPLOY / "entrypoint.sh"), "sh", "-c", 'printf %s "$SECODA_WAREHOUSE_URL"'],
+        env={**env, "SECODA_WAREHOUSE_URL_FILE": str(url_file)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "postgresql://u:pw@db:5432/w"), done.stderr
+
     env["SECODA_API_KEY_FILE"] = str(tmp_path / "missing")
     done = subprocess.run(
         ["sh", str(DEPLOY / "entrypoint.sh"), "true"],

@@ -29,7 +29,6 @@ from secoda_pipelines_tests.deployment.harness import (
     running_deployment,
     start_sandbox,
 )
-from secoda_pipelines_tests.deployment.postgres import postgres_server
 from secoda_pipelines_tests.deployment.processes import wait_until
 
 WRITE_LIMIT = 600  # the client's pace and the sandbox's limit, writes a minute
@@ -41,13 +40,6 @@ def instance_yaml() -> str:
     """Returns the dagster.yaml text the deployments of this session use."""
     override = os.environ.get(DAGSTER_YAML_VARIABLE)
     return Path(override).read_text() if override else dagster_yaml()
-
-
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    """Returns the URL of the PostgreSQL server the deployments' databases are made on."""
-    with postgres_server() as url:
-        yield url
 
 
 @pytest.fixture(scope="session")

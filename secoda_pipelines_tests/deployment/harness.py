@@ -27,7 +27,7 @@ from typing import Any
 import requests
 import yaml
 
-from secoda_pipelines_tests.deployment.postgres import fresh_database
+from secoda_pipelines.sandbox.routes import collection_path
 from secoda_pipelines_tests.deployment.processes import (
     DeploymentError,
     ManagedProcess,
@@ -36,6 +36,7 @@ from secoda_pipelines_tests.deployment.processes import (
     patched_environ,
     wait_until,
 )
+from secoda_pipelines_tests.postgres import fresh_database
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -45,6 +46,8 @@ REPOSITORY = "__repository__"
 # deployment gets exactly the Secoda and Dagster settings it is given.
 _SCRUBBED_PREFIXES = ("SECODA_", "DAGSTER_")
 TERMINAL_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+PARTITIONS = "secoda_integrations"
+PARTITIONED_ASSETS = ("secoda/tables", "secoda/columns")
 
 
 class GraphQLError(RuntimeError):
@@ -630,12 +633,16 @@ def running_deployment(
     write_limit: int,
     dagster_yaml_text: str | None = None,
     pool_limit: int | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    redact: Iterable[str] = (),
 ) -> Iterator[Deployment]:
     """Yields a started Deployment on a fresh database of the PostgreSQL server at
     server_url, talking to `sandbox` with the client's pace `write_limit` writes a minute,
     DuckDB file root/warehouse.duckdb, DAGSTER_HOME holding dagster_yaml_text (default:
     deploy/dagster.yaml). pool_limit, when given, is the `secoda_api` pool limit that
-    deploy/init_instance.sh sets (SECODA_API_POOL_LIMIT; its default otherwise). At the end
+    deploy/init_instance.sh sets (SECODA_API_POOL_LIMIT; its default otherwise). extra_env is
+    merged into the processes' environment last (e.g. SECODA_WAREHOUSE_URL); `redact` holds
+    secrets besides the API key to mask in log tails and errors. At the end
     it lets runs still going end (bounded, so no worker is killed mid-write), stops the
     processes and drops the database.
 
@@ -651,10 +658,11 @@ def running_deployment(
     }
     if pool_limit is not None:
         env["SECODA_API_POOL_LIMIT"] = str(pool_limit)
+    env.update(extra_env or {})
     text = dagster_yaml_text if dagster_yaml_text is not None else dagster_yaml()
     with (
         fresh_database(server_url) as database_url,
-        Deployment(root, database_url, env, text, redact=(api_key,)) as running,
+        Deployment(root, database_url, env, text, redact=(api_key, *redact)) as running,
     ):
         yield running
         with contextlib.suppress(TimeoutError):
@@ -699,22 +707,8 @@ def add_integration(
     table_ids: list[str] = []
     column_ids: list[str] = []
     for t in range(tables):
-        table = sandbox.insert(
-            "table/tables/",
-            {
-                "title": f"table_{t}",
-                "entity_type": "table",
-                "integration": integration["id"],
-                "parent": None,
-                "database": database,
-                "schema": "public",
-                "description": f"Table {t} of {name}.",
-                "definition": "",
-                "tags": [],
-                "pii": False,
-                "owners": [],
-                "verified": False,
-            },
+        table = add_table(
+            sandbox, integration["id"], database, f"table_{t}", f"Table {t} of {name}."
         )
         table_ids.append(table["id"])
         for c in range(columns_per_table):
@@ -740,3 +734,48 @@ def add_integration(
             )
             column_ids.append(column["id"])
     return SeededIntegration(integration["id"], name, tuple(table_ids), tuple(column_ids))
+
+
+def add_table(
+    sandbox: Any, integration_id: str, database: str, title: str, description: str = ""
+) -> dict[str, Any]:
+    """Returns a new documented table of the integration, stored directly in the sandbox (no
+    request logged), in schema `public` of `database`, with no columns."""
+    return sandbox.insert(
+        "table/tables/",
+        {
+            "title": title,
+            "entity_type": "table",
+            "integration": integration_id,
+            "parent": None,
+            "database": database,
+            "schema": "public",
+            "description": description,
+            "definition": "",
+            "tags": [],
+            "pii": False,
+            "owners": [],
+            "verified": False,
+        },
+    )
+
+
+def stored(sandbox: Any, path: str) -> list[dict[str, Any]]:
+    """Returns every object of the sandbox collection at path, read from its store (no
+    request, so nothing in the sandbox's request record)."""
+    return sandbox.open_store().find(collection_path(path), [])
+
+
+def statuses(records: Iterable[Any]) -> dict[str, str]:
+    """Returns run id → status name of the RunRecords."""
+    return {r.dagster_run.run_id: r.dagster_run.status.value for r in records}
+
+
+def lock_failures(deployment: Deployment, run_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Returns run id → its failure messages that mention a lock (only runs with some)."""
+    found = {}
+    for run_id in run_ids:
+        messages = [m for m in deployment.failure_messages(run_id) if "lock" in m.lower()]
+        if messages:
+            found[run_id] = messages
+    return found

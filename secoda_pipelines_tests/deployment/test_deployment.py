@@ -31,27 +31,24 @@ from secoda_pipelines_tests.deployment.conftest import (
     instance_yaml,
 )
 from secoda_pipelines_tests.deployment.harness import (
+    PARTITIONED_ASSETS,
+    PARTITIONS,
     Deployment,
     add_integration,
+    lock_failures,
     over_limit_windows,
     running_deployment,
     start_sandbox,
+    statuses,
+    stored,
 )
-from secoda_pipelines_tests.deployment.postgres import pg_rows
 from secoda_pipelines_tests.helpers import job_resources, query
+from secoda_pipelines_tests.postgres import pg_rows
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(600)]
 
-PARTITIONS = "secoda_integrations"
-PARTITIONED_ASSETS = ("secoda/tables", "secoda/columns")
 DOC_FIELDS = ("description", "definition", "tags", "pii", "owners", "verified")
 WRITE_BACK_TAG = "secoda/writes"
-
-
-def stored(sandbox: Sandbox, path: str) -> list[dict[str, Any]]:
-    """Returns every object of the sandbox collection at path, read from its store (no
-    request, so nothing in the sandbox's request record)."""
-    return sandbox.open_store().find(collection_path(path), [])
 
 
 def integration_named(sandbox: Sandbox, name: str) -> str:
@@ -75,11 +72,6 @@ def stored_ids(warehouse: Path, table: str, integration_ids: Iterable[str]) -> d
     return found
 
 
-def statuses(records: Iterable[Any]) -> dict[str, str]:
-    """Returns run id → status name of the RunRecords."""
-    return {r.dagster_run.run_id: r.dagster_run.status.value for r in records}
-
-
 def applied_writes(sandbox: Sandbox, since: int) -> list[Any]:
     """Returns the writes the sandbox applied (as Sandbox.writes() counts them) among the
     requests it received after the first `since`."""
@@ -88,16 +80,6 @@ def applied_writes(sandbox: Sandbox, since: int) -> list[Any]:
         for r in sandbox.requests[since:]
         if r.method != "GET" and 200 <= r.status < 300 and r.fault in (None, "truncated")
     ]
-
-
-def lock_failures(deployment: Deployment, run_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Returns run id → its failure messages that mention a lock (only runs with some)."""
-    found = {}
-    for run_id in run_ids:
-        messages = [m for m in deployment.failure_messages(run_id) if "lock" in m.lower()]
-        if messages:
-            found[run_id] = messages
-    return found
 
 
 # ---- 2. the sensor ---------------------------------------------------------------------

@@ -13,9 +13,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from secoda_pipelines.store import DuckDBReportStore
+from secoda_pipelines.store import ReportStore, WarehouseIOManager
 from secoda_pipelines.store.duckdb_files import connect_duckdb
-from secoda_pipelines.store.duckdb_io import SecodaDuckDBIOManager
 from secoda_pipelines_tests.helpers import query, report_rows
 
 HOLDER = """
@@ -72,7 +71,7 @@ def in_thread(target) -> tuple[threading.Thread, list]:
 @pytest.mark.parametrize("read_only", [False, True], ids=["writer", "reader"])
 def test_a_report_write_waits_for_another_process_then_lands(tmp_path, read_only):
     path = tmp_path / "warehouse.duckdb"
-    store = DuckDBReportStore(database=str(path))
+    store = ReportStore(database=str(path))
     with held(path, read_only) as holder:
         thread, outcome = in_thread(
             lambda: store.append("downstream_impact", pd.DataFrame(), run_id="r1", dry_run=False)
@@ -87,7 +86,7 @@ def test_a_report_write_waits_for_another_process_then_lands(tmp_path, read_only
 
 def test_a_file_held_past_the_wait_fails_naming_the_file_and_the_remedy(tmp_path):
     path = tmp_path / "warehouse.duckdb"
-    store = DuckDBReportStore(database=str(path), lock_wait_seconds=0.3)
+    store = ReportStore(database=str(path), lock_wait_seconds=0.3)
     with held(path, read_only=True), pytest.raises(TimeoutError) as waited:
         store.append("downstream_impact", pd.DataFrame(), run_id="r1", dry_run=False)
     message = str(waited.value)
@@ -107,7 +106,7 @@ def test_an_asset_materialization_waits_for_the_file_then_stores(tmp_path):
             lambda: (
                 dg.materialize(
                     [held_example],
-                    resources={"io_manager": SecodaDuckDBIOManager(database=str(path))},
+                    resources={"io_manager": WarehouseIOManager(database=str(path))},
                     instance=instance,
                 ).success
             )

@@ -1,4 +1,4 @@
-"""DuckDBReportStore on a real DuckDB file: fixed types, one row per resource, evolution."""
+"""ReportStore on a real DuckDB file: fixed types, one row per resource, evolution."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from secoda_pipelines.store import REPORT_TABLES, DuckDBReportStore
+from secoda_pipelines.store import REPORT_TABLES, ReportStore
 from secoda_pipelines_tests.helpers import report_rows
 
 
 @pytest.fixture
 def store(tmp_path):
-    return DuckDBReportStore(database=str(tmp_path / "warehouse.duckdb"))
+    return ReportStore(database=str(tmp_path / "warehouse.duckdb"))
 
 
 def column_types(store, table):

@@ -21,7 +21,7 @@ from secoda_pipelines.defs.checks import IDS_CHECK, ids_check
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.metadata import frame_metadata
 from secoda_pipelines.defs.partitions import secoda_integrations
-from secoda_pipelines.defs.resources import DUCKDB_IO, SecodaResource
+from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
 
 SECODA_POOL = "secoda_api"
 CATALOG_GROUP = "secoda_catalog"
@@ -92,7 +92,7 @@ def _catalog_asset(
         description=description,
         group_name=CATALOG_GROUP,
         kinds={"secoda", "pandas", "duckdb"},
-        io_manager_key=DUCKDB_IO,
+        io_manager_key=WAREHOUSE_IO,
         pool=SECODA_POOL,
         retry_policy=API_RETRY,
         partitions_def=secoda_integrations if partitioned else None,

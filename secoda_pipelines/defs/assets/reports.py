@@ -10,7 +10,7 @@ from secoda_pipelines.catalog import adoption as adoption_rows
 from secoda_pipelines.catalog import markdown_preview, stale_dashboards, stale_summary
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK, stale_share_check
 from secoda_pipelines.defs.metadata import frame_metadata
-from secoda_pipelines.defs.resources import DUCKDB_IO
+from secoda_pipelines.defs.resources import WAREHOUSE_IO
 
 REPORTS_GROUP = "reports"
 STALE_KEY = dg.AssetKey(["reports", "stale_dashboards"])
@@ -35,7 +35,7 @@ class StaleDashboardsConfig(dg.Config):
     ),
     group_name=REPORTS_GROUP,
     kinds={"pandas", "duckdb"},
-    io_manager_key=DUCKDB_IO,
+    io_manager_key=WAREHOUSE_IO,
     check_specs=[dg.AssetCheckSpec(STALE_SHARE_CHECK, asset=STALE_KEY)],
 )
 def stale_dashboards_report(config: StaleDashboardsConfig, dashboards: pd.DataFrame):
@@ -71,7 +71,7 @@ def stale_dashboards_report(config: StaleDashboardsConfig, dashboards: pd.DataFr
     ),
     group_name=REPORTS_GROUP,
     kinds={"pandas", "duckdb"},
-    io_manager_key=DUCKDB_IO,
+    io_manager_key=WAREHOUSE_IO,
 )
 def adoption_report(
     replies: pd.DataFrame, questions: pd.DataFrame, users: pd.DataFrame

@@ -1,24 +1,19 @@
-"""Job reports in the DuckDB file (schema `reports`): tables created once with explicit
-types, evolved in place, appended by run."""
+"""The DuckDB warehouse: the assets in the file through `duckdb_io`, and the job reports
+(schema `reports`) in tables created once with explicit types, evolved in place, appended
+by run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-from pydantic import Field
+from dagster._core.storage.db_io_manager import DbIOManager
 
-from secoda_pipelines.store.duckdb_files import (
-    DATABASE_DESCRIPTION,
-    LOCK_WAIT_DESCRIPTION,
-    LOCK_WAIT_SECONDS,
-    connect_duckdb,
-    duckdb_path,
-)
-from secoda_pipelines.store.report_store import ReportStore
+from secoda_pipelines.store.duckdb_files import LOCK_WAIT_SECONDS, connect_duckdb
+from secoda_pipelines.store.duckdb_io import duckdb_io_manager
 from secoda_pipelines.store.report_tables import (
     BOOL,
     INT,
@@ -28,6 +23,7 @@ from secoda_pipelines.store.report_tables import (
     TIMESTAMP,
     ReportTable,
 )
+from secoda_pipelines.store.warehouse import Warehouse
 
 # (DDL type, the name information_schema reports for it)
 SQL_TYPES = {
@@ -43,11 +39,21 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class DuckDBReportStore(ReportStore):
-    """Job reports in a DuckDB file (SECODA_DUCKDB_PATH)."""
+class DuckDBWarehouse(Warehouse):
+    """Every table in one DuckDB file: the default, embedded store (one writer at a time,
+    waited for; see `duckdb_files`)."""
 
-    database: str = Field(default="", description=DATABASE_DESCRIPTION)
-    lock_wait_seconds: float = Field(default=LOCK_WAIT_SECONDS, description=LOCK_WAIT_DESCRIPTION)
+    kind = "duckdb"
+
+    def __init__(self, path: str, lock_wait_seconds: float = LOCK_WAIT_SECONDS):
+        self.path = path
+        self.lock_wait_seconds = lock_wait_seconds
+
+    def __repr__(self) -> str:
+        return f"DuckDBWarehouse({self.path!r})"
+
+    def io_manager(self) -> DbIOManager:
+        return duckdb_io_manager(self.path, self.lock_wait_seconds)
 
     @contextmanager
     def _table_with(
@@ -55,8 +61,7 @@ class DuckDBReportStore(ReportStore):
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """Yields a connection on which `spec`'s table is up to date and `frame` is the
         relation `rows`."""
-        path = duckdb_path(self.database)
-        connection = connect_duckdb(path, wait_seconds=self.lock_wait_seconds)
+        connection = connect_duckdb(self.path, wait_seconds=self.lock_wait_seconds)
         try:
             # One transaction: a reader never sees a table half-evolved or rows half-written.
             connection.begin()
@@ -70,7 +75,7 @@ class DuckDBReportStore(ReportStore):
         finally:
             connection.close()
 
-    def _insert(self, spec: ReportTable, frame: pd.DataFrame) -> None:
+    def insert_report_rows(self, spec: ReportTable, frame: pd.DataFrame) -> None:
         names = ", ".join(_quoted(name) for name, _ in spec.columns)
         casts = ", ".join(
             f"CAST({_quoted(name)} AS {SQL_TYPES[kind][0]})" for name, kind in spec.columns
@@ -81,7 +86,7 @@ class DuckDBReportStore(ReportStore):
                 f"SELECT {casts} FROM rows"
             )
 
-    def _update(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:
+    def update_report_rows(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:
         kinds = dict(spec.columns)
         sets = ", ".join(
             f"{_quoted(name)} = CAST(w.{_quoted(name)} AS {SQL_TYPES[kinds[name]][0]})"
@@ -95,21 +100,23 @@ class DuckDBReportStore(ReportStore):
                 [run_id],
             )
 
-    def _write_times_since(
+    def _existing_tables(self, connection: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+        return {
+            name
+            for (name,) in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                [schema],
+            ).fetchall()
+        }
+
+    def write_times_since(
         self, specs: Sequence[ReportTable], since: pd.Timestamp
     ) -> list[pd.Timestamp]:
-        path = duckdb_path(self.database)
-        if not Path(path).exists():
+        if not Path(self.path).exists():
             return []
-        connection = connect_duckdb(path, wait_seconds=self.lock_wait_seconds)
+        connection = connect_duckdb(self.path, wait_seconds=self.lock_wait_seconds)
         try:
-            existing = {
-                name
-                for (name,) in connection.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-                    [REPORTS_SCHEMA],
-                ).fetchall()
-            }
+            existing = self._existing_tables(connection, REPORTS_SCHEMA)
             times: list[pd.Timestamp] = []
             for spec in specs:
                 if spec.name not in existing:
@@ -123,6 +130,33 @@ class DuckDBReportStore(ReportStore):
             return times
         finally:
             connection.close()
+
+    def read_table(
+        self, schema: str, table: str, equal: Mapping[str, object] | None = None
+    ) -> pd.DataFrame:
+        if not Path(self.path).exists():
+            return pd.DataFrame()
+        connection = connect_duckdb(self.path, read_only=True, wait_seconds=self.lock_wait_seconds)
+        try:
+            if table not in self._existing_tables(connection, schema):
+                return pd.DataFrame()
+            equal = dict(equal or {})
+            where = " AND ".join(f"{_quoted(c)} = ?" for c in equal) or "true"
+            return connection.execute(
+                f"SELECT * FROM {_quoted(schema)}.{_quoted(table)} WHERE {where}",
+                list(equal.values()),
+            ).df()
+        finally:
+            connection.close()
+
+    def location(self) -> str:
+        return str(Path(self.path).resolve())
+
+    def query_hint(self, sql: str) -> str:
+        return (
+            f"python -c \"import duckdb; print(duckdb.connect('{self.location()}', "
+            f'read_only=True).sql(\\"{sql}\\"))"'
+        )
 
 
 def ensure_table(connection: duckdb.DuckDBPyConnection, spec: ReportTable) -> None:

@@ -217,3 +217,11 @@ def pg_rows(url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
             return list(cursor.fetchall())
     finally:
         connection.close()
+
+
+def with_password(url: str, password: str) -> str:
+    """Returns url with `password` set as its user's password."""
+    parts = urlsplit(url)
+    user = parts.username or "postgres"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))

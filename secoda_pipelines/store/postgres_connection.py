@@ -5,6 +5,8 @@ password (and the URL's other secrets) scrubbed out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -112,3 +114,24 @@ def connect_postgres(url: str, *, autocommit: bool = False, **options: Any) -> p
         raise WarehouseError(
             f"cannot connect to the warehouse {masked(url)}: {scrubbed(str(error), url).strip()}"
         ) from None
+
+
+@contextmanager
+def transaction(url: str, what: str) -> Iterator[psycopg.Connection]:
+    """Yields a connection inside one transaction, committed when the block ends normally
+    and rolled back otherwise; closed either way.
+
+    Raises:
+        WarehouseError: connecting failed, or a database error ended the block; the
+            message starts with `what` and has the password scrubbed out.
+    """
+    import psycopg
+
+    connection = connect_postgres(url)
+    try:
+        with connection.transaction():
+            yield connection
+    except psycopg.Error as error:
+        raise WarehouseError(f"{what}: {scrubbed(str(error), url).strip()}") from None
+    finally:
+        connection.close()

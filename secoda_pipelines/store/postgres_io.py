@@ -29,9 +29,8 @@ from dagster._core.storage.db_io_manager import (
 from psycopg import sql
 
 from secoda_pipelines.store.postgres_connection import (
-    connect_postgres,
     database_name,
-    scrubbed,
+    transaction,
 )
 from secoda_pipelines.store.postgres_frames import (
     copy_frame,
@@ -82,17 +81,9 @@ class PostgresClient(DbClient):
     def connect(self, context, table_slice: TableSlice) -> Iterator[psycopg.Connection]:  # type: ignore[override]
         """Yields a connection in a transaction, committed when the block ends normally and
         rolled back otherwise; a database error leaves as a WarehouseError, scrubbed."""
-        connection = connect_postgres(self._url)
-        try:
-            with connection.transaction():
-                yield connection
-        except psycopg.Error as error:
-            table = f"{table_slice.schema}.{table_slice.table}"
-            raise WarehouseError(
-                f"warehouse table {table}: {scrubbed(str(error), self._url).strip()}"
-            ) from None
-        finally:
-            connection.close()
+        table = f"{table_slice.schema}.{table_slice.table}"
+        with transaction(self._url, f"warehouse table {table}") as connection:
+            yield connection
 
     @staticmethod
     def ensure_schema_exists(context, table_slice: TableSlice, connection) -> None:

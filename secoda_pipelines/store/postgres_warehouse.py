@@ -16,9 +16,8 @@ from dagster._core.storage.db_io_manager import DbIOManager
 from psycopg import sql
 
 from secoda_pipelines.store.postgres_connection import (
-    connect_postgres,
     masked,
-    scrubbed,
+    transaction,
 )
 from secoda_pipelines.store.postgres_frames import (
     copy_frame,
@@ -30,7 +29,7 @@ from secoda_pipelines.store.postgres_frames import (
 )
 from secoda_pipelines.store.postgres_io import postgres_io_manager
 from secoda_pipelines.store.report_tables import BOOL, INT, REPORTS_SCHEMA, TIMESTAMP, ReportTable
-from secoda_pipelines.store.warehouse import Warehouse, WarehouseError
+from secoda_pipelines.store.warehouse import Warehouse
 
 # Text, and lists as JSON text, are `text`.
 _SQL_TYPES = {BOOL: "boolean", INT: "bigint", TIMESTAMP: "timestamptz"}
@@ -57,16 +56,9 @@ class PostgresWarehouse(Warehouse):
 
     @contextmanager
     def _cursor(self, what: str) -> Iterator[psycopg.Cursor]:
-        """Yields a cursor in one transaction; a database error leaves as a WarehouseError
-        naming `what`, password scrubbed."""
-        connection = connect_postgres(self._url)
-        try:
-            with connection.transaction(), connection.cursor() as cursor:
-                yield cursor
-        except psycopg.Error as error:
-            raise WarehouseError(f"{what}: {scrubbed(str(error), self._url).strip()}") from None
-        finally:
-            connection.close()
+        """Yields a cursor in one transaction (see `transaction`)."""
+        with transaction(self._url, what) as connection, connection.cursor() as cursor:
+            yield cursor
 
     def _ensure(self, cursor: psycopg.Cursor, spec: ReportTable) -> None:
         columns = [(name, sql_type(kind)) for name, kind in spec.columns]

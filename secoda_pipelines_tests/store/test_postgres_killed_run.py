@@ -30,13 +30,17 @@ from secoda_pipelines.store.postgres_connection import (
     database_name,
     scrubbed,
 )
-from secoda_pipelines_tests.deployment.harness import REPO, add_integration, add_table
+from secoda_pipelines_tests.deployment.harness import (
+    PARTITIONS,
+    REPO,
+    add_integration,
+    add_table,
+)
 from secoda_pipelines_tests.deployment.processes import wait_until
 from secoda_pipelines_tests.postgres import pg_rows
 
 pytestmark = pytest.mark.timeout(600)
 
-PARTITIONS = "secoda_integrations"
 WAIT = 120.0  # seconds any one wait below may take before the test fails
 HOLD_KEY = 733_104_211  # advisory lock the trigger waits on (below 2**31: pg_locks.objid)
 HOLD_TRIGGER = f"""

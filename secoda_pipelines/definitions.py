@@ -4,26 +4,38 @@ import dagster as dg
 
 from secoda_pipelines.defs.assets.catalog import catalog_assets
 from secoda_pipelines.defs.assets.reports import report_assets
+from secoda_pipelines.defs.assets.usage import dashboard_usage
 from secoda_pipelines.defs.jobs.downstream_impact import check_downstream_impact
+from secoda_pipelines.defs.jobs.flag_stale_dashboards import flag_stale_dashboards
 from secoda_pipelines.defs.jobs.manual_lineage import create_manual_lineage
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.jobs.provision_users import provision_users
-from secoda_pipelines.defs.refresh import catalog_refresh_job, integration_refresh_job
+from secoda_pipelines.defs.refresh import (
+    adoption_refresh_job,
+    catalog_refresh_job,
+    integration_refresh_job,
+)
 from secoda_pipelines.defs.resources import code_location_resources
-from secoda_pipelines.defs.schedules import daily_secoda_refresh
+from secoda_pipelines.defs.schedules import (
+    daily_adoption_refresh,
+    daily_integration_refresh,
+    daily_secoda_refresh,
+)
 from secoda_pipelines.defs.sensors import new_integration_sensor
 
 defs = dg.Definitions(
-    assets=[*catalog_assets, *report_assets],
+    assets=[*catalog_assets, dashboard_usage, *report_assets],
     jobs=[
         catalog_refresh_job,
         integration_refresh_job,
+        adoption_refresh_job,
         migrate_documentation,
         provision_users,
         create_manual_lineage,
         check_downstream_impact,
+        flag_stale_dashboards,
     ],
-    schedules=[daily_secoda_refresh],
+    schedules=[daily_secoda_refresh, daily_integration_refresh, daily_adoption_refresh],
     sensors=[new_integration_sensor],
     resources=code_location_resources(),
 )

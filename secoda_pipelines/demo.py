@@ -28,8 +28,19 @@ from secoda_pipelines.secoda import SecodaClient
 from secoda_pipelines.store import WAREHOUSE_URL_VARIABLE, Warehouse, choose_warehouse
 
 DUCKDB_FILE = "secoda_warehouse.duckdb"
-STALE_COLUMNS = ["title", "external_usage", "internal_usage", "days_since_external_update"]
+STALE_COLUMNS = [
+    "title",
+    "external_usage",
+    "internal_usage",
+    "days_since_external_update",
+    "days_without_views",
+]
 ADOPTION_COLUMNS = ["email", "replies", "accepted_answers", "acceptance_rate", "last_reply_at"]
+# The demo workspace's warehouse moved to a tool that names its database and a schema
+# differently (see docs/sandbox.md): the maps that match them.
+RENAMED_PAIR = ("Redshift", "BigQuery")
+RENAME_MAPS = {"database_map": {"prod": "acme-analytics"}, "schema_map": {"public": "core"}}
+TREND_MONTHS = 4  # months of reports/adoption_monthly the demo fills, the latest with replies
 
 
 @dataclass(frozen=True)
@@ -92,28 +103,31 @@ def _runs_logging_to(path: Path) -> Iterator[None]:
 
 
 def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> None:
-    """Runs the catalog refresh, then one integration refresh per integration.
+    """Runs the catalog refresh (with today's usage snapshot), one integration refresh per
+    integration, then the monthly adoption of the last months with replies.
 
     Uses the code location's own `defs` (imported here, after the environment is set) and
-    the instance in DAGSTER_HOME, exactly as the schedule and the sensor would.
+    the instance in DAGSTER_HOME, exactly as the schedules and the sensor would.
 
     Raises:
         RuntimeError: a run failed; the message names it.
     """
     from secoda_pipelines.definitions import defs
+    from secoda_pipelines.defs.assets.usage import utc_today
     from secoda_pipelines.defs.partitions import secoda_integrations
 
     instance = dg.DagsterInstance.get()
     with _runs_logging_to(paths.run_log):
         result = defs.resolve_job_def("secoda_catalog_refresh").execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, partition_key=utc_today(), raise_on_error=False
         )
     _check(result, "catalog")
+    echo(f"Catalog refreshed, with today's dashboard usage snapshot ({utc_today()}).")
     integrations = _table("secoda", "integrations")
     ids = integrations["id"].tolist()
     known = set(instance.get_dynamic_partitions(secoda_integrations.name))
     instance.add_dynamic_partitions(secoda_integrations.name, [i for i in ids if i not in known])
-    echo(f"Catalog refreshed; {len(ids)} integrations registered as partitions.")
+    echo(f"{len(ids)} integrations registered as partitions.")
     integration_job = defs.resolve_job_def("secoda_integration_refresh")
     for row in integrations.itertuples():
         with _runs_logging_to(paths.run_log):
@@ -122,6 +136,26 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
             )
         _check(result, f"tables and columns of {row.name}")
         echo(f"  tables and columns of {row.name} ({row.type}) loaded")
+    months = trend_months(_table("secoda", "question_replies"))
+    adoption_job = defs.resolve_job_def("secoda_adoption_refresh")
+    for month in months:
+        with _runs_logging_to(paths.run_log):
+            result = adoption_job.execute_in_process(
+                instance=instance, partition_key=month, raise_on_error=False
+            )
+        _check(result, f"adoption of {month}")
+    if months:
+        echo(f"Monthly adoption of {months[0][:7]} to {months[-1][:7]} reported.")
+
+
+def trend_months(replies: pd.DataFrame, count: int = TREND_MONTHS) -> list[str]:
+    """Returns the partition keys (``YYYY-MM-01``) of the last `count` months, ending with
+    the latest month any reply was created in; empty without replies."""
+    created = pd.to_datetime(replies["created_at"], utc=True, errors="coerce").dropna()
+    if created.empty:
+        return []
+    last = created.max().tz_localize(None).to_period("M")
+    return [str(last - back) + "-01" for back in range(count - 1, -1, -1)]
 
 
 def _run_job(paths: DemoPaths, name: str, config: dict) -> dg.ExecuteInProcessResult:
@@ -139,25 +173,71 @@ def _action_counts(table: str, run_id: str, column: str = "action") -> str:
     return ", ".join(f"{value}: {count}" for value, count in counts.items()) or "nothing"
 
 
-def _migration_preview(paths: DemoPaths) -> list[str]:
-    integrations = _table("secoda", "integrations")
-    records = integrations.assign(created_at=integrations["created_at"].astype(str))
-    records = records.to_dict("records")
-    pair = next(((src, new) for new in records if (src := preview_source(new, records))), None)
-    if pair is None:
-        return []
-    source, target = pair
+def _coverage_lines(run_id: str) -> list[str]:
+    coverage = _table("reports", "migration_coverage", run_id=run_id).sort_values("kind")
+    lines = [
+        f"  coverage, {row.kind}s: {row.documented} documented = {row.carried} carried + "
+        f"{row.pending} pending + {row.kept} kept + {row.unmatched} unmatched + "
+        f"{row.ambiguous} ambiguous"
+        for row in coverage.itertuples()
+    ]
+    safe = bool(coverage["safe_to_delete_source"].astype(bool).all())
+    verdict = "yes" if safe else "no: documented resources are pending, unmatched or ambiguous"
+    return [*lines, f"  safe to delete the source integration: {verdict}"]
+
+
+def _migration_run(
+    paths: DemoPaths, source: dict, target: dict, maps: dict[str, dict[str, str]]
+) -> list[str]:
     config = {"source_integration_id": source["id"], "target_integration_id": target["id"]}
-    result = _run_job(paths, "migrate_documentation", config)
+    result = _run_job(paths, "migrate_documentation", {**config, **maps})
     _check(result, "migrate_documentation")
     plan = _table("reports", "migration_plan", run_id=result.run_id)
     counts = plan.groupby(["kind", "action"]).size().unstack(fill_value=0)
+    renamed = "".join(f" {name} {mapping}" for name, mapping in maps.items())
     return [
-        f"migrate_documentation: {source['name']} -> {target['name']}",
+        f"migrate_documentation: {source['name']} -> {target['name']}{renamed}",
         counts.to_string(),
         f"  {int((plan['action'] == 'update').sum())} PATCHes would be written "
         "(reports.migration_plan)",
+        *_coverage_lines(result.run_id),
     ]
+
+
+def _migration_preview(paths: DemoPaths) -> list[str]:
+    """Returns the dry-run plans of the demo's two migrations: the new integration of a
+    known type (same names on both sides), and the renamed warehouse (with its maps)."""
+    integrations = _table("secoda", "integrations")
+    records = integrations.assign(created_at=integrations["created_at"].astype(str))
+    records = records.to_dict("records")
+    lines: list[str] = []
+    pair = next(((src, new) for new in records if (src := preview_source(new, records))), None)
+    if pair is not None:
+        lines += _migration_run(paths, *pair, {})
+    by_name = {r["name"]: r for r in records}
+    old, new = RENAMED_PAIR
+    if old in by_name and new in by_name:
+        lines += _migration_run(paths, by_name[old], by_name[new], RENAME_MAPS)
+    return lines
+
+
+def _flag_preview(paths: DemoPaths) -> list[str]:
+    result = _run_job(paths, "flag_stale_dashboards", {})
+    _check(result, "flag_stale_dashboards")
+    plan = _table("reports", "stale_dashboard_flags", run_id=result.run_id)
+    dashboards = plan[plan["resource"] == "dashboard"].sort_values("title")
+    lines = [
+        "flag_stale_dashboards (tag 'stale', 90 days): "
+        f"{_action_counts('stale_dashboard_flags', result.run_id)} "
+        "(reports.stale_dashboard_flags)"
+    ]
+    if (plan["action"] == "create").any():
+        lines.append("  the tag 'stale' does not exist yet: created once (POST tag/)")
+    shown = dashboards.head(5)
+    lines += [f"  {row.action}: {row.title}" for row in shown.itertuples()]
+    if len(dashboards) > len(shown):
+        lines.append(f"  ... and {len(dashboards) - len(shown)} more")
+    return lines
 
 
 def _provisioning_preview(paths: DemoPaths) -> list[str]:
@@ -215,6 +295,7 @@ def run_write_jobs_dry(paths: DemoPaths) -> list[str]:
     """
     return [
         *_migration_preview(paths),
+        *_flag_preview(paths),
         *_provisioning_preview(paths),
         *_lineage_preview(paths),
         *_impact_preview(paths),
@@ -231,10 +312,33 @@ def _check(result: dg.ExecuteInProcessResult, what: str) -> None:
         raise RuntimeError(f"the {what} run failed:\n" + "\n".join(errors))
 
 
+def adoption_trend(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Returns one row per month of ``reports.adoption_monthly``: month (``YYYY-MM``),
+    repliers, replies and accepted_answers (summed over users, a reply with several owners
+    counting for each) and acceptance_rate (their ratio), oldest first."""
+    if monthly.empty:
+        return pd.DataFrame(columns=["month", "repliers", "replies", "accepted_answers"])
+    months = pd.to_datetime(monthly["month"], utc=True).dt.strftime("%Y-%m")
+    trend = (
+        monthly.assign(month=months)
+        .groupby("month")
+        .agg(
+            repliers=("user_id", "nunique"),
+            replies=("replies", "sum"),
+            accepted_answers=("accepted_answers", "sum"),
+        )
+        .reset_index()
+    )
+    trend["acceptance_rate"] = (trend["accepted_answers"] / trend["replies"]).round(2)
+    return trend
+
+
 def report_text(warehouse: Warehouse) -> str:
-    """Returns the stale-dashboard and adoption reports as plain-text tables."""
+    """Returns the stale-dashboard, adoption and monthly adoption reports as plain-text
+    tables."""
     stale = warehouse.read_table("reports", "stale_dashboards")
     adoption = warehouse.read_table("reports", "adoption")
+    trend = adoption_trend(warehouse.read_table("reports", "adoption_monthly"))
     unknown = "(not a user: " + adoption["user_id"].str.slice(0, 8) + "…)"
     adoption["email"] = adoption["email"].fillna(unknown)
     with pd.option_context("display.width", 160, "display.max_colwidth", 40):
@@ -242,9 +346,14 @@ def report_text(warehouse: Warehouse) -> str:
             [
                 f"Stale dashboards: {len(stale)}",
                 stale[STALE_COLUMNS].to_string(index=False),
+                "(days_without_views counts the daily usage snapshots in a row without a "
+                "view: the demo has taken one, today's; a deployment takes one a day)",
                 "",
                 f"Question-answering adoption: {len(adoption)} users",
                 adoption[ADOPTION_COLUMNS].to_string(index=False),
+                "",
+                f"Adoption by month (reports.adoption_monthly, {len(trend)} months):",
+                trend.to_string(index=False),
             ]
         )
 

@@ -179,3 +179,13 @@ def independent_adoption(
             counts[owner][0] += 1
             counts[owner][1] += accepted
     return {u: (emails.get(u), n, a) for u, (n, a) in counts.items()}
+
+
+def point_code_location_at(sandbox: Sandbox, warehouse: Path, monkeypatch: Any) -> None:
+    """Sets the environment the code location's own resources read when a run starts: the
+    sandbox's URL and key, and `warehouse` as the DuckDB file (for `dg.execute_job` runs of
+    the jobs as `definitions.py` defines them)."""
+    monkeypatch.setenv("SECODA_API_URL", sandbox.base_url)
+    monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("SECODA_DUCKDB_PATH", str(warehouse))
+    monkeypatch.delenv("SECODA_WAREHOUSE_URL", raising=False)

@@ -3,10 +3,14 @@
 Pure functions over API rows (lists of dicts as the client returns them): no HTTP, no
 Dagster. Rows are used as the API sent them, so a planned PATCH carries the source's own
 values (tag ids, owner ids, booleans) unchanged.
+
+A migration to a tool that names databases or schemas differently renames the source side's
+names before matching (`Renames`, from the job's `database_map` and `schema_map`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +24,8 @@ SET_FIELDS = frozenset({"tags", "owners"})  # compared as sets: order carries no
 PLAN_COLUMNS = (
     "kind",
     "key",
+    "matched_as",
+    "documented",
     "source_id",
     "target_id",
     "action",
@@ -67,6 +73,9 @@ KEY_FIELDS = {
     "table": ("database", "schema", "title"),
     "column": ("table_database", "table_schema", "table_title", "title"),
 }
+# Each rename map of the job's config and the part of a match key it renames.
+RENAME_MAPS = {"database_map": "database", "schema_map": "schema"}
+MAX_NAMES_LISTED = 20
 
 
 def slim(rows: Iterable[Row], kind: str, fields: Sequence[str]) -> list[dict[str, Any]]:
@@ -92,6 +101,105 @@ def column_key(row: Row) -> tuple[str, ...]:
         _norm(row.get("table_title")),
         _norm(row.get("title")),
     )
+
+
+def rename_map_errors(name: str, mapping: Mapping[str, str]) -> list[str]:
+    """Returns every problem with one rename map of the config (`name` is ``database_map``
+    or ``schema_map``): an empty old or new name, or two old names that are the same once
+    trimmed and case-folded but map to different new names. Empty when the map is fine."""
+    level = RENAME_MAPS[name]
+    errors: list[str] = []
+    first: dict[str, tuple[str, str]] = {}  # folded old name -> (old, new) as first given
+    for old, new in mapping.items():
+        if not _norm(old):
+            errors.append(
+                f"{name} has an empty {level} name {old!r} (mapped to {new!r}): "
+                f"each key names one of the source's {level}s"
+            )
+            continue
+        if not _norm(new):
+            errors.append(
+                f"{name}[{old!r}] is empty ({new!r}): give the {level} name the target uses"
+            )
+            continue
+        seen = first.setdefault(_norm(old), (old, new))
+        if _norm(seen[1]) != _norm(new):
+            errors.append(
+                f"{name} keys {seen[0]!r} and {old!r} are the same {level} (names match "
+                f"case-insensitively) but map to {seen[1]!r} and {new!r}: keep one"
+            )
+    return errors
+
+
+def unused_rename_keys(
+    database_map: Mapping[str, str], schema_map: Mapping[str, str], source_tables: Iterable[Row]
+) -> list[str]:
+    """Returns one problem per map key that no source table's database (database_map) or
+    schema (schema_map) uses, each listing the names the source does use (a typo in a map
+    would otherwise silently rename nothing). Empty when every key is used."""
+    used: dict[str, dict[str, str]] = {"database": {}, "schema": {}}
+    for row in source_tables:
+        for level, names in used.items():
+            names.setdefault(_norm(row.get(level)), str(row.get(level) or "").strip())
+    errors = []
+    for name, mapping in (("database_map", database_map), ("schema_map", schema_map)):
+        level = RENAME_MAPS[name]
+        names = used[level]
+        for old in mapping:
+            if _norm(old) and _norm(old) not in names:
+                errors.append(
+                    f"{name} key {old!r} is no {level} of the source's tables; its "
+                    f"{level}s: {_listed(sorted(n for n in names.values() if n))}"
+                )
+    return errors
+
+
+def _listed(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:MAX_NAMES_LISTED]) or "(none)"
+    more = len(names) - MAX_NAMES_LISTED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+@dataclass(frozen=True)
+class Renames:
+    """The source side's database and schema renames, applied to match keys.
+
+    Both maps hold trimmed, case-folded names (as match keys do). A schema rename applies
+    in every database (schema_map keys are bare schema names); each rename applies once,
+    never chained (``{a: b, b: c}`` renames a to b, not to c).
+    """
+
+    databases: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    schemas: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_maps(
+        cls,
+        database_map: Mapping[str, str] | None = None,
+        schema_map: Mapping[str, str] | None = None,
+    ) -> Renames:
+        """Returns the renames of the config's `database_map` and `schema_map`.
+
+        Raises:
+            ValueError: a map is bad (every problem of `rename_map_errors` named).
+        """
+        maps = {"database_map": database_map or {}, "schema_map": schema_map or {}}
+        errors = [error for name, m in maps.items() for error in rename_map_errors(name, m)]
+        if errors:
+            raise ValueError("; ".join(errors))
+        folded = {name: {_norm(k): _norm(v) for k, v in m.items()} for name, m in maps.items()}
+        return cls(folded["database_map"], folded["schema_map"])
+
+    def key(self, key: tuple[str, ...]) -> tuple[str, ...]:
+        """Returns a match key (database, schema, ...) with the source's database and schema
+        renamed; the rest (table and column titles) as they were."""
+        database, schema, *rest = key
+        return (self.databases.get(database, database), self.schemas.get(schema, schema), *rest)
+
+
+def is_documented(row: Row, fields: Iterable[str]) -> bool:
+    """Returns True when the resource has a non-empty value in at least one of `fields`."""
+    return any(not is_empty(row.get(field)) for field in fields)
 
 
 @dataclass(frozen=True)
@@ -138,47 +246,69 @@ def _index(rows: Iterable[Row], key_fn) -> dict[tuple[str, ...], list[Row]]:
     return index
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What every plan row is decided by: the fields to carry, overwrite, the renames."""
+
+    fields: Sequence[str]
+    overwrite: bool
+    renames: Renames
+
+
 def _plan_kind(
     kind: str,
     source_rows: Sequence[Row],
     target_rows: Sequence[Row],
     key_fn,
-    fields: Sequence[str],
-    overwrite: bool,
+    request: _Request,
 ) -> list[dict[str, Any]]:
-    sources = _index(source_rows, key_fn)
+    # Sources are grouped by the key they are matched as: two source resources renamed
+    # onto the same key are ambiguous, like a key found twice.
+    sources = _index(source_rows, lambda row: request.renames.key(key_fn(row)))
     targets = _index(target_rows, key_fn)
     plan: list[dict[str, Any]] = []
     for key, group in sources.items():
         candidates = targets.get(key, [])
         label = ".".join(key)
         for source in group:
-            row = {"kind": kind, "key": label, "source_id": str(source["id"]), "target_id": None}
+            row = {
+                "kind": kind,
+                "key": ".".join(key_fn(source)),
+                "matched_as": label,
+                "documented": is_documented(source, request.fields),
+                "source_id": str(source["id"]),
+                "target_id": None,
+            }
             if len(group) > 1 or len(candidates) > 1:
-                duplicated = "source" if len(group) > 1 else "target"
-                ids = group if len(group) > 1 else candidates
-                detail = f"{label} occurs {len(ids)} times in the {duplicated}: " + ", ".join(
-                    str(r["id"]) for r in ids
+                plan.append(
+                    {**row, "action": "ambiguous", "detail": _ambiguity(label, group, candidates)}
                 )
-                plan.append({**row, "action": "ambiguous", "detail": detail})
             elif not candidates:
                 detail = f"no {kind} {label} in the target"
                 plan.append({**row, "action": "unmatched", "detail": detail})
             else:
-                target = candidates[0]
-                decision = decide_fields(source, target, fields, overwrite)
-                plan.append(
-                    {
-                        **row,
-                        "target_id": str(target["id"]),
-                        "action": decision.action,
-                        "fields": sorted(decision.patch),
-                        "kept_fields": decision.kept,
-                        "patch": decision.patch,
-                        "expected": {field: target.get(field) for field in decision.patch},
-                    }
-                )
+                plan.append({**row, **_decided(source, candidates[0], request)})
     return plan
+
+
+def _ambiguity(label: str, group: Sequence[Row], candidates: Sequence[Row]) -> str:
+    duplicated = "source" if len(group) > 1 else "target"
+    ids = group if len(group) > 1 else candidates
+    return f"{label} occurs {len(ids)} times in the {duplicated}: " + ", ".join(
+        str(r["id"]) for r in ids
+    )
+
+
+def _decided(source: Row, target: Row, request: _Request) -> dict[str, Any]:
+    decision = decide_fields(source, target, request.fields, request.overwrite)
+    return {
+        "target_id": str(target["id"]),
+        "action": decision.action,
+        "fields": sorted(decision.patch),
+        "kept_fields": decision.kept,
+        "patch": decision.patch,
+        "expected": {name: target.get(name) for name in decision.patch},
+    }
 
 
 def plan_migration(
@@ -189,17 +319,20 @@ def plan_migration(
     *,
     fields: Sequence[str] = DEFAULT_FIELDS,
     overwrite: bool = False,
+    renames: Renames | None = None,
 ) -> pd.DataFrame:
     """Returns the migration plan: one row per source table, then per source column.
 
-    Columns: kind (table, column), key (database.schema.table[.column], case-folded),
+    Columns: kind (table, column), key (the source's own database.schema.table[.column],
+    trimmed and case-folded), matched_as (that key after `renames`: what the target is
+    searched for), documented (the source has a non-empty value in one of `fields`),
     source_id, target_id, action (update, kept, unchanged, unmatched, ambiguous), fields
     (the fields the PATCH writes), kept_fields (different target values left alone), detail
     (why a resource is unmatched or ambiguous), patch (the PATCH body; empty unless
     update) and expected (the target's values of the patched fields when planned, which the
     apply step checks again before it writes: see `recheck_patch`). Sources are matched to
-    targets by key; a key found twice on either side is
-    ambiguous and never written.
+    targets by matched_as; a key found twice on either side (after renaming, on the source
+    side) is ambiguous and never written.
 
     Raises:
         ValueError: a field name is not one a migration can carry (the message lists them).
@@ -207,9 +340,11 @@ def plan_migration(
     bad = unknown_fields(fields)
     if bad:
         raise ValueError(f"unknown field(s) {bad}: choose from {list(MIGRATABLE_FIELDS)}")
-    rows = _plan_kind("table", source_tables, target_tables, table_key, fields, overwrite)
-    rows += _plan_kind("column", source_columns, target_columns, column_key, fields, overwrite)
+    request = _Request(fields, overwrite, renames or Renames())
+    rows = _plan_kind("table", source_tables, target_tables, table_key, request)
+    rows += _plan_kind("column", source_columns, target_columns, column_key, request)
     plan = pd.DataFrame.from_records(rows, columns=list(PLAN_COLUMNS))
+    plan["documented"] = plan["documented"].astype(bool)
     for column in ("fields", "kept_fields"):
         plan[column] = plan[column].map(lambda v: v if isinstance(v, list) else [])
     for column in ("patch", "expected"):

@@ -25,6 +25,7 @@ from secoda_pipelines.catalog.frames import (
     to_text,
     to_timestamp,
 )
+from secoda_pipelines.catalog.usage import usage_summary
 
 STALE_COLUMNS = (
     "id",
@@ -38,6 +39,8 @@ STALE_COLUMNS = (
     "days_since_external_update",
     "url",
     "owners",
+    "days_without_views",
+    "last_viewed_on",
 )
 ADOPTION_COLUMNS = (
     "user_id",
@@ -123,31 +126,56 @@ def _is_stale(facts: pd.DataFrame, cutoff: pd.Timestamp) -> np.ndarray:
     return (unused & no_users).to_numpy(dtype=bool) & not_recent.to_numpy(dtype=bool)
 
 
+def _viewed_recently(
+    facts: pd.DataFrame, summary: pd.DataFrame, now: pd.Timestamp, stale_after_days: int
+) -> np.ndarray:
+    """Returns, per dashboard, whether a snapshot of the last `stale_after_days` UTC days
+    (today included) shows it viewed."""
+    first_day = now.normalize() - pd.Timedelta(days=stale_after_days - 1)
+    last_viewed = facts["id"].map(summary.set_index("dashboard_id")["last_viewed_on"])
+    return (last_viewed >= first_day).fillna(False).to_numpy(dtype=bool)
+
+
 def stale_dashboards(
-    dashboards: pd.DataFrame, now: datetime, stale_after_days: int = 90
+    dashboards: pd.DataFrame,
+    now: datetime,
+    stale_after_days: int = 90,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Returns ``reports/stale_dashboards``: one row per stale dashboard.
 
     A dashboard is stale when external_usage and internal_usage are null or 0,
     external_users and internal_users are null or empty, and external_updated_at is null or
     more than ``stale_after_days`` days before ``now`` (a naive ``now`` is taken as UTC;
-    exactly ``stale_after_days`` days old is not stale yet).
+    exactly ``stale_after_days`` days old is not stale yet). With a usage ``history``
+    (``secoda/dashboard_usage`` rows), a dashboard that a snapshot of the last
+    ``stale_after_days`` UTC days (today included) shows viewed is not stale, whatever
+    today's counts say.
 
     Columns: id, title, integration_id (string); external_usage, internal_usage (Int64);
     external_users_count, internal_users_count (int64, a null list counts 0);
     external_updated_at (datetime64[ns, UTC]); days_since_external_update (Int64, whole
     days, null when external_updated_at is); url (string); owners (JSON text), both null
-    when ``dashboards`` lacks them. Sorted by
+    when ``dashboards`` lacks them; days_without_views (Int64: consecutive snapshots,
+    ending at the dashboard's latest, without views; null without a snapshot);
+    last_viewed_on (the latest snapshot showing views, else null). Sorted by
     integration_id, title, id (nulls last).
 
     Raises:
         ValueError: ``stale_after_days`` is negative or not a whole number, or
             ``dashboards`` lacks one of SPEC B's dashboard columns.
+        KeyError: ``history`` lacks one of its columns.
     """
     _check_days(stale_after_days)
     now_utc = _utc(now)
     facts = _dashboard_facts(dashboards)
-    stale = facts[_is_stale(facts, now_utc - pd.Timedelta(days=stale_after_days))].copy()
+    summary = usage_summary(history if history is not None else pd.DataFrame())
+    stale_now = _is_stale(facts, now_utc - pd.Timedelta(days=stale_after_days))
+    viewed = _viewed_recently(facts, summary, now_utc, stale_after_days)
+    by_id = summary.set_index("dashboard_id")
+    facts["days_without_views"] = facts["id"].map(by_id["days_without_views"]).astype("Int64")
+    facts["last_viewed_on"] = facts["id"].map(by_id["last_viewed_on"]).astype(TIMESTAMP_DTYPE)
+    stale = facts[stale_now & ~viewed].copy()
     age = (now_utc - stale["external_updated_at"]) // _DAY
     stale["days_since_external_update"] = age.astype("Float64").astype("Int64")
     stale = stale.sort_values(["integration_id", "title", "id"], na_position="last")
@@ -257,3 +285,56 @@ def adoption(replies: pd.DataFrame, questions: pd.DataFrame, users: pd.DataFrame
         ["replies", "accepted_answers", "user_id"], ascending=[False, False, True]
     )
     return result.loc[:, list(ADOPTION_COLUMNS)].reset_index(drop=True)
+
+
+def replies_created_in(replies: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """Returns the replies whose created_at is in [start, end) (naive bounds taken as UTC);
+    a reply without a created_at belongs to no period.
+
+    Raises:
+        ValueError: ``replies`` lacks created_at.
+    """
+    replies = _require(replies, ("created_at",), "replies")
+    created = to_timestamp(replies["created_at"])
+    inside = (created >= _utc(start)) & (created < _utc(end))
+    return replies[inside.fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def monthly_adoption(
+    replies: pd.DataFrame,
+    questions: pd.DataFrame,
+    users: pd.DataFrame,
+    month_start: datetime,
+    month_end: datetime,
+) -> pd.DataFrame:
+    """Returns ``reports/adoption_monthly`` for one month: the adoption rule (see
+    ``adoption``) over the replies created in [month_start, month_end), one row per user.
+
+    Columns: month (datetime64[ns, UTC], month_start), then ADOPTION_COLUMNS. A reply
+    counts in the month it was written, even when accepted later.
+
+    Raises:
+        ValueError: a frame lacks a column the rule needs.
+    """
+    month = replies_created_in(replies, month_start, month_end)
+    report = adoption(month, questions, users)
+    report.insert(0, "month", pd.Series([_utc(month_start)] * len(report), dtype=TIMESTAMP_DTYPE))
+    return report
+
+
+def adoption_figures(replies: pd.DataFrame, questions: pd.DataFrame) -> dict[str, float | int]:
+    """Returns the figures followed over time: replies (distinct replies), accepted_answers
+    (those accepted) and acceptance_rate (their share, 0.0 without replies).
+
+    Raises:
+        ValueError: a frame lacks a column the rule needs.
+    """
+    replies = _require(replies, ("id", "question_id", "accepted_answer"), "replies")
+    questions = _require(questions, ("id", "answer"), "questions")
+    accepted = int(_accepted(replies, questions).sum())
+    count = len(replies)
+    return {
+        "replies": count,
+        "accepted_answers": accepted,
+        "acceptance_rate": round(accepted / count, 4) if count else 0.0,
+    }

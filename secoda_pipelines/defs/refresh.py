@@ -1,21 +1,30 @@
-"""The refresh jobs: what the schedule and the sensor launch."""
+"""The refresh jobs: what the schedules and the sensor launch."""
 
 import dagster as dg
 
 from secoda_pipelines.defs.assets.catalog import CATALOG_GROUP, columns, tables
-from secoda_pipelines.defs.assets.reports import REPORTS_GROUP
+from secoda_pipelines.defs.assets.reports import REPORTS_GROUP, adoption_monthly_report
 
+# Partitioned by UTC day through secoda/dashboard_usage: a run takes that day's snapshot
+# (only today's can be taken) and refreshes every unpartitioned catalog asset and report.
 catalog_refresh_job = dg.define_asset_job(
     "secoda_catalog_refresh",
     selection=(
         dg.AssetSelection.groups(CATALOG_GROUP, REPORTS_GROUP)
-        - dg.AssetSelection.assets(tables, columns)
+        - dg.AssetSelection.assets(tables, columns, adoption_monthly_report)
     ),
-    description="The unpartitioned catalog assets and the reports.",
+    description="Today's usage snapshot, the unpartitioned catalog assets and the reports "
+    "(run it for today's partition).",
 )
 
 integration_refresh_job = dg.define_asset_job(
     "secoda_integration_refresh",
     selection=dg.AssetSelection.assets(tables, columns),
     description="Tables and columns of one integration (one partition).",
+)
+
+adoption_refresh_job = dg.define_asset_job(
+    "secoda_adoption_refresh",
+    selection=dg.AssetSelection.assets(adoption_monthly_report),
+    description="Question-answering adoption of one month (one partition).",
 )

@@ -1,7 +1,7 @@
 """The Secoda endpoints (SPEC part A): the Api class answers one request against the store.
 
-Knows auth, paging and the list/read/patch/create/lineage/users handling; it never touches
-a socket (see handler.py) and reads its settings from the Sandbox at every request.
+Knows auth, paging and the list/read/patch/create/lineage/users/tags handling; it never
+touches a socket (see handler.py) and reads its settings from the Sandbox at every request.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from secoda_pipelines.sandbox.routes import (
     API_PREFIX,
     CREATE_ONLY,
     ROUTES,
+    TAG_CHECKED,
     WRITABLE,
     Route,
     check_fields,
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
     from secoda_pipelines.sandbox.server import Sandbox
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# What unknown_ids calls an object of each collection it checks ids against.
+_NOUNS = {seed.GROUPS: "group", seed.TEAMS: "team", seed.TAGS: "tag"}
+# The collections whose objects carry a `tags` list of tag ids.
+TAGGED = (seed.DASHBOARDS, seed.TABLES, seed.COLUMNS)
 
 
 def now_iso() -> str:
@@ -234,7 +239,8 @@ class Api:
             ApiError: 400 (validation), 404 (no such object).
         """
         if method == "DELETE":
-            return self.delete_lineage(object_id or "")
+            deleters = {seed.LINEAGE: self.delete_lineage, seed.TAGS: self.delete_tag}
+            return deleters[route.path](object_id or "")
         if not isinstance(body, dict):
             kind = "null" if body is None else type(body).__name__
             raise field_errors(
@@ -248,6 +254,7 @@ class Api:
             seed.INTEGRATIONS: self.create_integration,
             seed.TABLES: self.create_table,
             seed.COLUMNS: self.create_column,
+            seed.TAGS: self.create_tag,
         }
         return creators[route.path](body)
 
@@ -275,6 +282,8 @@ class Api:
         errors.update({k: ["Unknown field."] for k in body if k not in kinds and k not in obj})
         if route.path == seed.USERS and not errors:
             errors = self.check_user_refs(body, obj)
+        if route.path in TAG_CHECKED and not errors and "tags" in body:
+            errors = self.unknown_ids(seed.TAGS, "tags", body["tags"])
         if errors:
             raise field_errors(errors)
         changes = {k: v for k, v in body.items() if k in kinds}
@@ -300,10 +309,10 @@ class Api:
 
     def unknown_ids(self, path: str, key: str, ids: list[str]) -> dict[str, list[str]]:
         """Returns {key: [message]} naming the ids with no object at path; {} when all exist."""
-        missing = [i for i in ids if self.store.get(path, i) is None]
+        missing = [i for i in dict.fromkeys(ids) if self.store.get(path, i) is None]
         if not missing:
             return {}
-        noun = "group" if path == seed.GROUPS else "team"
+        noun = _NOUNS[path]
         return {key: [f'Invalid pk "{i}" - {noun} does not exist.' for i in missing]}
 
     def move_user(self, user_id: str, before: list[str], after: list[str]) -> None:
@@ -483,6 +492,63 @@ class Api:
         self.store.delete(seed.LINEAGE, object_id)
         if mirror is not None:
             self.store.delete(seed.LINEAGE, mirror["id"])
+        return Response(204, b"")
+
+    def create_tag(self, body: dict[str, Any]) -> Response:
+        """Returns 201 with the new tag (color defaults to seed.DEFAULT_TAG_COLOR).
+
+        Raises:
+            ApiError: 400, naming each bad field: name missing, blank or already taken by a
+                tag (case-insensitive, surrounding spaces ignored), description not a string,
+                color not a ``#rrggbb`` hex colour.
+        """
+        errors = check_fields(body, CREATE_ONLY[seed.TAGS])
+        if "name" not in body:
+            errors["name"] = [REQUIRED]
+        color = body.get("color")
+        if color is not None and (message := check_value("color", color)) is not None:
+            errors["color"] = [message]
+        name = body["name"].strip() if "name" not in errors else ""
+        taken = self.tag_named(name) if name else None
+        if taken is not None:
+            errors["name"] = [f'A tag named "{taken["name"]}" already exists (id {taken["id"]}).']
+        if errors:
+            raise field_errors(errors)
+        stamp = now_iso()
+        tag = {
+            "id": new_id(),
+            "name": name,
+            "description": body.get("description", ""),
+            "color": color or seed.DEFAULT_TAG_COLOR,
+            "integration_id": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        self.store.insert(seed.TAGS, tag)
+        return json_response(201, tag)
+
+    def tag_named(self, name: str) -> dict[str, Any] | None:
+        """Returns the tag whose name equals name case-insensitively, or None."""
+        found = self.store.find(seed.TAGS, (("name", (name.lower(),)),))
+        return found[0] if found else None
+
+    def delete_tag(self, object_id: str) -> Response:
+        """Returns 204 after deleting the tag and removing its id from every ``tags`` list.
+
+        The resources that carried it keep their ``updated_at``: removing a many-to-many
+        link does not save the resource itself.
+
+        Raises:
+            ApiError: 404, no such tag.
+        """
+        self.existing(seed.TAGS, object_id)
+        self.store.delete(seed.TAGS, object_id)
+        for path in TAGGED:
+            for obj in self.store.containing(path, dumps(object_id)):
+                tags = obj.get("tags")
+                if isinstance(tags, list) and object_id in tags:
+                    obj["tags"] = [t for t in tags if t != object_id]
+                    self.store.update(path, obj)
         return Response(204, b"")
 
     def create_users(self, body: dict[str, Any]) -> Response:

@@ -4,6 +4,7 @@ fields and their validation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ from secoda_pipelines.sandbox.store import RESOURCES
 
 API_PREFIX = "/api/v1/"
 ROLES = ("admin", "editor", "viewer", "guest")
+HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ ROUTES: dict[str, Route] = {
         Route("user/", post=True, detail_get=True, patch=True),
         Route("auth/group/"),
         Route("auth/teams/"),
+        Route("tag/", post=True, detail_get=True, delete=True),
     )
 }
 assert set(ROUTES) == set(RESOURCES)
@@ -84,7 +87,7 @@ COLLECTIONS: tuple[str, ...] = tuple(ROUTES)
 """Every collection path the API serves (relative to /api/v1/), in route-table order."""
 
 # Field kinds: "title" (non-empty string), "str" (string or null), "list" (list of strings),
-# "bool", "int", "role".
+# "bool", "int", "role", "color" (a "#rrggbb" hex string).
 _DOC_FIELDS = {
     "title": "title",
     "description": "str",
@@ -107,8 +110,12 @@ WRITABLE: dict[str, dict[str, str]] = {
         "disabled": "bool",
     },
 }
+# PATCHes whose `tags` must all be tag ids. Only dashboards: the sandbox's own write tests
+# PATCH tables and columns with made-up tag ids, which a stricter check would refuse.
+TAG_CHECKED = frozenset({"dashboard/dashboards/"})
 CREATE_ONLY = {
     "integration/integrations/": {"name": "title", "type": "str"},
+    "tag/": {"name": "title", "description": "str"},
     "table/tables/": {"integration": "str", "parent": "str", "database": "str", "schema": "str"},
     "table/columns/": {"integration": "str", "parent": "str"},
 }
@@ -136,6 +143,9 @@ def check_value(kind: str, value: Any) -> str | None:
     if kind == "role":
         ok = isinstance(value, str) and value.lower() in ROLES
         return None if ok else f'"{value}" is not a valid choice.'
+    if kind == "color":
+        ok = isinstance(value, str) and HEX_COLOR.fullmatch(value) is not None
+        return None if ok else f'"{value}" is not a valid hex colour such as "#a1b2c3".'
     raise ValueError(kind)
 
 

@@ -3,14 +3,22 @@
 Everything comes from ``random.Random`` instances with fixed string seeds (one per section,
 so changing one section does not shift the others) and fixed timestamps relative to
 ``REFERENCE_DATE``: the same scale gives byte-identical data on every build. Bump
-``SEED_VERSION`` whenever the generated content changes, so existing files are rebuilt.
+``SEED_VERSION`` whenever the generated content changes, so existing files are rebuilt; the
+random seeds do not depend on it, so ids survive a bump.
 
 - ``demo``: two Snowflake integrations (legacy, fully documented; new, partly) with the same
-  databases, schemas and table titles, a Tableau integration with 40 dashboards, 30 users,
-  4 groups, 4 teams, 15 questions with 40 replies, and manual lineage (chains and a cycle).
+  databases, schemas and table titles, a Tableau integration with 40 dashboards, and a
+  renamed pair: an old Redshift (database ``prod``, schemas ``public`` and ``finance``,
+  documented) and a new BigQuery (database ``acme-analytics``, schemas ``core`` and
+  ``finance``, mostly undocumented) with the same table titles, which match only under
+  ``RENAMED_DATABASES`` and ``RENAMED_SCHEMAS``. Also 30 users, 4 groups, 4 teams, the 10
+  tags of ``TAG_NAMES``, 15 questions with 40 replies, and manual lineage (chains, a cycle).
 - ``small`` / ``large``: one bulk Snowflake integration with exactly 1,000 / 50,000 tables
   and 10,000 / 500,000 columns (no other tables), plus the demo's Tableau dashboards,
-  people, questions and replies, an empty dbt integration, and lineage between bulk tables.
+  people, tags, questions and replies, an empty dbt integration, and lineage between bulk
+  tables.
+
+Every tag id a dashboard, table or column carries is one of the seeded tags.
 """
 
 from __future__ import annotations
@@ -22,7 +30,9 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-SEED_VERSION = "1"
+SEED_VERSION = "2"  # 2: tags, the renamed Redshift -> BigQuery pair
+# The random seeds' own version: kept at "1" so that every id seeded before stays the same.
+_RNG_VERSION = "1"
 SCALES = ("demo", "small", "large")
 BULK_TABLES = {"small": 1_000, "large": 50_000}
 REFERENCE_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,6 +50,7 @@ LINEAGE = "lineage/manual/"
 USERS = "user/"
 GROUPS = "auth/group/"
 TEAMS = "auth/teams/"
+TAGS = "tag/"
 
 
 def workspace(scale: str) -> Iterator[Section]:
@@ -60,7 +71,7 @@ def workspace(scale: str) -> Iterator[Section]:
 
 
 def _rng(section: str) -> random.Random:
-    return random.Random(f"secoda-sandbox:{SEED_VERSION}:{section}")
+    return random.Random(f"secoda-sandbox:{_RNG_VERSION}:{section}")
 
 
 def _uuids(rng: random.Random) -> Callable[[], str]:
@@ -208,9 +219,44 @@ def _people() -> tuple[list[Obj], list[Obj], list[Obj]]:
     return users, groups, teams
 
 
+_TAG_DETAILS = {  # name -> (description, color)
+    "pii": ("Holds personal data: access is restricted.", "#d92d20"),
+    "finance": ("Owned by Finance; feeds the monthly close.", "#027a48"),
+    "core": ("Core business entities.", "#1570ef"),
+    "deprecated": ("Scheduled for removal: do not build on it.", "#667085"),
+    "gold": ("Curated, production-grade data.", "#dc6803"),
+    "silver": ("Cleaned and conformed, not yet curated.", "#98a2b3"),
+    "marketing": ("Used by the Marketing team.", "#dd2590"),
+    "sales": ("Used by the Sales team.", "#6938ef"),
+    "product": ("Used by the Product team.", "#0e9384"),
+    "certified": ("Reviewed and certified by the data team.", "#12b76a"),
+}
+DEFAULT_TAG_COLOR = "#6b7280"  # a tag created without a color
+
+
 def _tags() -> list[str]:
     new_id = _uuids(_rng("tags"))
     return [new_id() for _ in TAG_NAMES]
+
+
+def _tag_objects(ids: list[str]) -> list[Obj]:
+    """Returns the tag objects of TAG_NAMES with the given ids, all made in Secoda."""
+    tags = []
+    for i, (tag_id, name) in enumerate(zip(ids, TAG_NAMES, strict=True)):
+        description, color = _TAG_DETAILS[name]
+        created = at(760 - 7 * i, 9)
+        tags.append(
+            {
+                "id": tag_id,
+                "name": name,
+                "description": description,
+                "color": color,
+                "integration_id": None,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
+    return tags
 
 
 # ---- warehouses ------------------------------------------------------------------------
@@ -450,6 +496,135 @@ def _column(column_id: str, table: Obj, title: str, order: int, doc: Obj, create
     }
 
 
+# ---- the renamed warehouse pair (demo) -------------------------------------------------
+
+# An old Redshift moved to a new BigQuery: the same table and column titles under a renamed
+# database and one renamed schema, so (database, schema, title) keys match only through
+# these maps (old name -> new name; "finance" keeps its name).
+RENAMED_DATABASES = {"prod": "acme-analytics"}
+RENAMED_SCHEMAS = {"public": "core"}
+RENAMED_CATALOG: dict[tuple[str, str], tuple[str, ...]] = {  # (old schema, title) -> columns
+    ("public", "customers"): ("id", "email", "name", "region", "created_at"),
+    ("public", "orders"): ("id", "customer_id", "status", "amount", "created_at"),
+    ("public", "order_items"): ("id", "order_id", "quantity", "price"),
+    ("public", "products"): ("id", "title", "description", "price", "is_active"),
+    ("finance", "invoices"): ("id", "account_id", "amount", "currency", "status", "created_at"),
+    ("finance", "payments"): ("id", "order_id", "amount", "currency"),
+}
+# Only in Redshift: unmatched even with the maps.
+RENAMED_OLD_ONLY = ("public", "unload_audit")
+RENAMED_OLD_ONLY_COLUMNS = ("id", "source", "created_at")
+# The one BigQuery table with a description of its own (differing from Redshift's).
+RENAMED_NEW_DOCUMENTED = ("finance", "invoices")
+_REDSHIFT_TYPES = {"timestamp_tz": "timestamptz", "number(18,2)": "numeric(18,2)"}
+_BIGQUERY_TYPES = {
+    "varchar": "STRING",
+    "varchar(3)": "STRING",
+    "text": "STRING",
+    "timestamp_tz": "TIMESTAMP",
+    "number(18,2)": "NUMERIC",
+    "integer": "INT64",
+    "boolean": "BOOL",
+}
+
+
+class _RenamedWarehouses:
+    """Builds the demo's Redshift (old, documented) and BigQuery (new, mostly not) pair."""
+
+    def __init__(self, users: list[Obj], tags: list[str]) -> None:
+        self.rng = _rng("renamed_warehouses")
+        self.new_id = _uuids(self.rng)
+        self.old = _integration(self.new_id, "Redshift", "redshift", 1200)
+        self.new = _integration(self.new_id, "BigQuery", "bigquery", 30)
+        self.owners = [u["id"] for u in users if u["role"].lower() in ("admin", "editor")]
+        self.tags = tags
+        self.pii_tag = tags[TAG_NAMES.index("pii")]
+        self.other_tags = [t for t in tags if t != self.pii_tag]
+        self.schemas: dict[tuple[str, str], str] = {}
+        self.tables: list[Obj] = []
+        self.columns: list[Obj] = []
+
+    def build(self) -> tuple[list[Obj], list[Obj], list[Obj]]:
+        """Returns (integrations, tables, columns), Redshift's before BigQuery's."""
+        old_db = next(iter(RENAMED_DATABASES))
+        layouts = {**RENAMED_CATALOG, RENAMED_OLD_ONLY: RENAMED_OLD_ONLY_COLUMNS}
+        for (schema, title), columns in layouts.items():
+            self._old_table(old_db, schema, title, columns)
+        for (schema, title), columns in RENAMED_CATALOG.items():
+            database = RENAMED_DATABASES[old_db]
+            new_schema = RENAMED_SCHEMAS.get(schema, schema)
+            described = (schema, title) == RENAMED_NEW_DOCUMENTED
+            self._new_table(database, new_schema, title, columns, described)
+        return [self.old, self.new], self.tables, self.columns
+
+    def _old_table(self, db: str, schema: str, title: str, columns: tuple[str, ...]) -> None:
+        description, definition = _table_doc(db, schema, title)
+        doc = {
+            "description": description,
+            "definition": definition,
+            "tags": self.rng.sample(self.other_tags, self.rng.randint(1, 2)),
+            "pii": any(c in PII_COLUMNS for c in columns),
+            "owners": self.rng.sample(self.owners, 1),
+            "verified": True,
+        }
+        table = self._table(self.old["id"], db, schema, title, doc, 1190)
+        for order, column in enumerate(columns, start=1):
+            words = column.replace("_", " ")
+            pii = column in PII_COLUMNS
+            column_doc = {
+                "description": f"The {words} of the {title.replace('_', ' ')} row.",
+                "definition": f"`{column}`: {words}.",
+                "tags": [self.pii_tag] if pii else self.rng.sample(self.other_tags, 1),
+                "pii": pii,
+                "owners": [],
+                "verified": False,
+            }
+            self._column(table, column, order, column_doc, 1190, _REDSHIFT_TYPES)
+
+    def _new_table(
+        self, db: str, schema: str, title: str, columns: tuple[str, ...], described: bool
+    ) -> None:
+        doc = self._empty()
+        if described:
+            doc["description"] = f"{title.capitalize()}, loaded from the billing system."
+        table = self._table(self.new["id"], db, schema, title, doc, 29)
+        for order, column in enumerate(columns, start=1):
+            self._column(table, column, order, self._empty(), 29, _BIGQUERY_TYPES)
+
+    def _empty(self) -> Obj:
+        """Returns undocumented fields, each in one of the forms the API sends for empty."""
+        return {field: self.rng.choice(values) for field, values in _EMPTY.items()}
+
+    def _table(
+        self, integration: str, db: str, schema: str, title: str, doc: Obj, days: int
+    ) -> Obj:
+        key = (integration, schema)
+        if key not in self.schemas:
+            self.schemas[key] = self.new_id()
+        created = at(days, 6, len(self.tables))
+        table = {
+            "id": self.new_id(),
+            "title": title,
+            "entity_type": "table",
+            "integration": integration,
+            "parent": self.schemas[key],
+            "database": db,
+            "schema": schema,
+            **doc,
+            "created_at": created,
+            "updated_at": created,
+        }
+        self.tables.append(table)
+        return table
+
+    def _column(
+        self, table: Obj, title: str, order: int, doc: Obj, days: int, types: dict[str, str]
+    ) -> None:
+        column = _column(self.new_id(), table, title, order, doc, at(days, 7))
+        column["type"] = types.get(column["type"], column["type"])
+        self.columns.append(column)
+
+
 # ---- dashboards ------------------------------------------------------------------------
 
 # (title, external_usage, internal_usage, external_users, internal_users, days before
@@ -677,6 +852,7 @@ def _demo() -> Iterator[Section]:
     current = _integration(new_id, "Snowflake", "snowflake", 214)
     users, groups, teams, dashboards, tags = _common(tableau["id"])
     tables, columns = _Warehouses(legacy["id"], current["id"], users, tags).build()
+    renamed, renamed_tables, renamed_columns = _RenamedWarehouses(users, tags).build()
     by_name = {
         f"{t['database']}.{t['schema']}.{t['title']}": t["id"]
         for t in tables
@@ -684,13 +860,14 @@ def _demo() -> Iterator[Section]:
     }
     chains = [[_resolve(n, by_name, dashboards) for n in chain] for chain in DEMO_CHAINS]
     questions, replies = _questions(users)
-    yield INTEGRATIONS, [legacy, tableau, current]
+    yield INTEGRATIONS, [legacy, tableau, current, *renamed]
     yield from _people_sections(users, groups, teams)
+    yield TAGS, _tag_objects(tags)
     yield DASHBOARDS, dashboards
     yield QUESTIONS, questions
     yield REPLIES, replies
-    yield TABLES, tables
-    yield COLUMNS, columns
+    yield TABLES, [*tables, *renamed_tables]
+    yield COLUMNS, [*columns, *renamed_columns]
     yield LINEAGE, _lineage(chains, "lineage")
 
 
@@ -745,6 +922,7 @@ def _bulk(n_tables: int) -> Iterator[Section]:
     questions, replies = _questions(users)
     yield INTEGRATIONS, [tableau, warehouse, dbt]
     yield from _people_sections(users, groups, teams)
+    yield TAGS, _tag_objects(tags)
     yield DASHBOARDS, dashboards
     yield QUESTIONS, questions
     yield REPLIES, replies

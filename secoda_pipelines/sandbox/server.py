@@ -311,6 +311,29 @@ class Sandbox:
             store.insert(path, stored)
         return stored
 
+    def update(self, path: str, object_id: str, **fields: Any) -> dict[str, Any]:
+        """Returns the stored object after setting fields on it (not logged, not limited).
+
+        For changes the API cannot make, such as a BI sync's new ``external_usage``: the
+        fields are stored as given and nothing else changes (not ``updated_at`` unless
+        given, no cascade such as group memberships).
+
+        Raises:
+            KeyError: no collection at path, or no object with this id in it.
+            ValueError: fields would change the object's id.
+        """
+        path = collection_path(path)
+        if fields.get("id", object_id) != object_id:
+            raise ValueError(f"update cannot change an object's id ({object_id!r})")
+        store = self.open_store()
+        with store.transaction():
+            obj = store.get_object(path, object_id)
+            if obj is None:
+                raise KeyError(f"no object {object_id!r} in {path}")
+            obj.update(fields)
+            store.update(path, obj)
+        return obj
+
     def get_object(self, path_with_id: str) -> dict[str, Any] | None:
         """Returns the stored object at ``<collection>/<id>/``, or None when there is none.
 

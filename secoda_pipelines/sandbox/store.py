@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the tags table
 _PAGE_CACHE_LIMIT = 512
 
 
@@ -90,6 +90,7 @@ RESOURCES: dict[str, Resource] = {
         Resource("user/", "users", (("email", "email"),), frozenset({"email"})),
         Resource("auth/group/", "groups"),
         Resource("auth/teams/", "teams"),
+        Resource("tag/", "tags", (("name", "name"),), frozenset({"name"})),
     )
 }
 
@@ -211,6 +212,19 @@ class Store:
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT body FROM {resource.table} WHERE {where} ORDER BY seq", params
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def containing(self, path: str, text: str) -> list[dict[str, Any]]:
+        """Returns every object whose stored JSON text contains text, in list order.
+
+        A full scan (no index holds list fields such as ``tags``): for rare writes only.
+        """
+        resource = RESOURCES[path]
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT body FROM {resource.table} WHERE instr(body, ?) > 0 ORDER BY seq",
+                (text,),
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 

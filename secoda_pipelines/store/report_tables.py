@@ -74,6 +74,8 @@ MIGRATION_PLAN = ReportTable(
         ("target_integration_id", TEXT),
         ("kind", TEXT),
         ("key", TEXT),
+        ("matched_as", TEXT),  # key after database_map and schema_map
+        ("documented", BOOL),  # a non-empty value in one of the run's fields
         ("source_id", TEXT),
         ("target_id", TEXT),
         ("action", TEXT),
@@ -126,9 +128,49 @@ DOWNSTREAM_IMPACT = ReportTable(
     records_writes=False,  # a read-only check: nothing is written to Secoda
 )
 
+MIGRATION_COVERAGE = ReportTable(
+    "migration_coverage",
+    (
+        ("source_integration_id", TEXT),
+        ("target_integration_id", TEXT),
+        ("kind", TEXT),
+        ("basis", TEXT),
+        ("resources", INT),
+        ("documented", INT),
+        ("carried", INT),
+        ("pending", INT),
+        ("kept", INT),
+        ("unmatched", INT),
+        ("ambiguous", INT),
+        ("safe_to_delete_source", BOOL),
+    ),
+    records_writes=False,  # a summary of the run's plan or of the target after it
+)
+STALE_DASHBOARD_FLAGS = ReportTable(
+    "stale_dashboard_flags",
+    (
+        ("resource", TEXT),
+        ("dashboard_id", TEXT),
+        ("title", TEXT),
+        ("action", TEXT),
+        ("detail", TEXT),
+        ("tag_name", TEXT),
+        ("tag_id", TEXT),
+        ("tags_before", JSON),
+        ("tags_after", JSON),
+    ),
+)
+
 REPORT_TABLES = {
     table.name: table
-    for table in (MIGRATION_PLAN, USER_PROVISIONING, LINEAGE_CHANGES, DOWNSTREAM_IMPACT)
+    for table in (
+        MIGRATION_PLAN,
+        MIGRATION_COVERAGE,
+        USER_PROVISIONING,
+        LINEAGE_CHANGES,
+        DOWNSTREAM_IMPACT,
+        STALE_DASHBOARD_FLAGS,
+    )
 }
 
 

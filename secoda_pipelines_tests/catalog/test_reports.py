@@ -34,6 +34,8 @@ STALE_COLUMNS = [
     "days_since_external_update",
     "url",
     "owners",
+    "days_without_views",
+    "last_viewed_on",
 ]
 ADOPTION_COLUMNS = [
     "user_id",
@@ -182,6 +184,8 @@ def test_stale_dtypes_hold_with_and_without_rows() -> None:
         "days_since_external_update": "Int64",
         "url": "string",
         "owners": "string",
+        "days_without_views": "Int64",
+        "last_viewed_on": "datetime64[ns, UTC]",
     }
     for rows in ([dashboard("d1")], []):
         stale = stale_dashboards(dashboards_frame(rows), NOW)

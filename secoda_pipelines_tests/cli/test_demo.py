@@ -47,6 +47,27 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
     assert "in dry run (nothing was written to Secoda)" in out
     assert "migrate_documentation: Snowflake (legacy) -> Snowflake" in out
     assert "PATCHes would be written" in out
+    # Today's snapshot is the only one: every stale dashboard has 1 day without views.
+    stale_lines = out.split("Stale dashboards:")[1].split("Question-answering")[0]
+    header, *rows = [line for line in stale_lines.splitlines()[1:] if line.strip()][:-1]
+    assert header.split()[-1] == "days_without_views"
+    assert len(rows) == len(expected_stale)
+    assert all(row.split()[-1] == "1" for row in rows)
+    # The renamed warehouse matches through its maps; the verdict is printed per migration.
+    assert (
+        "migrate_documentation: Redshift -> BigQuery database_map {'prod': 'acme-analytics'} "
+        "schema_map {'public': 'core'}"
+    ) in out
+    assert "coverage, tables: 7 documented = 0 carried + 6 pending + 0 kept + 1 unmatched" in out
+    assert out.count("safe to delete the source integration: no") == 2
+    # The flag job's dry-run plan: the tag created once, every stale dashboard tagged.
+    assert (
+        f"flag_stale_dashboards (tag 'stale', 90 days): add: {len(expected_stale)}, create: 1"
+    ) in out
+    # A few months of the adoption trend, each month's replies counted per user.
+    trend = out.split("Adoption by month (reports.adoption_monthly, 4 months):")[1]
+    months = [line.split()[0] for line in trend.splitlines()[2:6]]
+    assert months == ["2025-07", "2025-08", "2025-09", "2025-10"]
     assert "provision_users (2 users): create: 1, exists: 1" in out
     assert "create_manual_lineage (2 edges): create: 1, exists: 1" in out
     assert "check_downstream_impact (product.events.page_views, all levels): 4 downstream" in out

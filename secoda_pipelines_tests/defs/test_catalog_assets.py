@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
-from secoda_pipelines.defs.assets.reports import report_assets
+from secoda_pipelines.defs.assets.reports import adoption_monthly_report, report_assets
+from secoda_pipelines.defs.assets.usage import dashboard_usage, utc_today
 from secoda_pipelines.defs.checks import IDS_CHECK
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK as STALE_CHECK
 from secoda_pipelines.defs.resources import SecodaResource
@@ -26,12 +27,17 @@ from secoda_pipelines_tests.helpers import (
     query,
 )
 
-ALL_ASSETS = [*catalog_assets, *report_assets]
-UNPARTITIONED = dg.AssetSelection.all() - dg.AssetSelection.assets(tables, columns)
+ALL_ASSETS = [*catalog_assets, dashboard_usage, *report_assets]
+# What the daily refresh runs: today's usage snapshot with every unpartitioned asset.
+UNPARTITIONED = dg.AssetSelection.all() - dg.AssetSelection.assets(
+    tables, columns, adoption_monthly_report
+)
 SECRET = "sk-live-wrong-2b7c41"
 
 
 def materialize(resources, instance, selection=UNPARTITIONED, **kwargs):
+    if selection is UNPARTITIONED:
+        kwargs.setdefault("partition_key", utc_today())
     return dg.materialize(
         ALL_ASSETS, selection=selection, resources=resources, instance=instance, **kwargs
     )
@@ -203,7 +209,7 @@ def test_backfill_over_three_partitions_keeps_each_partitions_rows(
     warehouses = [
         i for i in api_rows(sandbox, "integration/integrations/") if i["type"] != "tableau"
     ]
-    assert len(warehouses) == 3
+    assert len(warehouses) == 5
     ids = [w["id"] for w in warehouses]
     instance.add_dynamic_partitions("secoda_integrations", ids)
     for partition in ids:

@@ -13,6 +13,17 @@ def test_definitions_load_and_validate():
     dg.Definitions.validate_loadable(defs)
 
 
+def _partitions(partitions_def: dg.PartitionsDefinition | None) -> str | None:
+    if partitions_def is None:
+        return None
+    if isinstance(partitions_def, dg.DynamicPartitionsDefinition):
+        return partitions_def.name
+    window = partitions_def
+    return (
+        f"{window.cron_schedule} {window.timezone} from {window.start:%Y-%m-%d}+{window.end_offset}"
+    )
+
+
 def test_asset_graph_snapshot():
     graph = defs.resolve_asset_graph()
     snapshot = {
@@ -20,7 +31,7 @@ def test_asset_graph_snapshot():
             graph.get(key).group_name,
             sorted(graph.get(key).kinds),
             sorted(p.to_user_string() for p in graph.get(key).parent_keys),
-            graph.get(key).partitions_def and graph.get(key).partitions_def.name,
+            _partitions(graph.get(key).partitions_def),
         )
         for key in graph.get_all_asset_keys()
     }
@@ -34,12 +45,24 @@ def test_asset_graph_snapshot():
         "secoda/question_replies": catalog,
         "secoda/tables": partitioned,
         "secoda/columns": partitioned,
-        "reports/stale_dashboards": ("reports", ["duckdb", "pandas"], ["secoda/dashboards"], None),
+        "secoda/dashboard_usage": (*catalog[:3], "0 0 * * * UTC from 2025-01-01+1"),
+        "reports/stale_dashboards": (
+            "reports",
+            ["duckdb", "pandas"],
+            ["secoda/dashboard_usage", "secoda/dashboards"],
+            None,
+        ),
         "reports/adoption": (
             "reports",
             ["duckdb", "pandas"],
             ["secoda/question_replies", "secoda/questions", "secoda/users"],
             None,
+        ),
+        "reports/adoption_monthly": (
+            "reports",
+            ["duckdb", "pandas"],
+            ["secoda/question_replies", "secoda/questions", "secoda/users"],
+            "0 0 1 * * UTC from 2024-01-01+1",
         ),
     }
 
@@ -55,19 +78,24 @@ def test_api_reading_assets_share_the_pool_and_retry():
             assert node.pool is None, key
 
 
-def test_schedule_targets_the_unpartitioned_catalog_and_both_reports():
+def test_schedule_targets_todays_snapshot_the_unpartitioned_catalog_and_reports():
     schedule = defs.resolve_schedule_def("daily_secoda_refresh")
     assert schedule.execution_timezone == "UTC"
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 11, 26, 5, tzinfo=UTC)
+            instance=instance,
+            scheduled_execution_time=datetime(2026, 11, 26, 5, tzinfo=UTC),
+            repository_def=defs.get_repository_def(),
         )
         result = schedule.evaluate_tick(context)
-    assert len(result.run_requests) == 1
+    [request] = result.run_requests
+    assert request.partition_key == "2026-11-26"
+    assert request.run_key == "catalog-refresh:2026-11-26"
     job = defs.resolve_job_def(schedule.job_name)
     assert sorted(k.to_user_string() for k in job.asset_layer.executable_asset_keys) == [
         "reports/adoption",
         "reports/stale_dashboards",
+        "secoda/dashboard_usage",
         "secoda/dashboards",
         "secoda/integrations",
         "secoda/question_replies",

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 import pytest
+import requests
 
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
@@ -13,6 +14,7 @@ from secoda_pipelines_tests.helpers import (
     api_rows,
     failure_message,
     job_resources,
+    output_metadata,
     query,
     report_rows,
 )
@@ -151,6 +153,7 @@ def table_ids(sandbox):
 def test_apply_writes_exactly_the_planned_patches(sandbox, warehouse, instance):
     _, new, _ = warehouses(sandbox)
     expected = expected_plan(sandbox)
+    planned_coverage = expected_coverage(sandbox, expected)
     before = stored_docs(sandbox, new)
     source = {
         **{r["id"]: r for r in api_rows(sandbox, "table/tables/")},
@@ -199,6 +202,26 @@ def test_apply_writes_exactly_the_planned_patches(sandbox, warehouse, instance):
     ]
     assert f"Migration: 50 of {total} written, {total - 50} remaining" in progress[0]
     assert all("to go" in p for p in progress)
+    # Coverage from the target read again: nothing pending, but the source's documented
+    # unmatched and ambiguous resources still stand in the way of deleting it.
+    # An update that also kept a field is `kept` once written, any other one `carried`.
+    coverage = coverage_rows(warehouse, result.run_id)
+    for kind, before in planned_coverage.items():
+        ids = tables if kind == "table" else set(expected) - tables
+        updates = [v for k, v in expected.items() if k in ids and v[0] == "update"]
+        also_kept = sum(1 for v in updates if v[3])
+        after = coverage[kind]
+        assert after["basis"] == "target after writes" and not after["dry_run"]
+        assert after["pending"] == 0
+        assert after["carried"] == before["carried"] + len(updates) - also_kept
+        assert after["kept"] == before["kept"] + also_kept
+        for figure in ("resources", "documented", "unmatched", "ambiguous"):
+            assert after[figure] == before[figure], (kind, figure)
+        assert after["safe_to_delete_source"] is False
+    assert planned_coverage["table"]["unmatched"] > 0
+    md = output_metadata(result, "documentation_migration")
+    assert md["safe_to_delete_source"].value is False
+    assert md["tables_pending"].value == 0
 
 
 def test_rerun_after_apply_writes_nothing(sandbox, warehouse, instance):
@@ -239,8 +262,13 @@ def test_a_run_killed_after_k_writes_then_rerun_ends_in_the_same_state(
     sandbox.api_key = DEFAULT_API_KEY
     assert not crashed.success
     assert len(sandbox.writes()) == k - 1
+    # The revoked key cannot read the target again either: no coverage, the run says why.
+    assert report_rows(warehouse, "migration_coverage", crashed.run_id).empty
+    warnings = [r.user_message for r in instance.all_logs(crashed.run_id)]
+    assert any(m.startswith("No coverage reported: the writes stopped") for m in warnings)
     rerun = run(sandbox, warehouse, instance, dry_run=False)
     assert rerun.success
+    assert {r["pending"] for r in coverage_rows(warehouse, rerun.run_id).values()} == {0}
     targets = [w.path for w in sandbox.writes()]
     assert len(targets) == len(set(targets)), "no resource written twice"
     assert stored_docs(sandbox, new) == final
@@ -482,3 +510,366 @@ def test_a_value_changed_after_the_plan_is_kept_not_overwritten(sandbox, warehou
     assert "kept description: changed in Secoda since the plan" in row.loc[edited, "write_detail"]
     planned = sum(1 for v in expected.values() if v[0] == "update")
     assert len(sandbox.writes()) == planned - 1
+
+
+# --- coverage -----------------------------------------------------------------------------
+
+OUTCOME_OF_ACTION = {
+    "unchanged": "carried",
+    "update": "pending",
+    "kept": "kept",
+    "unmatched": "unmatched",
+    "ambiguous": "ambiguous",
+}
+COVERAGE_FIGURES = ("resources", "documented", "carried", "pending", "kept", "unmatched")
+
+
+def expected_coverage(sandbox, expected, fields=FIELDS):
+    """SPEC B's coverage counted with plain loops over the API rows and `expected_plan`."""
+    legacy, _, _ = warehouses(sandbox)
+    coverage = {}
+    for kind, path in (("table", "table/tables/"), ("column", "table/columns/")):
+        counts = Counter()
+        for row in api_rows(sandbox, path, integration_id=legacy):
+            counts["resources"] += 1
+            if any(not _blank(row.get(field)) for field in fields):
+                counts["documented"] += 1
+                counts[OUTCOME_OF_ACTION[expected[row["id"]][0]]] += 1
+        figures = {f: counts[f] for f in (*COVERAGE_FIGURES, "ambiguous")}
+        figures["safe_to_delete_source"] = not (
+            counts["pending"] or counts["unmatched"] or counts["ambiguous"]
+        )
+        coverage[kind] = figures
+    return coverage
+
+
+def coverage_rows(warehouse, run_id):
+    """Returns {kind: the run's reports.migration_coverage row as a dict}."""
+    rows = report_rows(warehouse, "migration_coverage", run_id)
+    assert rows["kind"].is_unique, "one row per kind per run"
+    return {
+        row["kind"]: {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in rows.to_dict("records")
+    }
+
+
+def test_dry_run_coverage_counts_the_documented_source_resources(sandbox, warehouse, instance):
+    legacy, new, _ = warehouses(sandbox)
+    expected = expected_coverage(sandbox, expected_plan(sandbox))
+    result = run(sandbox, warehouse, instance)
+    assert result.success
+    coverage = coverage_rows(warehouse, result.run_id)
+    assert set(coverage) == {"table", "column"}
+    for kind, figures in expected.items():
+        row = coverage[kind]
+        assert {k: row[k] for k in figures} == figures, kind
+        assert row["documented"] == sum(row[o] for o in OUTCOME_OF_ACTION.values())
+        assert (row["basis"], row["dry_run"]) == ("plan", True)
+        assert (row["source_integration_id"], row["target_integration_id"]) == (legacy, new)
+    md = output_metadata(result, "documentation_migration")
+    assert md["safe_to_delete_source"].value is False
+    assert md["coverage_basis"].value == "plan"
+    for kind, figures in expected.items():
+        for figure in COVERAGE_FIGURES:
+            assert md[f"{kind}s_{figure}"].value == figures[figure]
+    logs = [r.user_message for r in instance.all_logs(result.run_id)]
+    assert any(m.startswith("Coverage (plan): tables ") for m in logs)
+    assert sandbox.writes() == []
+
+
+def test_include_columns_false_reports_table_coverage_only(sandbox, warehouse, instance):
+    result = run(sandbox, warehouse, instance, include_columns=False)
+    assert result.success
+    assert set(coverage_rows(warehouse, result.run_id)) == {"table"}
+
+
+# --- a migration across renamed databases and schemas -----------------------------------
+
+AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+RENAMES = {"database_map": {"PROD": "Acme-Analytics"}, "schema_map": {" Public ": "CORE"}}
+
+
+def post(sandbox, path, body):
+    """Creates a resource through the sandbox's HTTP API; returns it."""
+    response = requests.post(sandbox.base_url + path, json=body, headers=AUTH, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def renamed_pair(sandbox, bad_column_description=False):
+    """A Redshift-like source (database prod; schemas public, finance) and a BigQuery-like
+    target (database acme-analytics; schemas core, finance), built over HTTP.
+
+    By hand, for fields description/definition/tags/pii with RENAMES:
+
+    - tables: orders pending (target description blank), customers carried (same
+      description), invoices pending (pii), budgets kept (target describes it otherwise),
+      scratch unmatched but undocumented: 5 resources, 4 documented.
+    - columns: orders.id pending, orders.amount undocumented, customers.email carried (pii
+      on both), scratch.tmp unmatched and undocumented: 4 resources, 2 documented.
+
+    Returns (source id, target id, {name: source table id}, {name: target table id}).
+    """
+    source = post(
+        sandbox, "integration/integrations/", {"name": "Redshift (t)", "type": "redshift"}
+    )
+    target = post(
+        sandbox, "integration/integrations/", {"name": "BigQuery (t)", "type": "bigquery"}
+    )
+    tables = {  # title: (source schema, source docs, target schema or None, target docs)
+        "orders": ("public", {"description": "Orders, one row each"}, "core", {}),
+        "customers": ("Public", {"description": "Customers"}, "core", {"description": "Customers"}),
+        "invoices": ("finance", {"pii": True}, "finance", {}),
+        "budgets": ("finance", {"description": "Budgets"}, "finance", {"description": "Lines"}),
+        "scratch": ("public", {}, None, {}),
+    }
+    columns = {  # (table, column): (source docs, target docs or None)
+        ("orders", "id"): ({"description": "Order id"}, {}),
+        ("orders", "amount"): ({}, {"description": "Amount, in cents"}),
+        ("customers", "email"): ({"pii": True}, {"pii": True}),
+        ("scratch", "tmp"): ({}, None),
+    }
+    source_ids, target_ids = {}, {}
+    for title, (schema, docs, target_schema, target_docs) in tables.items():
+        body = {"title": title, "integration": source["id"], "database": "prod", "schema": schema}
+        source_ids[title] = post(sandbox, "table/tables/", {**body, **docs})["id"]
+        if target_schema:
+            body = {
+                "title": title.capitalize(),
+                "integration": target["id"],
+                "database": "acme-analytics",
+                "schema": target_schema,
+            }
+            target_ids[title] = post(sandbox, "table/tables/", {**body, **target_docs})["id"]
+    for (table, title), (docs, target_docs) in columns.items():
+        if bad_column_description and docs.get("description"):
+            # Not text: the PATCH carrying it is refused with a 400.
+            sandbox.insert(
+                "table/columns/",
+                {
+                    "title": title,
+                    "parent": source_ids[table],
+                    "integration": source["id"],
+                    "table_title": table,
+                    "table_schema": tables[table][0],
+                    "table_database": "prod",
+                    "description": 12345,
+                },
+            )
+        else:
+            post(sandbox, "table/columns/", {"title": title, "parent": source_ids[table], **docs})
+        if target_docs is not None:
+            body = {"title": title.upper(), "parent": target_ids[table], **target_docs}
+            post(sandbox, "table/columns/", body)
+    sandbox.clear_log()
+    return source["id"], target["id"], source_ids, target_ids
+
+
+def run_pair(sandbox, warehouse, instance, pair, **config):
+    return run(
+        sandbox,
+        warehouse,
+        instance,
+        source_integration_id=pair[0],
+        target_integration_id=pair[1],
+        **config,
+    )
+
+
+def figures(coverage, kind):
+    return {k: coverage[kind][k] for k in (*COVERAGE_FIGURES, "ambiguous")}
+
+
+def test_maps_match_renamed_databases_and_schemas(sandbox, warehouse, instance):
+    pair = renamed_pair(sandbox)
+    _, _, source_ids, target_ids = pair
+    plain = run_pair(sandbox, warehouse, instance, pair)
+    assert plain.success
+    assert set(report_rows(warehouse, "migration_plan", plain.run_id)["action"]) == {"unmatched"}
+
+    result = run_pair(sandbox, warehouse, instance, pair, **RENAMES)
+    assert result.success, failure_message(result)
+    plan = report_rows(warehouse, "migration_plan", result.run_id)
+    tables = plan[plan["kind"] == "table"].set_index("source_id")
+    orders = tables.loc[source_ids["orders"]]
+    assert (orders["key"], orders["matched_as"]) == (
+        "prod.public.orders",
+        "acme-analytics.core.orders",
+    )
+    assert (orders["action"], orders["target_id"]) == ("update", target_ids["orders"])
+    by_title = {t: tables.loc[i, "action"] for t, i in source_ids.items()}
+    assert by_title == {
+        "orders": "update",
+        "customers": "unchanged",
+        "invoices": "update",
+        "budgets": "kept",
+        "scratch": "unmatched",
+    }
+    assert tables.loc[source_ids["invoices"], "matched_as"] == "acme-analytics.finance.invoices"
+    columns = plan[plan["kind"] == "column"].set_index("key")
+    assert columns.loc["prod.public.orders.id", "matched_as"] == "acme-analytics.core.orders.id"
+    assert dict(columns["action"]) == {
+        "prod.public.orders.id": "update",
+        "prod.public.orders.amount": "unchanged",
+        "prod.public.customers.email": "unchanged",
+        "prod.public.scratch.tmp": "unmatched",
+    }
+    assert columns["documented"].tolist() == [True, False, True, False]
+    assert sandbox.writes() == []
+
+
+def test_coverage_before_and_after_an_apply(sandbox, warehouse, instance):
+    pair = renamed_pair(sandbox)
+    dry = run_pair(sandbox, warehouse, instance, pair, **RENAMES)
+    assert dry.success
+    before = coverage_rows(warehouse, dry.run_id)
+    # Counted by hand from renamed_pair's docstring.
+    assert figures(before, "table") == {
+        "resources": 5,
+        "documented": 4,
+        "carried": 1,
+        "pending": 2,
+        "kept": 1,
+        "unmatched": 0,
+        "ambiguous": 0,
+    }
+    assert figures(before, "column") == {
+        "resources": 4,
+        "documented": 2,
+        "carried": 1,
+        "pending": 1,
+        "kept": 0,
+        "unmatched": 0,
+        "ambiguous": 0,
+    }
+    assert {k: (r["basis"], r["safe_to_delete_source"]) for k, r in before.items()} == {
+        "table": ("plan", False),
+        "column": ("plan", False),
+    }
+
+    applied = run_pair(sandbox, warehouse, instance, pair, dry_run=False, **RENAMES)
+    assert applied.success, failure_message(applied)
+    assert len(sandbox.writes()) == 3
+    last_patch = max(i for i, r in enumerate(sandbox.requests) if r.method == "PATCH")
+    relisted = [r for r in sandbox.requests[last_patch:] if r.path == "table/tables/"]
+    assert relisted, "the coverage comes from listing the target again after the writes"
+    after = coverage_rows(warehouse, applied.run_id)
+    for kind in ("table", "column"):
+        assert after[kind]["basis"] == "target after writes"
+        assert after[kind]["pending"] == 0
+        assert after[kind]["carried"] == before[kind]["carried"] + before[kind]["pending"]
+        assert after[kind]["kept"] == before[kind]["kept"]
+        assert after[kind]["safe_to_delete_source"] is True
+    md = output_metadata(applied, "documentation_migration")
+    assert md["safe_to_delete_source"].value is True
+    assert md["coverage_basis"].value == "target after writes"
+    assert (md["tables_carried"].value, md["columns_carried"].value) == (3, 2)
+
+    # A documented source table the target lacks: deleting the source would lose it.
+    source_id = pair[0]
+    post(
+        sandbox,
+        "table/tables/",
+        {
+            "title": "refunds",
+            "integration": source_id,
+            "database": "prod",
+            "schema": "public",
+            "description": "Refunds",
+        },
+    )
+    again = run_pair(sandbox, warehouse, instance, pair, dry_run=False, **RENAMES)
+    assert again.success
+    final = coverage_rows(warehouse, again.run_id)
+    assert figures(final, "table") == {
+        "resources": 6,
+        "documented": 5,
+        "carried": 3,
+        "pending": 0,
+        "kept": 1,
+        "unmatched": 1,
+        "ambiguous": 0,
+    }
+    assert final["table"]["safe_to_delete_source"] is False
+    assert final["column"]["safe_to_delete_source"] is True
+    assert output_metadata(again, "documentation_migration")["safe_to_delete_source"].value is False
+    history = report_rows(warehouse, "migration_coverage")
+    assert history.groupby("run_id").size().to_dict() == {
+        dry.run_id: 2,
+        applied.run_id: 2,
+        again.run_id: 2,
+    }, "coverage is appended, one row per kind per run"
+
+
+def test_a_run_stopped_by_failing_writes_still_reports_what_is_pending(
+    sandbox, warehouse, instance
+):
+    pair = renamed_pair(sandbox)
+    # Every attempt of the column's PATCH answers 500: its retries run out, the run stops.
+    sandbox.fail_next("500", count=20, method="PATCH", path_contains="table/columns/")
+    result = run_pair(sandbox, warehouse, instance, pair, dry_run=False, **RENAMES)
+    sandbox.clear_faults()
+    assert not result.success
+    assert [w.path.split("/")[1] for w in sandbox.writes()] == ["tables", "tables"]
+    coverage = coverage_rows(warehouse, result.run_id)
+    assert coverage["table"]["basis"] == coverage["column"]["basis"] == "target after writes"
+    assert (coverage["table"]["pending"], coverage["table"]["carried"]) == (0, 3)
+    assert (coverage["column"]["pending"], coverage["column"]["carried"]) == (1, 1)
+    assert coverage["column"]["safe_to_delete_source"] is False
+    logs = [r.user_message for r in instance.all_logs(result.run_id)]
+    assert any(m.startswith("Coverage (target after writes): ") for m in logs)
+
+
+def test_failed_writes_carry_the_coverage_in_the_failure(sandbox, warehouse, instance):
+    pair = renamed_pair(sandbox, bad_column_description=True)
+    result = run_pair(sandbox, warehouse, instance, pair, dry_run=False, **RENAMES)
+    assert not result.success
+    assert "1 of 3 writes failed" in failure_message(result)
+    coverage = coverage_rows(warehouse, result.run_id)
+    assert (coverage["table"]["pending"], coverage["column"]["pending"]) == (0, 1)
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    md = failure.step_failure_data.user_failure_data.metadata
+    assert md["safe_to_delete_source"].value is False
+    assert (md["tables_pending"].value, md["columns_pending"].value) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("maps", "messages"),
+    [
+        (
+            {"database_map": {"": "acme-analytics"}},
+            ["database_map has an empty database name '' (mapped to 'acme-analytics')"],
+        ),
+        ({"schema_map": {"public": " "}}, ["schema_map['public'] is empty (' ')"]),
+        (
+            {"database_map": {"Prod": "acme-analytics", "PROD ": "acme"}},
+            ["database_map keys 'Prod' and 'PROD ' are the same database"],
+        ),
+        (
+            {"database_map": {"prd": "acme-analytics"}},
+            ["database_map key 'prd' is no database of the source's tables; its databases: prod"],
+        ),
+        (
+            {"database_map": {"prd": "acme-analytics"}, "schema_map": {"pubilc": "core"}},
+            [
+                "2 bad value(s)",
+                "database_map key 'prd' is no database",
+                "schema_map key 'pubilc' is no schema of the source's tables; its schemas: "
+                "finance, public",
+            ],
+        ),
+    ],
+)
+def test_bad_maps_are_named_and_nothing_is_written_or_reported(
+    sandbox, warehouse, instance, maps, messages
+):
+    pair = renamed_pair(sandbox)
+    result = run_pair(sandbox, warehouse, instance, pair, dry_run=False, **maps)
+    assert not result.success
+    failure = failure_message(result)
+    for message in messages:
+        assert message in failure
+    assert sandbox.writes() == []
+    assert all(r.method == "GET" for r in sandbox.requests)
+    assert report_rows(warehouse, "migration_plan").empty
+    assert report_rows(warehouse, "migration_coverage").empty

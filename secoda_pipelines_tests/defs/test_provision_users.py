@@ -13,6 +13,7 @@ from secoda_pipelines.store import ReportStore
 from secoda_pipelines_tests.helpers import (
     api_rows,
     failure_message,
+    point_code_location_at,
     report_rows,
     run_job,
 )
@@ -219,9 +220,7 @@ def test_re_execution_from_failure_plans_again_and_writes_nothing_twice(
     sandbox, tmp_path, monkeypatch
 ):
     warehouse = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("SECODA_API_URL", sandbox.base_url)
-    monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
-    monkeypatch.setenv("SECODA_DUCKDB_PATH", str(warehouse))
+    point_code_location_at(sandbox, warehouse, monkeypatch)
     users = [{"email": f"re{i}@example.com", "role": "viewer"} for i in range(3)]
     config = {"users": users, "dry_run": False}
     posts = []

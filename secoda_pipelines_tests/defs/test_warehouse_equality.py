@@ -19,7 +19,15 @@ from secoda_pipelines.store import Warehouse, choose_warehouse
 
 # Columns that differ between two runs of the same thing: when it ran, and ids the sandbox
 # mints at random for what a write creates.
-RUN_DEPENDENT = {"run_id", "reported_at", "written_at", "user_id", "lineage_id", "write_detail"}
+RUN_DEPENDENT = {
+    "run_id",
+    "reported_at",
+    "written_at",
+    "taken_at",
+    "user_id",
+    "lineage_id",
+    "write_detail",
+}
 SCHEMAS = ("secoda", "reports")
 APPLIED = {
     "provision_users": {
@@ -72,11 +80,15 @@ def _tables(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
         "question_replies",
         "tables",
         "columns",
+        "dashboard_usage",
     ]
     reports = [
         "stale_dashboards",
         "adoption",
+        "adoption_monthly",
         "migration_plan",
+        "migration_coverage",
+        "stale_dashboard_flags",
         "user_provisioning",
         "lineage_changes",
         "downstream_impact",

@@ -21,6 +21,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from secoda_pipelines.defs.assets.usage import utc_today
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.sandbox import Sandbox
 from secoda_pipelines.sandbox.routes import collection_path
@@ -42,7 +43,7 @@ from secoda_pipelines_tests.deployment.harness import (
     statuses,
     stored,
 )
-from secoda_pipelines_tests.helpers import job_resources, query
+from secoda_pipelines_tests.helpers import independent_adoption, job_resources, query
 from secoda_pipelines_tests.postgres import pg_rows
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(600)]
@@ -131,7 +132,9 @@ def test_a_backfill_beside_the_catalog_refresh_succeeds_without_lock_failures(
     assert {s.id for s in seeded} <= set(deployment.instance.get_dynamic_partitions(PARTITIONS))
 
     backfill_id = deployment.launch_asset_backfill(PARTITIONED_ASSETS, [s.id for s in seeded])
-    refresh_id = deployment.launch_run("secoda_catalog_refresh")
+    refresh_id = deployment.launch_run(
+        "secoda_catalog_refresh", tags={"dagster/partition": utc_today()}
+    )
 
     backfill = deployment.wait_for_backfill(backfill_id, timeout=420)
     backfill_runs = deployment.runs(tags={"dagster/backfill": backfill_id})
@@ -152,6 +155,50 @@ def test_a_backfill_beside_the_catalog_refresh_succeeds_without_lock_failures(
         assert columns[integration.id] == set(integration.column_ids), integration.name
     listed = set(query(warehouse, "SELECT id FROM secoda.integrations")["id"])
     assert {s.id for s in seeded} <= listed, "the catalog refresh ran beside the backfill"
+
+
+# ---- 1b. a monthly report backfilled from the UI ----------------------------------------
+
+BACKFILLED_MONTHS = ("2025-08-01", "2025-09-01", "2025-10-01")
+
+
+def test_three_months_of_adoption_backfilled_through_graphql_run_as_three_runs(
+    deployment: Deployment, deployment_sandbox: Sandbox, warehouse: Path
+) -> None:
+    """The UI's backfill (GraphQL launchPartitionBackfill) over three months of
+    reports/adoption_monthly launches one run per month; each stores its month's rows,
+    the adoption rule applied to that month's replies, and its figures as numbers."""
+    refresh_id = deployment.launch_run(
+        "secoda_catalog_refresh", tags={"dagster/partition": utc_today()}
+    )
+    [refresh] = deployment.wait_for_runs(timeout=240, run_ids=[refresh_id])
+    assert refresh.dagster_run.status.value == "SUCCESS"
+
+    backfill_id = deployment.launch_asset_backfill(["reports/adoption_monthly"], BACKFILLED_MONTHS)
+    backfill = deployment.wait_for_backfill(backfill_id, timeout=300)
+    runs = deployment.runs(tags={"dagster/backfill": backfill_id})
+    assert backfill.status.value == "COMPLETED_SUCCESS", backfill.status
+    assert sorted(r.dagster_run.tags["dagster/partition"] for r in runs) == list(BACKFILLED_MONTHS)
+    assert set(statuses(runs).values()) == {"SUCCESS"}
+
+    replies = stored(deployment_sandbox, "question/replies/")
+    questions = stored(deployment_sandbox, "question/questions/")
+    users = stored(deployment_sandbox, "user/")
+    report = query(warehouse, "SELECT * FROM reports.adoption_monthly")
+    key = dg.AssetKey(["reports", "adoption_monthly"])
+    for month in BACKFILLED_MONTHS:
+        in_month = [r for r in replies if r["created_at"][:7] == month[:7]]
+        assert in_month, f"the demo workspace has replies in {month}"
+        expected = independent_adoption(in_month, questions, users)
+        rows = report[report["month"].dt.strftime("%Y-%m-%d") == month]
+        got = {r.user_id: (r.email, r.replies, r.accepted_answers) for r in rows.itertuples()}
+        assert got == {u: (e, n, a) for u, (e, n, a) in expected.items()}, month
+        [event] = deployment.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[month]), limit=1
+        ).records
+        metadata = event.asset_materialization.metadata
+        assert metadata["replies"].value == len(in_month)
+        assert isinstance(metadata["acceptance_rate"], dg.FloatMetadataValue)
 
 
 # ---- 3. one write-back run at a time ---------------------------------------------------

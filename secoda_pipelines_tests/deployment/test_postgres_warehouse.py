@@ -22,7 +22,8 @@ import pytest
 from dagster._serdes import serialize_value
 
 from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
-from secoda_pipelines.defs.assets.reports import report_assets
+from secoda_pipelines.defs.assets.reports import adoption_monthly_report, report_assets
+from secoda_pipelines.defs.assets.usage import dashboard_usage, utc_today
 from secoda_pipelines.sandbox import Sandbox
 from secoda_pipelines.store.postgres_connection import scrubbed
 from secoda_pipelines_tests.deployment.conftest import WRITE_LIMIT, instance_yaml
@@ -229,7 +230,9 @@ def concurrent_refresh(pg_deployment: PostgresDeployment) -> ConcurrentRefresh:
             "the backfill's first run",
             check=deployment.check,
         )
-        refresh_id = deployment.launch_run("secoda_catalog_refresh")
+        refresh_id = deployment.launch_run(
+            "secoda_catalog_refresh", tags={"dagster/partition": utc_today()}
+        )
         backfill = deployment.wait_for_backfill(backfill_id, timeout=300)
         refresh_runs = deployment.wait_for_runs(timeout=120, run_ids=[refresh_id])
     finally:
@@ -287,9 +290,9 @@ def test_every_partition_and_every_catalog_table_is_in_postgresql(
 
     refresh_tables = {
         tuple(key.path)
-        for asset in [*catalog_assets, *report_assets]
+        for asset in [*catalog_assets, dashboard_usage, *report_assets]
         for key in asset.keys
-        if key not in (tables.key, columns.key)
+        if key not in (tables.key, columns.key, adoption_monthly_report.key)
     }
     present = set(
         pg_rows(

@@ -142,12 +142,12 @@ def test_filters(sb: Sandbox) -> None:
     columns = all_rows(sb, "table/columns/", parent_id=orders[0]["id"])
     assert columns and {c["table_title"] for c in columns} == {"orders"}
     by_table_title = all_rows(sb, "table/columns/", table_title="orders", title="id")
-    assert len(by_table_title) == 2  # legacy and new warehouse
+    assert len(by_table_title) == 4  # both Snowflakes, Redshift and BigQuery
     tableau = integrations["Tableau"]["id"]
     assert len(all_rows(sb, "dashboard/dashboards/", integration_id=tableau)) == 40
     titled = all_rows(sb, "dashboard/dashboards/", title="Sales Pipeline")
     assert [d["title"] for d in titled] == ["Sales Pipeline"]
-    assert get(sb, "table/tables/", unknown="x").json()["count"] == 72  # ignored
+    assert get(sb, "table/tables/", unknown="x").json()["count"] == 85  # ignored
 
 
 def test_lineage_filters_and_spelling(sb: Sandbox) -> None:

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from secoda_pipelines.sandbox import COLLECTIONS, DEFAULT_API_KEY, REFERENCE_DATE, SCALES, Sandbox
-from secoda_pipelines.sandbox.seed import workspace
+from secoda_pipelines.sandbox.seed import TAG_NAMES, workspace
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
 
@@ -86,14 +86,14 @@ def test_writes_survive_a_restart_and_reset_reseeds(tmp_path: Path) -> None:
     with Sandbox(db) as sb:
         assert not sb.seeded
         assert sb.get_object(path)["description"] == "kept"
-        assert sb.count("integration/integrations/") == 4
+        assert sb.count("integration/integrations/") == 6
         sb.stop()
         sb.start()  # the same object restarts
         assert requests.get(sb.base_url + path, headers=AUTH).json()["description"] == "kept"
     with Sandbox(db, reset=True) as sb:
         assert sb.seeded
         assert sb.get_object(path)["description"] == table["description"]
-        assert sb.count("integration/integrations/") == 3
+        assert sb.count("integration/integrations/") == 5
 
 
 def test_another_scale_in_the_same_file_reseeds(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_another_scale_in_the_same_file_reseeds(tmp_path: Path) -> None:
         assert sb.count("table/tables/", integration_id=integrations["Snowflake"]) == 1_000
         assert sb.count("dashboard/dashboards/") == 40
     with Sandbox(db, scale="demo") as sb:
-        assert sb.seeded and sb.count("table/tables/") == 72
+        assert sb.seeded and sb.count("table/tables/") == 85
     assert SCALES == ("demo", "small", "large")
 
 
@@ -170,7 +170,7 @@ def test_demo_dashboards(demo: dict[str, list[dict[str, Any]]]) -> None:
 
 def test_demo_warehouses(demo: dict[str, list[dict[str, Any]]]) -> None:
     names = {i["name"]: i for i in demo["integration/integrations/"]}
-    assert list(names) == ["Snowflake (legacy)", "Tableau", "Snowflake"]
+    assert list(names) == ["Snowflake (legacy)", "Tableau", "Snowflake", "Redshift", "BigQuery"]
     legacy, new = names["Snowflake (legacy)"]["id"], names["Snowflake"]["id"]
     assert names["Snowflake (legacy)"]["created_at"] < names["Snowflake"]["created_at"]
 
@@ -194,6 +194,101 @@ def test_demo_warehouses(demo: dict[str, list[dict[str, Any]]]) -> None:
     assert {"None", "'None'", "''"} <= new_descriptions
     columns = Counter(c["integration"] for c in demo["table/columns/"])
     assert columns[legacy] > 100 and columns[new] > 100
+
+
+def _key(
+    row: dict[str, Any],
+    databases: dict[str, str] | None = None,
+    schemas: dict[str, str] | None = None,
+) -> tuple[str, str, str]:
+    """(database, schema, title), case-insensitive, with old names mapped to new ones."""
+    database, schema = row["database"], row["schema"]
+    database = (databases or {}).get(database, database)
+    return database, (schemas or {}).get(schema, schema), row["title"].lower()
+
+
+def test_demo_renamed_warehouses_match_only_under_the_maps(
+    demo: dict[str, list[dict[str, Any]]],
+) -> None:
+    names = {i["name"]: i for i in demo["integration/integrations/"]}
+    old, new = names["Redshift"], names["BigQuery"]
+    assert (old["type"], new["type"]) == ("redshift", "bigquery")
+    assert old["created_at"] < names["Snowflake (legacy)"]["created_at"]
+    assert new["created_at"] > names["Snowflake"]["created_at"]
+    old_tables = [t for t in demo["table/tables/"] if t["integration"] == old["id"]]
+    new_tables = [t for t in demo["table/tables/"] if t["integration"] == new["id"]]
+    assert {(t["database"], t["schema"]) for t in old_tables} == {
+        ("prod", "public"),
+        ("prod", "finance"),
+    }
+    assert {(t["database"], t["schema"]) for t in new_tables} == {
+        ("acme-analytics", "core"),
+        ("acme-analytics", "finance"),
+    }
+    new_keys = Counter(_key(t) for t in new_tables)
+    assert set(new_keys.values()) == {1}
+    assert [t for t in old_tables if _key(t) in new_keys] == []  # plainly: nothing matches
+    maps = {"databases": {"prod": "acme-analytics"}, "schemas": {"public": "core"}}
+    unmatched = [t for t in old_tables if _key(t, **maps) not in new_keys]
+    assert [(t["schema"], t["title"]) for t in unmatched] == [("public", "unload_audit")]
+    assert {_key(t, **maps) for t in old_tables if t not in unmatched} == set(new_keys)
+    assert 6 <= len(new_tables) <= len(old_tables) <= 8
+
+    columns: dict[str, list[str]] = {}
+    for c in demo["table/columns/"]:
+        columns.setdefault(c["parent"], []).append(c["title"])
+    assert all(3 <= len(columns[t["id"]]) <= 6 for t in old_tables + new_tables)
+    old_by_key = {_key(t, **maps): t for t in old_tables}
+    for table in new_tables:
+        assert columns[table["id"]] == columns[old_by_key[_key(table)]["id"]], table["title"]
+
+
+def test_demo_renamed_pair_documentation(demo: dict[str, list[dict[str, Any]]]) -> None:
+    names = {i["name"]: i["id"] for i in demo["integration/integrations/"]}
+    tag_names = {t["id"]: t["name"] for t in demo["tag/"]}
+
+    def rows(path: str, integration: str) -> list[dict[str, Any]]:
+        return [r for r in demo[path] if r["integration"] == names[integration]]
+
+    old_tables, new_tables = rows("table/tables/", "Redshift"), rows("table/tables/", "BigQuery")
+    old_columns = rows("table/columns/", "Redshift")
+    assert all(t["description"] and t["definition"] and t["tags"] for t in old_tables)
+    assert all(c["description"] and c["definition"] and c["tags"] for c in old_columns)
+    pii = [c for c in old_columns if c["pii"]]
+    assert {(c["table_title"], c["title"]) for c in pii} == {
+        ("customers", "email"),
+        ("customers", "name"),
+    }
+    assert all(tag_names[t] == "pii" for c in pii for t in c["tags"])
+    described = [t["title"] for t in new_tables if t["description"] not in (None, "None", "")]
+    assert described == ["invoices"]
+    undocumented = (None, "None", "", [], False)
+    for column in rows("table/columns/", "BigQuery"):
+        fields = ("description", "definition", "tags", "pii", "owners", "verified")
+        assert all(column[f] in undocumented for f in fields), column["title"]
+
+
+@pytest.mark.parametrize("scale", ["demo", "small"])
+def test_every_seeded_tag_id_is_a_tag(scale: str) -> None:
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for path, objects in workspace(scale):
+        sections.setdefault(path, []).extend(objects)
+    tags = {t["id"]: t for t in sections["tag/"]}
+    assert [t["name"] for t in tags.values()] == list(TAG_NAMES)
+    carried = Counter(
+        tag
+        for path in ("dashboard/dashboards/", "table/tables/", "table/columns/")
+        for obj in sections[path]
+        for tag in obj.get("tags") or []
+    )
+    assert carried and set(carried) <= set(tags)
+
+
+def test_demo_tags_over_http(demo: dict[str, list[dict[str, Any]]]) -> None:
+    tags = {t["id"]: t for t in demo["tag/"]}
+    assert len(tags) == 10 and all(t["integration_id"] is None for t in tags.values())
+    for path in ("dashboard/dashboards/", "table/tables/", "table/columns/"):
+        assert all(set(o["tags"] or []) <= set(tags) for o in demo[path]), path
 
 
 def test_demo_lineage_has_mirrors_chains_and_a_cycle(

@@ -1,4 +1,9 @@
-"""Report assets, computed from the catalog assets in DuckDB (schema `reports`)."""
+"""Report assets, computed from the catalog assets in the warehouse (schema `reports`).
+
+Each materialization carries the figures a person follows over time as plain numbers in
+its metadata (stale count and share; replies, accepted answers, acceptance rate), so the
+asset's events can be compared in the UI and read through GraphQL.
+"""
 
 from datetime import UTC, datetime
 
@@ -8,12 +13,25 @@ from pydantic import Field
 
 from secoda_pipelines.catalog import adoption as adoption_rows
 from secoda_pipelines.catalog import markdown_preview, stale_dashboards, stale_summary
+from secoda_pipelines.catalog.reports import (
+    adoption_figures,
+    monthly_adoption,
+    replies_created_in,
+)
+from secoda_pipelines.catalog.usage import HISTORY_COLUMNS
+from secoda_pipelines.defs.assets.usage import USAGE_KEY
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK, stale_share_check
 from secoda_pipelines.defs.metadata import frame_metadata
+from secoda_pipelines.defs.partitions import reply_months
 from secoda_pipelines.defs.resources import WAREHOUSE_IO
 
 REPORTS_GROUP = "reports"
 STALE_KEY = dg.AssetKey(["reports", "stale_dashboards"])
+ADOPTION_INS = {
+    "replies": dg.AssetIn(key=["secoda", "question_replies"]),
+    "questions": dg.AssetIn(key=["secoda", "questions"]),
+    "users": dg.AssetIn(key=["secoda", "users"]),
+}
 
 
 class StaleDashboardsConfig(dg.Config):
@@ -22,35 +40,58 @@ class StaleDashboardsConfig(dg.Config):
     stale_after_days: int = Field(
         default=90,
         ge=0,
-        description="A dashboard not updated in its source for this many days may be stale.",
+        description="A dashboard not updated in its source, and not seen viewed in a usage "
+        "snapshot, for this many days may be stale.",
     )
+
+
+def stale_figures(stale: int, dashboards: int) -> dict[str, float | int]:
+    """Returns the stale count, the dashboard count and the stale share (0.0 without
+    dashboards), as numbers for a materialization's metadata."""
+    share = stale / dashboards if dashboards else 0.0
+    return {
+        "stale_dashboards": stale,
+        "dashboards": dashboards,
+        "stale_share": dg.MetadataValue.float(round(share, 4)),
+    }
 
 
 @dg.asset(
     key=STALE_KEY,
-    ins={"dashboards": dg.AssetIn(key=["secoda", "dashboards"])},
+    ins={
+        "dashboards": dg.AssetIn(key=["secoda", "dashboards"]),
+        # Every snapshot taken so far (an unpartitioned asset reads all of a partitioned
+        # one's), only the columns the rule reads.
+        "usage": dg.AssetIn(key=USAGE_KEY, metadata={"columns": list(HISTORY_COLUMNS)}),
+    },
     description=(
-        "Dashboards nobody uses: no views or viewers in the source tool or in Secoda, and "
-        "no update in the source for `stale_after_days` days."
+        "Dashboards nobody uses: no views or viewers in the source tool or in Secoda, no "
+        "update in the source for `stale_after_days` days, and no usage snapshot of those "
+        "days showing a view."
     ),
     group_name=REPORTS_GROUP,
     kinds={"pandas", "duckdb"},
     io_manager_key=WAREHOUSE_IO,
     check_specs=[dg.AssetCheckSpec(STALE_SHARE_CHECK, asset=STALE_KEY)],
 )
-def stale_dashboards_report(config: StaleDashboardsConfig, dashboards: pd.DataFrame):
+def stale_dashboards_report(
+    config: StaleDashboardsConfig, dashboards: pd.DataFrame, usage: pd.DataFrame
+):
     # No return annotation: with check_specs, Dagster would read it as every output's type.
     """Returns the stale dashboards (MaterializeResult), with per-integration counts."""
     now = datetime.now(UTC)
-    stale = stale_dashboards(dashboards, now=now, stale_after_days=config.stale_after_days)
+    stale = stale_dashboards(
+        dashboards, now=now, stale_after_days=config.stale_after_days, history=usage
+    )
     summary = stale_summary(stale, dashboards)
+    snapshot_days = int(pd.Series(usage["snapshot_date"]).nunique()) if len(usage) else 0
     return dg.MaterializeResult(
         value=stale,
         metadata={
             **frame_metadata(stale),
-            "stale_dashboards": len(stale),
-            "dashboards": len(dashboards),
+            **stale_figures(len(stale), len(dashboards)),
             "stale_after_days": config.stale_after_days,
+            "usage_snapshot_days": snapshot_days,
             "as_of": now.isoformat(timespec="seconds"),
             "per_integration": dg.MetadataValue.md(markdown_preview(summary, rows=50)),
         },
@@ -60,11 +101,7 @@ def stale_dashboards_report(config: StaleDashboardsConfig, dashboards: pd.DataFr
 
 @dg.asset(
     key=["reports", "adoption"],
-    ins={
-        "replies": dg.AssetIn(key=["secoda", "question_replies"]),
-        "questions": dg.AssetIn(key=["secoda", "questions"]),
-        "users": dg.AssetIn(key=["secoda", "users"]),
-    },
+    ins=ADOPTION_INS,
     description=(
         "Question-answering adoption per user: replies written, replies accepted, "
         "acceptance rate and the latest reply."
@@ -78,10 +115,51 @@ def adoption_report(
 ) -> dg.MaterializeResult[pd.DataFrame]:
     """Returns one row per user who wrote a reply, most replies first."""
     report = adoption_rows(replies, questions, users)
+    figures = adoption_figures(replies, questions)
     return dg.MaterializeResult(
         value=report,
-        metadata={**frame_metadata(report), "repliers": len(report), "replies": len(replies)},
+        metadata={
+            **frame_metadata(report),
+            "repliers": len(report),
+            **figures,
+            "acceptance_rate": dg.MetadataValue.float(figures["acceptance_rate"]),
+        },
     )
 
 
-report_assets = [stale_dashboards_report, adoption_report]
+@dg.asset(
+    key=["reports", "adoption_monthly"],
+    ins=ADOPTION_INS,
+    partitions_def=reply_months,
+    metadata={"partition_expr": "month"},
+    description=(
+        "Question-answering adoption per user and month of the replies' created_at; "
+        "backfill past months from the asset's page."
+    ),
+    group_name=REPORTS_GROUP,
+    kinds={"pandas", "duckdb"},
+    io_manager_key=WAREHOUSE_IO,
+)
+def adoption_monthly_report(
+    context: dg.AssetExecutionContext,
+    replies: pd.DataFrame,
+    questions: pd.DataFrame,
+    users: pd.DataFrame,
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """Returns the month's adoption, one row per user who replied in it."""
+    window = context.partition_time_window
+    report = monthly_adoption(replies, questions, users, window.start, window.end)
+    figures = adoption_figures(replies_created_in(replies, window.start, window.end), questions)
+    return dg.MaterializeResult(
+        value=report,
+        metadata={
+            **frame_metadata(report),
+            "month": context.partition_key,
+            "repliers": len(report),
+            **figures,
+            "acceptance_rate": dg.MetadataValue.float(figures["acceptance_rate"]),
+        },
+    )
+
+
+report_assets = [stale_dashboards_report, adoption_report, adoption_monthly_report]

@@ -3,32 +3,39 @@ warehouse integration to another (a warehouse migration), planned first, at the 
 
 One op, so that every execution (a rerun, a run retry, a re-execution from failure) plans
 from Secoda's state at that moment. It lists both sides in bulk, checks the request, plans
-every table and column, appends the plan to `reports.migration_plan` (one row per source
+every table and column (the source's databases and schemas renamed by `database_map` and
+`schema_map` first), appends the plan to `reports.migration_plan` (one row per source
 resource) and shows it in the run's metadata; then, unless `dry_run`, it writes one PATCH
 per target resource, reading the target again first so that a value someone changed since
 the plan is kept, and records each write's outcome on its plan row. A rerun after a crash
 writes only what is missing; a rerun of a finished migration writes nothing.
+
+Every run that passes its checks also appends its coverage to `reports.migration_coverage`
+(one row per kind): from the plan in a dry run, else from the target listed again after
+the writes (also when some writes failed), with the verdict `safe_to_delete_source`.
 """
 
 import time
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
 
-from secoda_pipelines.catalog.migration import (
-    DEFAULT_FIELDS,
-    MIGRATABLE_FIELDS,
-    action_counts,
-    plan_migration,
-    recheck_patch,
-    slim,
-    unknown_fields,
-)
-from secoda_pipelines.defs.failures import secoda_failures
+from secoda_pipelines.catalog.coverage import PLAN_BASIS
+from secoda_pipelines.catalog.migration import action_counts, recheck_patch
 from secoda_pipelines.defs.jobs.config import flat_run_config
+from secoda_pipelines.defs.jobs.migration_coverage import (
+    coverage_after_writes,
+    coverage_despite,
+    report_coverage,
+)
+from secoda_pipelines.defs.jobs.migration_request import (
+    COLLECTIONS,
+    MigrateDocumentationConfig,
+    Side,
+    checked_listings,
+    planned,
+)
 from secoda_pipelines.defs.jobs.reporting import (
-    bad_input,
     continue_write_pace,
     report_metadata,
     with_planned_writes,
@@ -38,65 +45,14 @@ from secoda_pipelines.secoda import (
     SecodaAuthError,
     SecodaBadRequestError,
     SecodaClient,
+    SecodaError,
     SecodaNotFoundError,
     detail_path,
 )
 from secoda_pipelines.store import FAILED, SKIPPED, WRITTEN, ReportStore
 
 PLAN_TABLE = "migration_plan"
-NOTHING_DONE = "nothing was planned or written"
 PROGRESS_EVERY = 50
-COLLECTIONS = {"table": "table/tables/", "column": "table/columns/"}
-
-
-class MigrateDocumentationConfig(dg.Config):
-    """The flat run config of `migrate_documentation` (SPEC B)."""
-
-    source_integration_id: str = Field(description="Integration whose documentation is copied.")
-    target_integration_id: str = Field(description="Integration that receives it.")
-    fields: list[str] = Field(
-        default=list(DEFAULT_FIELDS),
-        description=f"Fields to carry; any of {', '.join(MIGRATABLE_FIELDS)}.",
-    )
-    include_columns: bool = Field(default=True, description="Also migrate column documentation.")
-    overwrite: bool = Field(
-        default=False, description="Replace target values that differ (else they are kept)."
-    )
-    dry_run: bool = Field(default=True, description="Plan and report only; write nothing.")
-
-
-def request_errors(config: MigrateDocumentationConfig, integrations: list[dict]) -> list[str]:
-    """Returns every problem with the request that is visible before listing tables."""
-    errors = []
-    bad_fields = unknown_fields(config.fields)
-    if not config.fields:
-        errors.append(f"fields is empty: name at least one of {list(MIGRATABLE_FIELDS)}")
-    if bad_fields:
-        errors.append(f"unknown field(s) {bad_fields}: choose from {list(MIGRATABLE_FIELDS)}")
-    if config.source_integration_id == config.target_integration_id:
-        errors.append(
-            f"source_integration_id and target_integration_id are both "
-            f"{config.source_integration_id!r}: a migration needs two integrations"
-        )
-    known = {str(i["id"]): i for i in integrations}
-    choices = ", ".join(f"{i['id']} ({i.get('name')}, {i.get('type')})" for i in integrations)
-    for role in ("source", "target"):
-        value = getattr(config, f"{role}_integration_id")
-        if value not in known:
-            errors.append(
-                f"{role}_integration_id {value!r} is not an integration; known: {choices}"
-            )
-    return errors
-
-
-def _list_side(
-    client: SecodaClient, integration_id: str, config: MigrateDocumentationConfig
-) -> tuple[list, list]:
-    params = {"integration_id": integration_id}
-    tables = slim(client.iter_rows(COLLECTIONS["table"], params), "table", config.fields)
-    if not (config.include_columns and tables):
-        return tables, []
-    return tables, slim(client.iter_rows(COLLECTIONS["column"], params), "column", config.fields)
 
 
 def _duration(seconds: float) -> str:
@@ -109,36 +65,13 @@ def _plan(
     config: MigrateDocumentationConfig,
     client: SecodaClient,
     reports: ReportStore,
+    source: Side,
+    target: Side,
 ) -> pd.DataFrame:
-    """Returns the plan from Secoda's state now (catalog.migration.plan_migration's columns,
-    plus `item`, the row's place in the report), reported to the store and the run.
-
-    Raises:
-        dagster.Failure: the request is bad (every problem named); nothing is reported or
-            written.
-    """
-    with secoda_failures():
-        integrations = client.list("integration/integrations/")
-        errors = request_errors(config, integrations)
-        if errors:
-            raise bad_input(errors, NOTHING_DONE)
-        names = {str(i["id"]): i.get("name") for i in integrations}
-        source = _list_side(client, config.source_integration_id, config)
-        target = _list_side(client, config.target_integration_id, config)
-    empty = [
-        f"{role} integration {integration_id} ({names[integration_id]}) has no tables in "
-        "Secoda: run its sync in Secoda first, then run this job again"
-        for role, integration_id, (tables, _) in (
-            ("source", config.source_integration_id, source),
-            ("target", config.target_integration_id, target),
-        )
-        if not tables
-    ]
-    if empty:
-        raise bad_input(empty, NOTHING_DONE)
-    plan = plan_migration(
-        source[0], target[0], source[1], target[1], fields=config.fields, overwrite=config.overwrite
-    )
+    """Returns the plan of `source` onto `target` (catalog.migration.plan_migration's
+    columns, plus `item`, the row's place in the report), reported to the store and the
+    run. Raises nothing of its own (the store's errors pass through)."""
+    plan = planned(config, source, target)
     rows = with_planned_writes(plan.drop(columns=["patch", "expected"]), {"update"}).assign(
         source_integration_id=config.source_integration_id,
         target_integration_id=config.target_integration_id,
@@ -263,9 +196,39 @@ def _write_one(client: SecodaClient, path: str, patch: dict, expected: dict) -> 
     return WRITTEN, "; ".join([f"PATCH {', '.join(sorted(check.patch))}", *notes])
 
 
+def _apply_and_cover(
+    context: dg.OpExecutionContext,
+    config: MigrateDocumentationConfig,
+    client: SecodaClient,
+    reports: ReportStore,
+    plan: pd.DataFrame,
+    source: Side,
+) -> None:
+    """Applies the plan, then reports the coverage of the target after the writes, also
+    when writes failed (a dagster.Failure then carries the figures in its metadata).
+
+    Raises:
+        dagster.Failure: writes failed (each named), or the API refused the key.
+        SecodaError: a request failed after every retry.
+    """
+    try:
+        _apply(context, client, reports, plan)
+    except (dg.Failure, SecodaError) as error:
+        figures = coverage_despite(error, context, config, client, reports, source)
+        if isinstance(error, dg.Failure) and figures:
+            raise dg.Failure(
+                description=error.description,
+                metadata={**error.metadata, **figures},
+                allow_retries=error.allow_retries,
+            ) from None
+        raise
+    context.add_output_metadata(coverage_after_writes(context, config, client, reports, source))
+
+
 @dg.op(
     description="Lists both integrations in bulk, checks the request, plans every table and "
-    "column from Secoda's state now, reports the plan, then (unless dry_run) writes it."
+    "column from Secoda's state now, reports the plan, then (unless dry_run) writes it; "
+    "reports the coverage of the source's documentation on the target."
 )
 def documentation_migration(
     context: dg.OpExecutionContext,
@@ -273,23 +236,28 @@ def documentation_migration(
     secoda: SecodaResource,
     reports: ReportStore,
 ) -> None:
-    """Plans the migration and, unless dry_run, applies it.
+    """Plans the migration and, unless dry_run, applies it; reports its coverage.
 
     Planning and writing are one step so that every execution (a rerun, a retry, a
     re-execution from failure) plans from Secoda's state at that moment: no step ever
     applies a plan made by an earlier run.
 
     Raises:
-        dagster.Failure: the request is bad (nothing written), writes failed (each named),
-            or the API refused the key.
+        dagster.Failure: the request is bad (nothing written or reported), writes failed
+            (each named), or the API refused the key.
+        SecodaError: a request failed after every retry (the coverage is still reported
+            when the target can be read again).
     """
     client = secoda.get_client()
-    plan = _plan(context, config, client, reports)
-    updates = int((plan["action"] == "update").sum())
-    if config.dry_run:
-        context.log.info(f"Dry run: {updates} PATCHes planned, none written.")
+    source, target = checked_listings(config, client)
+    plan = _plan(context, config, client, reports, source, target)
+    del target  # the coverage after writes lists it again: one copy in memory at a time
+    if not config.dry_run:
+        _apply_and_cover(context, config, client, reports, plan, source)
         return
-    _apply(context, client, reports, plan)
+    context.add_output_metadata(report_coverage(context, config, reports, plan, PLAN_BASIS))
+    updates = int((plan["action"] == "update").sum())
+    context.log.info(f"Dry run: {updates} PATCHes planned, none written.")
 
 
 @dg.job(

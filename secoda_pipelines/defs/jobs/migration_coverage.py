@@ -1,0 +1,87 @@
+"""`migrate_documentation`'s coverage: how much of the source's documentation the target
+holds, appended to `reports.migration_coverage` with the verdict `safe_to_delete_source`."""
+
+import dagster as dg
+import pandas as pd
+
+from secoda_pipelines.catalog.coverage import (
+    AFTER_WRITES_BASIS,
+    coverage_figures,
+    coverage_line,
+    migration_coverage,
+)
+from secoda_pipelines.defs.failures import secoda_failures
+from secoda_pipelines.defs.jobs.migration_request import (
+    MigrateDocumentationConfig,
+    Side,
+    list_side,
+    planned,
+)
+from secoda_pipelines.secoda import SecodaClient, SecodaError
+from secoda_pipelines.store import REPORTS_SCHEMA, ReportStore
+
+COVERAGE_TABLE = "migration_coverage"
+
+
+def report_coverage(
+    context: dg.OpExecutionContext,
+    config: MigrateDocumentationConfig,
+    reports: ReportStore,
+    plan: pd.DataFrame,
+    basis: str,
+) -> dict[str, int | bool | str]:
+    """Appends the coverage of `plan` to `reports.migration_coverage` (one row per kind),
+    logs it in one line and returns its figures for the run's metadata. Raises nothing of
+    its own (the store's errors pass through)."""
+    kinds = ("table", "column") if config.include_columns else ("table",)
+    coverage = migration_coverage(plan, kinds, basis).assign(
+        source_integration_id=config.source_integration_id,
+        target_integration_id=config.target_integration_id,
+    )
+    reports.append(COVERAGE_TABLE, coverage, run_id=context.run_id, dry_run=config.dry_run)
+    context.log.info(coverage_line(coverage))
+    return {**coverage_figures(coverage), "coverage_table": f"{REPORTS_SCHEMA}.{COVERAGE_TABLE}"}
+
+
+def coverage_after_writes(
+    context: dg.OpExecutionContext,
+    config: MigrateDocumentationConfig,
+    client: SecodaClient,
+    reports: ReportStore,
+    source: Side,
+) -> dict[str, int | bool | str]:
+    """Lists the target again, plans the same request against it and reports that plan's
+    coverage (basis "target after writes"); returns its figures. The source is not listed
+    again: the migration writes to the target only.
+
+    Raises:
+        dagster.Failure: the API refused the key or a listing (permanent errors).
+        SecodaError: the listing failed after every retry.
+    """
+    with secoda_failures():
+        target = list_side(client, config.target_integration_id, config)
+    return report_coverage(
+        context, config, reports, planned(config, source, target), AFTER_WRITES_BASIS
+    )
+
+
+def coverage_despite(
+    error: Exception,
+    context: dg.OpExecutionContext,
+    config: MigrateDocumentationConfig,
+    client: SecodaClient,
+    reports: ReportStore,
+    source: Side,
+) -> dict[str, int | bool | str] | None:
+    """Reports the coverage after writes that stopped with `error`; returns its figures, or
+    None (logged as a warning) when the target cannot be read again either, so that the
+    run fails with the write's error, not the re-read's. Raises nothing from the API."""
+    try:
+        return coverage_after_writes(context, config, client, reports, source)
+    except (dg.Failure, SecodaError) as reread:
+        reason = reread.description if isinstance(reread, dg.Failure) else reread
+        context.log.warning(
+            f"No coverage reported: the writes stopped ({type(error).__name__}) and reading "
+            f"the target again failed too: {reason}"
+        )
+        return None

@@ -25,6 +25,13 @@ PostgreSQL binaries on this machine (as the deployment tests do).
 
     python benchmarks/bench_backfill.py [--integrations 16] [--latency-ms 20]
         [--concurrency 1 4 8] [--tables 50] [--columns 10]
+
+With `--compare-policy` (issue 12) it measures instead, on the deployed limits, the same
+partitions launched as one `secoda_integration_refresh` run each (what a backfill did
+before the assets' backfill policy) against a GraphQL backfill under the policy (up to 10
+partitions a run), and prints `policy_speedup=<baseline wall time / policy wall time>`:
+
+    python benchmarks/bench_backfill.py --compare-policy --integrations 24 --tables 200
 """
 
 from __future__ import annotations
@@ -56,6 +63,8 @@ ASSETS = ("secoda/tables", "secoda/columns")
 STEP_RETRY = DagsterEventType.STEP_UP_FOR_RETRY
 PARTITIONS = "secoda_integrations"
 WRITE_LIMIT = 600  # irrelevant to a backfill (it only reads); kept as in the tests
+DEPLOYED_RUNS_AT_ONCE = 8  # deploy/dagster.yaml: the `dagster/backfill` tag limit
+DEPLOYED_POOL_LIMIT = 4  # deploy/init_instance.sh: SECODA_API_POOL_LIMIT's default
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,19 @@ def stored_partitions(warehouse: Path, expected: dict[str, tuple[int, int]]) -> 
     return sum(1 for i, want in expected.items() if tuple(counts.get(i, (0, 0))) == want)
 
 
+def _launch(deployment, seeded, one_run_per_partition: bool) -> list[str] | str:
+    """Launches the refresh of every seeded partition: a GraphQL backfill (the assets'
+    backfill policy groups partitions into runs), or, as a baseline, one
+    `secoda_integration_refresh` run per partition (what a backfill did before the policy);
+    returns the backfill id, or the run ids."""
+    if not one_run_per_partition:
+        return deployment.launch_asset_backfill(ASSETS, [s.id for s in seeded])
+    return [
+        deployment.launch_run("secoda_integration_refresh", tags={"dagster/partition": s.id})
+        for s in seeded
+    ]
+
+
 def backfill_once(
     server_url: str,
     root: Path,
@@ -133,10 +155,12 @@ def backfill_once(
     columns: int,
     latency_ms: float,
     pool_limit: int,
+    one_run_per_partition: bool = False,
 ) -> Figures:
     """Returns the figures of one backfill on a fresh sandbox, database and deployment whose
     instance runs at most `at_once` runs (and backfill runs) at a time, with `pool_limit`
-    steps of pool `secoda_api` at once.
+    steps of pool `secoda_api` at once (with `one_run_per_partition`, the baseline: a run
+    launched per partition instead of the backfill).
 
     Raises:
         DeploymentError, TimeoutError: the deployment did not start, or the backfill did not
@@ -157,15 +181,22 @@ def backfill_once(
             probe = RunMemoryProbe(deployment.code_server_pid).start()
             cpu_before = session_cpu_seconds(deployment.code_server_pid)
             launched = time.time()
-            backfill_id = deployment.launch_asset_backfill(ASSETS, [s.id for s in seeded])
-            deployment.wait_for_backfill(backfill_id, timeout=1800)
+            launch = _launch(deployment, seeded, one_run_per_partition)
+            if isinstance(launch, str):
+                deployment.wait_for_backfill(launch, timeout=1800)
+                runs = deployment.runs(tags={"dagster/backfill": launch})
+            else:
+                runs = deployment.wait_for_runs(timeout=1800, run_ids=launch)
             memory = probe.stop()
             cpu = session_cpu_seconds(deployment.code_server_pid) - cpu_before
-            runs = deployment.runs(tags={"dagster/backfill": backfill_id})
             retries = sum(
                 len(deployment.instance.all_logs(r.dagster_run.run_id, of_type=STEP_RETRY))
                 for r in runs
             )
+            for record in runs:
+                if record.dagster_run.status.value != "SUCCESS":
+                    messages = deployment.failure_messages(record.dagster_run.run_id)
+                    print(f"run {record.dagster_run.run_id} failed: {messages[:2]}", flush=True)
             warehouse = Path(deployment.env["SECODA_DUCKDB_PATH"])
             expected = {s.id: (len(s.table_ids), len(s.column_ids)) for s in seeded}
             stored = stored_partitions(warehouse, expected)
@@ -190,8 +221,45 @@ def backfill_once(
     )
 
 
+def compare_policy(args: argparse.Namespace) -> int:
+    """Runs the baseline (one run per partition) and the backfill (the assets' backfill
+    policy) on the deployed limits, prints both rows and `policy_speedup=<x>`; returns the
+    exit code."""
+    at_once, pool_limit = DEPLOYED_RUNS_AT_ONCE, args.pool_limit or DEPLOYED_POOL_LIMIT
+    rows = {}
+    with postgres_server() as server_url, tempfile.TemporaryDirectory() as tmp:
+        for label, per_partition in (("one run per partition", True), ("backfill policy", False)):
+            rows[label] = backfill_once(
+                server_url,
+                Path(tmp) / label.replace(" ", "-"),
+                at_once,
+                args.integrations,
+                args.tables,
+                args.columns,
+                args.latency_ms,
+                pool_limit,
+                one_run_per_partition=per_partition,
+            )
+            print(f"{label}: {row(rows[label], args.integrations)}", flush=True)
+    print()
+    print(
+        f"{args.integrations} integrations x {args.tables} tables x {args.columns} columns, "
+        f"{args.latency_ms:g} ms latency, deployed limits ({at_once} backfill runs, pool "
+        f"{pool_limit})"
+    )
+    print("| launched as | " + " | ".join(HEADERS) + " |")
+    print("|" + "---|" * (len(HEADERS) + 1))
+    for label, figures in rows.items():
+        print(f"| {label} " + row(figures, args.integrations))
+    baseline, policy = rows["one run per partition"], rows["backfill policy"]
+    print(f"policy_speedup={baseline.seconds / policy.seconds:.2f}")
+    ok = all(f.failed == 0 and f.partitions_stored == args.integrations for f in rows.values())
+    return 0 if ok else 1
+
+
 def main() -> int:
-    """Runs the backfill at each concurrency, prints the figures; returns the exit code."""
+    """Runs the backfill at each concurrency (or, with --compare-policy, the baseline and
+    the backfill policy), prints the figures; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--integrations", type=int, default=16)
     parser.add_argument("--latency-ms", type=float, default=20.0)
@@ -204,7 +272,14 @@ def main() -> int:
         default=None,
         help="the secoda_api pool limit (default: 2 x runs at once, one slot per step)",
     )
+    parser.add_argument(
+        "--compare-policy",
+        action="store_true",
+        help="one run per partition against the backfill policy, on the deployed limits",
+    )
     args = parser.parse_args()
+    if args.compare_policy:
+        return compare_policy(args)
 
     results = []
     with postgres_server() as server_url, tempfile.TemporaryDirectory() as tmp:

@@ -3,15 +3,17 @@
 Builds (once) `.sandbox/large-pair.sqlite`: the `large` workspace plus a copy of its bulk
 warehouse (50,000 tables, 500,000 columns) under a new integration, equal in every field
 but `description`, which is blank on 2,000 copies. Serves it with 20 ms latency and a write
-limit of 1,200 a minute, then runs the real `migrate_documentation` job (Dagster, DuckDB
-reports) twice, each in a fresh child process:
+limit of 1,200 a minute, then, each in a fresh child process:
 
-1. dry run: plan time, peak RSS, the GETs the plan issued beside the naive count (one
-   lookup per source resource);
-2. apply: the 2,000 PATCHes with the client paced at 1,200 a minute; achieved writes per
-   minute against the limit, and the 429s the server answered.
+0. the bare listing: the same four listings the plan reads (tables and columns of each
+   side, the job's client settings), every row dropped as it arrives: the baseline;
+1. the real `migrate_documentation` job (Dagster, DuckDB reports), dry run: plan time (the
+   whole run), peak RSS, the GETs the plan issued beside the naive count (one lookup per
+   source resource), and `plan_vs_listing` (plan time / bare listing time; target <= 1.2);
+2. the same job, apply: the 2,000 PATCHes with the client paced at 1,200 a minute;
+   achieved writes per minute against the limit, and the 429s the server answered.
 
-Prints the figures, then `write_rate_share=<x>`. Exits 0.
+Prints the figures, then `plan_vs_listing=<x>` and `write_rate_share=<x>`. Exits 0.
 
     python benchmarks/bench_migration.py [--latency-ms 20] [--write-limit 1200]
 """
@@ -112,7 +114,8 @@ def _record(response: requests.Response, *args: Any, **kwargs: Any) -> None:
 
 
 def migrate(base_url: str, api_key: str, source: str, target: str, dry_run: bool, limit: int):
-    """Runs migrate_documentation; returns (success, responses, plan counts)."""
+    """Runs migrate_documentation; returns (success, responses, writes planned, plan rows,
+    the op's own listing and planning seconds)."""
     with tempfile.TemporaryDirectory() as folder, dg.instance_for_test() as instance:
         result = migrate_documentation.execute_in_process(
             run_config={
@@ -135,7 +138,26 @@ def migrate(base_url: str, api_key: str, source: str, target: str, dry_run: bool
             if e.event_type_value == "STEP_OUTPUT" and e.step_key == "documentation_migration"
         )
         planned = metadata["writes_planned"].value
-        return result.success, RESPONSES, planned, metadata["dagster/row_count"].value
+        phases = {
+            name: metadata[name].value
+            for name in ("listing_seconds", "planning_seconds")
+            if name in metadata
+        }
+        row_count = metadata["dagster/row_count"].value
+        return result.success, RESPONSES, planned, row_count, phases
+
+
+def bare_listing(base_url: str, api_key: str, source: str, target: str) -> tuple[int, int]:
+    """Pages the four listings the plan reads (each side's tables, then columns) with the
+    job's client settings, keeping no row; returns (rows, GETs)."""
+    client = CountingSecodaResource(api_url=base_url, api_key=api_key).get_client()
+    rows = 0
+    with client:
+        for integration in (source, target):
+            for path in ("table/tables/", "table/columns/"):
+                for page in client.iter_pages(path, {"integration_id": integration}):
+                    rows += len(page)
+    return rows, sum(1 for method, _, _ in RESPONSES if method == "GET")
 
 
 def busiest_window(times: list[float], window: float = 60.0) -> int:
@@ -168,7 +190,14 @@ def main() -> None:
             }
         source = max(sizes, key=sizes.get)
 
-        (ok, responses, planned, planned_rows), seconds, rss = run_in_child(
+        (rows, listing_gets), listing, listing_rss = run_in_child(
+            bare_listing, base_url, api_key, source, target
+        )
+        print(
+            f"listing   rows={rows} gets={listing_gets} seconds={listing:.1f} "
+            f"peak_rss_mib={listing_rss:.0f}"
+        )
+        (ok, responses, planned, planned_rows, phases), seconds, rss = run_in_child(
             migrate, base_url, api_key, source, target, True, args.write_limit
         )
         gets = sum(1 for method, _, _ in responses if method == "GET")
@@ -178,8 +207,13 @@ def main() -> None:
             f"seconds={seconds:.1f} peak_rss_mib={rss:.0f}"
         )
         print(f"plan_gets={gets} naive_gets={naive} share={gets / naive:.2%}")
+        print(
+            "plan phases (in the op): "
+            + " ".join(f"{name}={value}" for name, value in phases.items())
+        )
+        print(f"plan_vs_listing={seconds / listing:.3f}")
 
-        (ok, responses, planned, _), seconds, rss = run_in_child(
+        (ok, responses, planned, _, _), seconds, rss = run_in_child(
             migrate, base_url, api_key, source, target, False, args.write_limit
         )
     patches = sorted(t for method, status, t in responses if method == "PATCH" and status < 300)

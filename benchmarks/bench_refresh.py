@@ -23,9 +23,12 @@ synchronous_commit off). Either way the run creates a fresh database on it (the 
 user needs CREATEDB) and drops it afterwards. The server's version and durability
 settings are printed.
 
-Prints seconds and peak RSS for each, then `overhead=<DuckDB materialization / listing>`
-and `postgres_vs_duckdb=<PostgreSQL seconds / DuckDB seconds>`. Exits 0; exits 1 when a
-run stored other counts than the listing found.
+Prints seconds, peak RSS and the RSS the child had when the run began (its imports: the
+floor no frame can go under) for each, then `overhead=<DuckDB materialization / listing>`,
+`postgres_overhead=<PostgreSQL materialization / listing>` and
+`postgres_vs_duckdb=<PostgreSQL seconds / DuckDB seconds>`, and whether issue 12's targets
+(each materialization at most 1.15x the listing and 400 MiB peak RSS) were met. Exits 0;
+exits 1 when a run stored other counts than the listing found.
 
     python benchmarks/bench_refresh.py [--latency-ms 20] [--postgres-url URL]
 """
@@ -61,15 +64,32 @@ WAREHOUSE_TYPE = "snowflake"
 POSTGRES_URL_VARIABLE = "SECODA_BENCH_POSTGRES_URL"
 DATABASE_PREFIX = "secoda_bench_refresh"
 STORED = ("tables", "columns")
+# Issue 12's targets for each materialization.
+MAX_OVERHEAD = 1.15
+MAX_PEAK_RSS_MIB = 400
 
 
-def bare_listing(base_url: str, api_key: str, integration_id: str) -> str:
-    """Lists the integration's tables and columns; returns the row counts."""
+def current_rss_mib() -> float:
+    """Returns this process's resident set size now, in MiB (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def bare_listing(base_url: str, api_key: str, integration_id: str) -> tuple[str, float]:
+    """Lists the integration's tables and columns; returns the row counts and the RSS (MiB)
+    at the start."""
+    start_rss = current_rss_mib()
     with SecodaClient(api_key, base_url) as client:
         params = {"integration_id": integration_id}
         table_rows = client.list("table/tables/", params)
         column_rows = client.list("table/columns/", params)
-        return f"tables={len(table_rows)} columns={len(column_rows)}"
+        return f"tables={len(table_rows)} columns={len(column_rows)}", start_rss
 
 
 def _materialize(
@@ -96,8 +116,10 @@ def _materialize(
             raise RuntimeError(f"materializing partition {integration_id} failed")
 
 
-def duckdb_materialization(base_url: str, api_key: str, integration_id: str) -> str:
-    """Materializes both assets into a temporary DuckDB file; returns the stored counts."""
+def duckdb_materialization(base_url: str, api_key: str, integration_id: str) -> tuple[str, float]:
+    """Materializes both assets into a temporary DuckDB file; returns the stored counts and
+    the RSS (MiB) at the start."""
+    start_rss = current_rss_mib()
     # An empty warehouse_url falls back to the environment: keep this run on DuckDB.
     os.environ.pop(WAREHOUSE_URL_VARIABLE, None)
     with tempfile.TemporaryDirectory() as folder:
@@ -108,12 +130,15 @@ def duckdb_materialization(base_url: str, api_key: str, integration_id: str) -> 
                 connection.execute(f"SELECT count(*) FROM secoda.{name}").fetchall()[0][0]
                 for name in STORED
             ]
-    return f"tables={counts[0]} columns={counts[1]}"
+    return f"tables={counts[0]} columns={counts[1]}", start_rss
 
 
-def postgres_materialization(base_url: str, api_key: str, integration_id: str, url: str) -> str:
+def postgres_materialization(
+    base_url: str, api_key: str, integration_id: str, url: str
+) -> tuple[str, float]:
     """Materializes both assets into the PostgreSQL database at `url`; returns the stored
-    counts."""
+    counts and the RSS (MiB) at the start."""
+    start_rss = current_rss_mib()
     _materialize(base_url, api_key, integration_id, WarehouseIOManager(warehouse_url=url))
     with psycopg.connect(url) as connection:
         counts = [
@@ -122,7 +147,7 @@ def postgres_materialization(base_url: str, api_key: str, integration_id: str, u
             ).fetchone()[0]  # type: ignore[index]
             for name in STORED
         ]
-    return f"tables={counts[0]} columns={counts[1]}"
+    return f"tables={counts[0]} columns={counts[1]}", start_rss
 
 
 @contextmanager
@@ -147,6 +172,20 @@ def describe_server(url: str) -> str:
             for name in ("server_version", "fsync", "synchronous_commit")
         ]
     return f"{values[0].split()[0]} fsync={values[1]} synchronous_commit={values[2]}"
+
+
+def report_targets(seconds: dict[str, float], peaks: dict[str, float]) -> None:
+    """Prints the ratios and, per materialization, whether issue 12's targets were met."""
+    overheads = {name: seconds[name] / seconds["listing"] for name in ("duckdb", "postgres")}
+    print(f"overhead={overheads['duckdb']:.2f}")
+    print(f"postgres_overhead={overheads['postgres']:.2f}")
+    print(f"postgres_vs_duckdb={seconds['postgres'] / seconds['duckdb']:.2f}")
+    for name, overhead in overheads.items():
+        met = overhead <= MAX_OVERHEAD and peaks[name] <= MAX_PEAK_RSS_MIB
+        print(
+            f"target {name}: overhead {overhead:.2f} (<= {MAX_OVERHEAD}), peak_rss_mib "
+            f"{peaks[name]:.0f} (<= {MAX_PEAK_RSS_MIB}): {'met' if met else 'missed'}"
+        )
 
 
 def main() -> None:
@@ -184,14 +223,16 @@ def main() -> None:
             ("duckdb", duckdb_materialization, ()),
             ("postgres", postgres_materialization, (postgres_url,)),
         )
-        seconds, counts = {}, {}
+        seconds, counts, peaks = {}, {}, {}
         for name, fn, extra in runs:
-            counts[name], seconds[name], rss = run_in_child(
+            (counts[name], start_rss), seconds[name], peaks[name] = run_in_child(
                 fn, base_url, api_key, integration_id, *extra
             )
-            print(f"{name:12s} {counts[name]} seconds={seconds[name]:.2f} peak_rss_mib={rss:.0f}")
-    print(f"overhead={seconds['duckdb'] / seconds['listing']:.2f}")
-    print(f"postgres_vs_duckdb={seconds['postgres'] / seconds['duckdb']:.2f}")
+            print(
+                f"{name:12s} {counts[name]} seconds={seconds[name]:.2f} "
+                f"peak_rss_mib={peaks[name]:.0f} start_rss_mib={start_rss:.0f}"
+            )
+    report_targets(seconds, peaks)
     if len(set(counts.values())) != 1:
         raise SystemExit(f"stored counts differ from the listing's: {counts}")
 

@@ -1,7 +1,8 @@
 """Migration coverage: how much of the source's documentation the target holds, per kind.
 
 The guide's last step before deleting the old integration. Pure functions over a migration
-plan (`catalog.migration.plan_migration`'s frame): no HTTP, no Dagster. A plan made from
+plan (`catalog.migration.plan_migration`'s frame, or its counts by kind, action and
+documented, `plan_counts`, for a plan streamed in chunks): no HTTP, no Dagster. A plan made from
 the target as it is after the writes gives the coverage of the target; a dry run's plan
 gives what the coverage would be before any write.
 """
@@ -34,6 +35,31 @@ COVERAGE_COLUMNS = (
 )
 
 
+COUNT_COLUMNS = ("kind", "action", "documented", "resources")
+
+
+def plan_counts(plan: pd.DataFrame) -> pd.DataFrame:
+    """Returns the plan's rows counted by (kind, action, documented): COUNT_COLUMNS, one
+    row per combination present (`resources` the number of plan rows). A plan read in
+    chunks is counted chunk by chunk and the counts added (`add_counts`).
+
+    Raises:
+        KeyError: `plan` lacks the `kind`, `action` or `documented` column.
+    """
+    frame = plan[["kind", "action", "documented"]].astype({"documented": bool})
+    counts = frame.groupby(["kind", "action", "documented"], dropna=False).size()
+    return counts.rename("resources").reset_index()[list(COUNT_COLUMNS)]
+
+
+def add_counts(*counts: pd.DataFrame) -> pd.DataFrame:
+    """Returns the sum of `plan_counts` frames (COUNT_COLUMNS). Raises nothing."""
+    frames = [c for c in counts if len(c)]
+    if not frames:
+        return pd.DataFrame(columns=list(COUNT_COLUMNS))
+    total = pd.concat(frames).groupby(["kind", "action", "documented"], dropna=False)
+    return total["resources"].sum().reset_index()[list(COUNT_COLUMNS)]
+
+
 def migration_coverage(plan: pd.DataFrame, kinds: Sequence[str], basis: str) -> pd.DataFrame:
     """Returns the coverage of `plan`: one row per kind in `kinds` (table, column), in order.
 
@@ -48,26 +74,37 @@ def migration_coverage(plan: pd.DataFrame, kinds: Sequence[str], basis: str) -> 
         KeyError: `plan` lacks the `kind`, `action` or `documented` column.
         ValueError: a documented row's action is not one of a plan's actions.
     """
-    rows = [_coverage_of(plan[plan["kind"] == kind], kind, basis) for kind in kinds]
+    return coverage_of_counts(plan_counts(plan), kinds, basis)
+
+
+def coverage_of_counts(counts: pd.DataFrame, kinds: Sequence[str], basis: str) -> pd.DataFrame:
+    """Returns `migration_coverage` of a plan given as its `plan_counts` (a plan streamed
+    in chunks need not be held to be covered).
+
+    Raises:
+        KeyError: `counts` lacks one of COUNT_COLUMNS.
+        ValueError: a documented row's action is not one of a plan's actions.
+    """
+    rows = [_coverage_of(counts[counts["kind"] == kind], kind, basis) for kind in kinds]
     return pd.DataFrame.from_records(rows, columns=list(COVERAGE_COLUMNS))
 
 
-def _coverage_of(rows: pd.DataFrame, kind: str, basis: str) -> dict[str, object]:
-    documented = rows[rows["documented"].astype(bool)]
+def _coverage_of(counts: pd.DataFrame, kind: str, basis: str) -> dict[str, object]:
+    documented = counts[counts["documented"].astype(bool)]
     unknown = sorted(set(documented["action"]) - set(OUTCOME_OF_ACTION))
     if unknown:
         raise ValueError(f"unknown plan action(s) {unknown}: expected {list(OUTCOME_OF_ACTION)}")
-    by_action = documented["action"].value_counts()
-    counts = {
+    by_action = documented.groupby("action")["resources"].sum()
+    outcomes = {
         outcome: int(by_action.get(action, 0)) for action, outcome in OUTCOME_OF_ACTION.items()
     }
     return {
         "kind": kind,
         "basis": basis,
-        "resources": len(rows),
-        "documented": len(documented),
-        **counts,
-        "safe_to_delete_source": not any(counts[outcome] for outcome in BLOCKING),
+        "resources": int(counts["resources"].sum()),
+        "documented": int(documented["resources"].sum()),
+        **outcomes,
+        "safe_to_delete_source": not any(outcomes[outcome] for outcome in BLOCKING),
     }
 
 

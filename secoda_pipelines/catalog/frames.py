@@ -21,6 +21,10 @@ column that holds only nulls (or no rows) as ``NULL`` instead of ``VARCHAR``.
 
 The column converters (``to_text``, ``to_int``, ...) are public so that the reports can
 coerce frames that come back from DuckDB with slightly different dtypes.
+
+``frame_from_pages`` builds the same frames from a listing page by page: each page's values
+leave its dicts as it arrives (so a 500,000-row listing never holds its rows beside the
+frame), and equal strings within a column are held once.
 """
 
 from __future__ import annotations
@@ -289,10 +293,91 @@ def _pluck(rows: Sequence[Row], keys: tuple[str, ...]) -> list[Any]:
     return [_first_present(row, keys) for row in rows]
 
 
+# A column's recently seen strings are kept to share equal values (see `_shared`); past this
+# many the memo starts afresh, so a column of distinct ids never grows it without bound.
+_SHARED_STRINGS_LIMIT = 10_000
+
+
+def _shared(values: list[Any], memo: dict[str, str]) -> list[Any]:
+    """Returns `values` with each string replaced by an equal one already in `memo` (adding
+    those that are not).
+
+    The decoder makes a new string for every occurrence, so without this a schema name, a
+    column type or a table's id repeated on each of its columns would be held once per row.
+    """
+    if len(memo) > _SHARED_STRINGS_LIMIT:
+        memo.clear()
+    return [memo.setdefault(value, value) if type(value) is str else value for value in values]
+
+
+class _ColumnBuffer:
+    """One batch of a frame's columns, plucked from pages of rows as the pages arrive.
+
+    A page's values are taken out of its dicts at once (list fields already encoded as JSON
+    text), so the dicts can be dropped; only the plain values wait for `take`, which types a
+    whole batch at a time (typing a 50-row page on its own costs more than listing it).
+    """
+
+    def __init__(self, fields: tuple[_Field, ...]):
+        self.fields = fields
+        self.rows = 0
+        self._values: list[list[Any]] = [[] for _ in fields]
+        self._memos: list[dict[str, str]] = [{} for _ in fields]
+
+    def add(self, rows: Sequence[Row]) -> None:
+        """Appends the rows' values; keeps no reference to the rows themselves."""
+        for field, values, memo in zip(self.fields, self._values, self._memos, strict=True):
+            plucked = _pluck(rows, field.keys)
+            if field.kind == "list":
+                plucked = [_json_list(value) for value in plucked]
+            values.extend(_shared(plucked, memo))
+        self.rows += len(rows)
+
+    def take(self) -> list[pd.Series]:
+        """Returns the batch's columns typed (one Series per field, in order) and empties
+        the buffer; the string memos carry over to the next batch."""
+        columns = [
+            (to_text if field.kind == "list" else _CONVERTERS[field.kind])(values)
+            for field, values in zip(self.fields, self._values, strict=True)
+        ]
+        self._values = [[] for _ in self.fields]
+        self.rows = 0
+        return columns
+
+
+def _concat_columns(parts: list[list[pd.Series]], fields: tuple[_Field, ...]) -> pd.DataFrame:
+    """Returns the frame of each field's column parts joined in order; each field's parts
+    are released once joined, so only one column is ever held twice."""
+    columns: dict[str, pd.Series] = {}
+    for field, part in zip(fields, parts, strict=True):
+        columns[field.name] = part[0] if len(part) == 1 else pd.concat(part, ignore_index=True)
+        part.clear()
+    rows = len(columns[fields[0].name])
+    # copy=False: the columns are this function's own, and a dict of Series is copied by
+    # default.
+    return pd.DataFrame(columns, index=pd.RangeIndex(rows), copy=False)
+
+
+def _frame_of_pages(
+    pages: Iterable[Sequence[Row]], fields: tuple[_Field, ...], batch_rows: int
+) -> pd.DataFrame:
+    """Returns the frame of `fields` over every page's rows, typed `batch_rows` at a time."""
+    buffer = _ColumnBuffer(fields)
+    parts: list[list[pd.Series]] = [[] for _ in fields]
+    for page in pages:
+        buffer.add(page)
+        if buffer.rows >= batch_rows:
+            for part, column in zip(parts, buffer.take(), strict=True):
+                part.append(column)
+    if buffer.rows or not parts[0]:
+        for part, column in zip(parts, buffer.take(), strict=True):
+            part.append(column)
+    return _concat_columns(parts, fields)
+
+
 def _build(rows: Iterable[Row], fields: tuple[_Field, ...]) -> pd.DataFrame:
     rows = rows if isinstance(rows, list) else list(rows)
-    columns = {field.name: _CONVERTERS[field.kind](_pluck(rows, field.keys)) for field in fields}
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+    return _frame_of_pages([rows], fields, batch_rows=max(len(rows), 1))
 
 
 _INTEGRATION = ("integration", "integration_id")
@@ -469,16 +554,34 @@ def rows_of_other_integrations(frame: pd.DataFrame, integration_id: str) -> dict
     return {key: by_integration[key] for key in order}
 
 
+_FIELDS_OF_FRAME: dict[Callable[..., pd.DataFrame], tuple[_Field, ...]] = {
+    integrations_frame: INTEGRATION_FIELDS,
+    users_frame: USER_FIELDS,
+    dashboards_frame: DASHBOARD_FIELDS,
+    questions_frame: QUESTION_FIELDS,
+    question_replies_frame: QUESTION_REPLY_FIELDS,
+    tables_frame: TABLE_FIELDS,
+    columns_frame: COLUMN_FIELDS,
+}
+
+
 def frame_from_pages(
-    pages: Iterable[list[Row]],
+    pages: Iterable[Sequence[Row]],
     to_frame: Callable[[Sequence[Row]], pd.DataFrame],
     batch_rows: int = 50_000,
 ) -> pd.DataFrame:
-    """Returns one frame built from a listing's pages, `batch_rows` rows at a time.
+    """Returns one frame built from a listing's pages: the frame `to_frame` gives for all
+    their rows at once, in page order.
 
-    Converting in batches keeps at most one batch of API dicts alive beside the frames, so
-    a 500,000-row listing does not hold every dict and the frame at once.
+    For this module's frame functions (``tables_frame``, ``columns_frame``, ...) each page's
+    values are taken out of its dicts as the page arrives, so no page's rows stay alive
+    once the next page is read; the values are typed `batch_rows` rows at a time, and equal
+    strings within a column are shared. Any other `to_frame` is called on batches of about
+    `batch_rows` rows, whose frames are concatenated. Raises what iterating `pages` raises.
     """
+    fields = _FIELDS_OF_FRAME.get(to_frame)
+    if fields is not None:
+        return _frame_of_pages(pages, fields, batch_rows)
     chunks: list[pd.DataFrame] = []
     batch: list[Row] = []
     for page in pages:

@@ -1,8 +1,11 @@
 """Documentation migration planning: which target resources get which source fields.
 
 Pure functions over API rows (lists of dicts as the client returns them): no HTTP, no
-Dagster. Rows are used as the API sent them, so a planned PATCH carries the source's own
-values (tag ids, owner ids, booleans) unchanged.
+Dagster. `plan_migration` is the reference planner over rows in memory; the job plans
+through `catalog.migration_match.MigrationMatcher`, which streams both sides into DuckDB and
+yields the same plan row for row with neither side held as Python objects. Rows are used as
+the API sent them, so a planned PATCH carries the source's own values (tag ids, owner ids,
+booleans) unchanged.
 
 A migration to a tool that names databases or schemas differently renames the source side's
 names before matching (`Renames`, from the job's `database_map` and `schema_map`).
@@ -141,6 +144,17 @@ def unused_rename_keys(
     for row in source_tables:
         for level, names in used.items():
             names.setdefault(_norm(row.get(level)), str(row.get(level) or "").strip())
+    return unused_rename_keys_of(database_map, schema_map, used)
+
+
+def unused_rename_keys_of(
+    database_map: Mapping[str, str],
+    schema_map: Mapping[str, str],
+    used: Mapping[str, Mapping[str, str]],
+) -> list[str]:
+    """Returns `unused_rename_keys`'s problems given the names the source's tables use:
+    `used` maps "database" and "schema" to {folded name: name as first seen}. Empty when
+    every key is used. Raises nothing."""
     errors = []
     for name, mapping in (("database_map", database_map), ("schema_map", schema_map)):
         level = RENAME_MAPS[name]

@@ -53,9 +53,20 @@ class ReportStore(dg.ConfigurableResource):
         """
         return choose_warehouse(self.warehouse_url, self.database, self.lock_wait_seconds)
 
-    def append(self, table: str, rows: pd.DataFrame, *, run_id: str, dry_run: bool) -> pd.DataFrame:
-        """Appends `rows` to `reports.<table>`, stamped with run_id, dry_run, reported_at and
-        item (the row's position); returns the rows as stored.
+    def append(
+        self,
+        table: str,
+        rows: pd.DataFrame,
+        *,
+        run_id: str,
+        dry_run: bool,
+        first_item: int = 0,
+        reported_at: pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        """Appends `rows` to `reports.<table>`, stamped with run_id, dry_run, reported_at
+        (`reported_at`, else now) and item (the row's position, from `first_item`: a large
+        report is appended in parts, each starting where the last ended); returns the rows
+        as stored.
 
         Reports are never replaced: each run adds its rows, so what was planned and written
         stays queryable by run.
@@ -75,8 +86,8 @@ class ReportStore(dg.ConfigurableResource):
         stamped = rows.reset_index(drop=True).assign(
             run_id=run_id,
             dry_run=dry_run,
-            reported_at=pd.Timestamp.now(tz="UTC"),
-            item=range(len(rows)),
+            reported_at=reported_at if reported_at is not None else pd.Timestamp.now(tz="UTC"),
+            item=range(first_item, first_item + len(rows)),
         )
         frame = typed_rows(spec, stamped)
         self.warehouse().insert_report_rows(spec, frame)

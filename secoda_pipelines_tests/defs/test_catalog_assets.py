@@ -246,6 +246,45 @@ def test_backfill_over_three_partitions_keeps_each_partitions_rows(
     assert requested == set(ids), "tables are filtered server-side by integration_id"
 
 
+def test_one_run_over_a_range_of_partitions_stores_each_partitions_rows(
+    sandbox, resources, instance, warehouse
+):
+    """What a backfill run under the backfill policy does: several partitions in one run,
+    each listed with its own filter, stored together, each under its own key; a partition
+    outside the range keeps its rows."""
+    integrations = [i["id"] for i in api_rows(sandbox, "integration/integrations/")]
+    instance.add_dynamic_partitions("secoda_integrations", integrations)
+    selection = dg.AssetSelection.assets(tables, columns)
+    outside = integrations[-1]
+    assert materialize(resources, instance, selection, partition_key=outside).success
+    before = query(warehouse, f"SELECT id FROM secoda.tables WHERE integration_id = '{outside}'")
+    sandbox.clear_log()
+    in_range = integrations[:-1]
+    range_tags = {
+        "dagster/asset_partition_range_start": in_range[0],
+        "dagster/asset_partition_range_end": in_range[-1],
+    }
+    result = materialize(resources, instance, selection, tags=range_tags)
+    assert result.success
+    listed = sorted(
+        r.query["integration_id"] for r in sandbox.requests if r.path == "table/tables/"
+    )
+    assert sorted(set(listed)) == sorted(in_range), "one filtered listing per partition"
+    for name, path in (("tables", "table/tables/"), ("columns", "table/columns/")):
+        stored = query(warehouse, f"SELECT id, integration_id FROM secoda.{name}")
+        for partition in integrations:
+            ids = sorted(stored[stored["integration_id"] == partition]["id"])
+            assert ids == sorted(r["id"] for r in api_rows(sandbox, path, integration_id=partition))
+    after = query(warehouse, f"SELECT id FROM secoda.tables WHERE integration_id = '{outside}'")
+    assert sorted(after["id"]) == sorted(before["id"])
+    # Dagster records a materialization of every partition of the range, by that one run.
+    for partition in in_range:
+        [record] = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=tables.key, asset_partitions=[partition]), limit=1
+        ).records
+        assert record.run_id == result.run_id, partition
+
+
 def test_wrong_key_fails_with_the_clients_message_and_leaks_nothing(sandbox, warehouse, instance):
     resources = {
         "secoda": SecodaResource(api_url=sandbox.base_url, api_key=SECRET),

@@ -873,3 +873,37 @@ def test_bad_maps_are_named_and_nothing_is_written_or_reported(
     assert all(r.method == "GET" for r in sandbox.requests)
     assert report_rows(warehouse, "migration_plan").empty
     assert report_rows(warehouse, "migration_coverage").empty
+
+
+def test_a_plan_reported_in_many_chunks_is_the_plan_in_one(
+    sandbox, warehouse, instance, monkeypatch
+):
+    """The report is appended a chunk at a time (a large plan is never whole in memory):
+    in chunks of 3 rows, the report holds the same rows, items 0..n-1 in plan order, one
+    reported_at, the same counts in the metadata, and the apply writes every update."""
+    from secoda_pipelines.defs.jobs import migrate_documentation as job_module
+
+    whole = run(sandbox, warehouse, instance)
+    assert whole.success
+    one = report_rows(warehouse, "migration_plan", whole.run_id).sort_values("item")
+
+    def in_threes(matcher):
+        for chunk in matcher.plan_chunks():
+            for start in range(0, len(chunk), 3):
+                yield chunk.iloc[start : start + 3]
+
+    monkeypatch.setattr(job_module, "planned", in_threes)
+    result = run(sandbox, warehouse, instance, dry_run=False)
+    assert result.success, failure_message(result)
+    many = report_rows(warehouse, "migration_plan", result.run_id).sort_values("item")
+    assert many["item"].tolist() == list(range(len(one)))
+    assert many["reported_at"].nunique() == 1
+    compared = ["kind", "key", "matched_as", "documented", "source_id", "target_id", "action"]
+    compared += ["fields", "kept_fields", "detail"]
+    assert many[compared].reset_index(drop=True).equals(one[compared].reset_index(drop=True))
+    updates = int((one["action"] == "update").sum())
+    assert updates > 3
+    assert (many["write_status"] == "written").sum() == updates
+    metadata = output_metadata(result, "documentation_migration")
+    assert metadata["dagster/row_count"].value == len(one)
+    assert metadata["writes_planned"].value == updates

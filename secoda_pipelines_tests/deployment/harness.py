@@ -771,6 +771,19 @@ def statuses(records: Iterable[Any]) -> dict[str, str]:
     return {r.dagster_run.run_id: r.dagster_run.status.value for r in records}
 
 
+def run_partitions(deployment: Deployment, record: Any) -> list[str]:
+    """Returns the `secoda_integrations` partitions a RunRecord's run covers: its
+    `dagster/partition`, or every key of its partition range (a backfill run of several),
+    in the instance's order."""
+    tags = record.dagster_run.tags
+    if "dagster/partition" in tags:
+        return [tags["dagster/partition"]]
+    start = tags["dagster/asset_partition_range_start"]
+    end = tags["dagster/asset_partition_range_end"]
+    keys = list(deployment.instance.get_dynamic_partitions(PARTITIONS))
+    return keys[keys.index(start) : keys.index(end) + 1]
+
+
 def lock_failures(deployment: Deployment, run_ids: Iterable[str]) -> dict[str, list[str]]:
     """Returns run id → its failure messages that mention a lock (only runs with some)."""
     found = {}

@@ -12,6 +12,7 @@ file is read only while no run writes it.
 from __future__ import annotations
 
 import itertools
+import math
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from secoda_pipelines.defs.assets.catalog import PARTITIONS_PER_RUN
 from secoda_pipelines.defs.assets.usage import utc_today
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.sandbox import Sandbox
@@ -38,6 +40,7 @@ from secoda_pipelines_tests.deployment.harness import (
     add_integration,
     lock_failures,
     over_limit_windows,
+    run_partitions,
     running_deployment,
     start_sandbox,
     statuses,
@@ -144,8 +147,10 @@ def test_a_backfill_beside_the_catalog_refresh_succeeds_without_lock_failures(
     assert backfill.status.value == "COMPLETED_SUCCESS", backfill.status
     assert backfill_runs, "the backfill launched runs"
     assert set(statuses(every_run).values()) == {"SUCCESS"}, statuses(every_run)
-    covered = {r.dagster_run.tags.get("dagster/partition") for r in backfill_runs}
-    assert covered == {s.id for s in seeded}, "one partition per run, every partition run"
+    covered = [p for r in backfill_runs for p in run_partitions(deployment, r)]
+    assert sorted(covered) == sorted(s.id for s in seeded), "every partition, each once"
+    # The backfill policy: up to PARTITIONS_PER_RUN partitions a run, not one run each.
+    assert len(backfill_runs) == math.ceil(len(seeded) / PARTITIONS_PER_RUN)
     assert lock_failures(deployment, statuses(every_run)) == {}
 
     tables = stored_ids(warehouse, "tables", [s.id for s in seeded])

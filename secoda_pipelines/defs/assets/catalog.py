@@ -22,6 +22,7 @@ from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.metadata import frame_metadata
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
+from secoda_pipelines.secoda import SecodaClient
 
 SECODA_POOL = "secoda_api"
 CATALOG_GROUP = "secoda_catalog"
@@ -31,6 +32,11 @@ API_RETRY = dg.RetryPolicy(
 
 ToFrame = Callable[[Sequence[dict[str, Any]]], pd.DataFrame]
 EXAMPLE_IDS = 3
+# A backfill over many integrations runs this many partitions per run: each run pays a few
+# seconds of process start-up before its first request, which dominates for small
+# integrations. A run lists its partitions one after another and stores them in one go.
+PARTITIONS_PER_RUN = 10
+INTEGRATIONS_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=PARTITIONS_PER_RUN)
 
 
 def _plural(count: int, one: str, many: str) -> str:
@@ -75,15 +81,33 @@ def refuse_other_integrations(
     )
 
 
+def partition_frame(
+    client: SecodaClient, path: str, to_frame: ToFrame, partition: str, key: dg.AssetKey
+) -> pd.DataFrame:
+    """Returns the rows `path` lists for one integration (`?integration_id=<partition>`),
+    with `integration_id` set to the partition on every row.
+
+    Raises:
+        dagster.Failure: some rows name another integration (see
+            `refuse_other_integrations`), or the API refused the request for good.
+    """
+    with secoda_failures():
+        frame = frame_from_pages(client.iter_pages(path, {"integration_id": partition}), to_frame)
+    refuse_other_integrations(frame, partition, key, path)
+    frame["integration_id"] = pd.Series(partition, index=frame.index, dtype="string")
+    return frame
+
+
 def _catalog_asset(
     name: str, path: str, to_frame: ToFrame, description: str, *, partitioned: bool = False
 ) -> dg.AssetsDefinition:
     """Returns an asset `secoda/<name>` listing `path` into a frame.
 
-    Partitioned assets list one integration (`?integration_id=<partition>`) and are stored
-    with `integration_id` as DuckDB's partition column, so each partition replaces only its
-    own rows. A row naming another integration fails the run before anything is stored
-    (see `refuse_other_integrations`); a row naming none is the partition's.
+    Partitioned assets list each integration of the run (`?integration_id=<partition>`;
+    one, or up to PARTITIONS_PER_RUN in a backfill) and are stored with `integration_id` as
+    the partition column, so a run replaces only its partitions' rows, all in one write. A
+    row naming another integration fails the run before anything is stored (see
+    `refuse_other_integrations`); a row naming none is the partition's.
     """
     key = dg.AssetKey(["secoda", name])
 
@@ -96,19 +120,24 @@ def _catalog_asset(
         pool=SECODA_POOL,
         retry_policy=API_RETRY,
         partitions_def=secoda_integrations if partitioned else None,
+        backfill_policy=INTEGRATIONS_BACKFILL if partitioned else None,
         metadata={"partition_expr": "integration_id"} if partitioned else None,
         check_specs=[dg.AssetCheckSpec(IDS_CHECK, asset=key, description="ids unique, non-null")],
     )
     # No return annotation: with check_specs, Dagster would read it as every output's type.
     def _asset(context: dg.AssetExecutionContext, secoda: SecodaResource):
-        params = {"integration_id": context.partition_key} if partitioned else None
-        with secoda_failures():
-            frame = frame_from_pages(secoda.get_client().iter_pages(path, params), to_frame)
-        if partitioned:  # the partition column must hold the partition key on every row
-            refuse_other_integrations(frame, context.partition_key, key, path)
-            frame["integration_id"] = pd.Series(
-                context.partition_key, index=frame.index, dtype="string"
-            )
+        client = secoda.get_client()
+        if not partitioned:
+            with secoda_failures():
+                frame = frame_from_pages(client.iter_pages(path), to_frame)
+        else:
+            frames = [
+                partition_frame(client, path, to_frame, partition, key)
+                for partition in context.partition_keys
+            ]
+            frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            if len(frames) > 1:
+                context.log.info(f"{len(frames)} partitions listed: {len(frame)} rows")
         return dg.MaterializeResult(
             value=frame, metadata=frame_metadata(frame), check_results=[ids_check(frame)]
         )

@@ -2,13 +2,15 @@
 warehouse integration to another (a warehouse migration), planned first, at the rate limit.
 
 One op, so that every execution (a rerun, a run retry, a re-execution from failure) plans
-from Secoda's state at that moment. It lists both sides in bulk, checks the request, plans
-every table and column (the source's databases and schemas renamed by `database_map` and
-`schema_map` first), appends the plan to `reports.migration_plan` (one row per source
-resource) and shows it in the run's metadata; then, unless `dry_run`, it writes one PATCH
-per target resource, reading the target again first so that a value someone changed since
-the plan is kept, and records each write's outcome on its plan row. A rerun after a crash
-writes only what is missing; a rerun of a finished migration writes nothing.
+from Secoda's state at that moment. It lists both sides in bulk (streamed page by page into
+a DuckDB file, `catalog.migration_match`, so neither side is held as Python rows), checks
+the request, plans every table and column (the source's databases and schemas renamed by
+`database_map` and `schema_map` first), appends the plan to `reports.migration_plan` (one
+row per source resource, a chunk at a time; only the updates stay in memory) and shows it in
+the run's metadata; then, unless `dry_run`, it writes one PATCH per target resource, reading
+the target again first so that a value someone changed since the plan is kept, and records
+each write's outcome on its plan row. A rerun after a crash writes only what is missing; a
+rerun of a finished migration writes nothing.
 
 Every run that passes its checks also appends its coverage to `reports.migration_coverage`
 (one row per kind): from the plan in a dry run, else from the target listed again after
@@ -16,12 +18,15 @@ the writes (also when some writes failed), with the verdict `safe_to_delete_sour
 """
 
 import time
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import dagster as dg
 import pandas as pd
 
-from secoda_pipelines.catalog.coverage import PLAN_BASIS
-from secoda_pipelines.catalog.migration import action_counts, recheck_patch
+from secoda_pipelines.catalog.coverage import PLAN_BASIS, add_counts, plan_counts
+from secoda_pipelines.catalog.migration import ACTIONS, recheck_patch
+from secoda_pipelines.catalog.migration_match import MigrationMatcher
 from secoda_pipelines.defs.jobs.config import flat_run_config
 from secoda_pipelines.defs.jobs.migration_coverage import (
     coverage_after_writes,
@@ -31,7 +36,6 @@ from secoda_pipelines.defs.jobs.migration_coverage import (
 from secoda_pipelines.defs.jobs.migration_request import (
     COLLECTIONS,
     MigrateDocumentationConfig,
-    Side,
     checked_listings,
     planned,
 )
@@ -53,6 +57,7 @@ from secoda_pipelines.store import FAILED, SKIPPED, WRITTEN, ReportStore
 
 PLAN_TABLE = "migration_plan"
 PROGRESS_EVERY = 50
+PREVIEW_ROWS = 20
 
 
 def _duration(seconds: float) -> str:
@@ -60,53 +65,117 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
+class PlannedWrite(NamedTuple):
+    """One update of the plan, as the apply step needs it (the other rows need nothing)."""
+
+    item: int  # the row's place in this run's report
+    kind: str
+    key: str
+    target_id: str
+    patch: dict
+    expected: dict
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What the run keeps of its plan once it is reported: its size, its counts by kind,
+    action and documented (catalog.coverage.plan_counts) and its writes."""
+
+    rows: int
+    counts: pd.DataFrame
+    writes: list[PlannedWrite]
+
+
+def _report_rows(config: MigrateDocumentationConfig, chunk: pd.DataFrame) -> pd.DataFrame:
+    rows = with_planned_writes(chunk.drop(columns=["patch", "expected"]), {"update"})
+    return rows.assign(
+        source_integration_id=config.source_integration_id,
+        target_integration_id=config.target_integration_id,
+    )
+
+
+def _writes_of(chunk: pd.DataFrame, first_item: int) -> list[PlannedWrite]:
+    updates = chunk[chunk["action"] == "update"]
+    return [
+        PlannedWrite(
+            first_item + int(at), row.kind, row.key, row.target_id, row.patch, row.expected
+        )
+        for at, row in zip(updates.index, updates.itertuples(index=False), strict=True)
+    ]
+
+
+def _actions_by_kind(counts: pd.DataFrame) -> dict[str, dict[str, int]]:
+    by = counts.groupby(["kind", "action"])["resources"].sum() if len(counts) else {}
+    return {
+        kind: {action: int(by.get((kind, action), 0)) for action in ACTIONS}
+        for kind in ("table", "column")
+    }
+
+
 def _plan(
     context: dg.OpExecutionContext,
     config: MigrateDocumentationConfig,
     client: SecodaClient,
     reports: ReportStore,
-    source: Side,
-    target: Side,
-) -> pd.DataFrame:
-    """Returns the plan of `source` onto `target` (catalog.migration.plan_migration's
-    columns, plus `item`, the row's place in the report), reported to the store and the
-    run. Raises nothing of its own (the store's errors pass through)."""
-    plan = planned(config, source, target)
-    rows = with_planned_writes(plan.drop(columns=["patch", "expected"]), {"update"}).assign(
-        source_integration_id=config.source_integration_id,
-        target_integration_id=config.target_integration_id,
-    )
-    report = reports.append(PLAN_TABLE, rows, run_id=context.run_id, dry_run=config.dry_run)
-    updates = int((plan["action"] == "update").sum())
-    pace = client.limiter.limit
-    estimate = client.limiter.seconds_for(updates)
-    context.add_output_metadata(
-        dict(
-            report_metadata(
-                report,
-                PLAN_TABLE,
-                dry_run=config.dry_run,
-                writes_planned=updates,
-                actions_by_kind=action_counts(plan),
-                estimated_write_time=f"{_duration(estimate)} at {pace} writes a minute",
-            )
+    matcher: MigrationMatcher,
+) -> Planned:
+    """Returns what the run keeps of the plan of the matcher's source onto its target,
+    once reported to the store (appended a chunk at a time, so that the plan is never
+    whole in memory: only its updates are kept) and to the run. Raises nothing of its own
+    (the store's and DuckDB's errors pass through)."""
+    reported_at = pd.Timestamp.now(tz="UTC")
+    rows, head = 0, None
+    writes: list[PlannedWrite] = []
+    counts: list[pd.DataFrame] = []
+    for chunk in planned(matcher):
+        chunk = chunk.set_axis(pd.RangeIndex(len(chunk)))
+        report = reports.append(
+            PLAN_TABLE,
+            _report_rows(config, chunk),
+            run_id=context.run_id,
+            dry_run=config.dry_run,
+            first_item=rows,
+            reported_at=reported_at,
         )
+        if head is None:
+            head = report.head(PREVIEW_ROWS)
+        writes += _writes_of(chunk, rows)
+        counts.append(plan_counts(chunk))
+        rows += len(chunk)
+    total = add_counts(*counts)
+    by_action = total.groupby("action")["resources"].sum() if len(total) else pd.Series()
+    pace = client.limiter.limit
+    estimate = client.limiter.seconds_for(len(writes))
+    metadata = report_metadata(
+        head if head is not None else pd.DataFrame(columns=["action"]),
+        PLAN_TABLE,
+        dry_run=config.dry_run,
+        writes_planned=len(writes),
+        actions_by_kind=_actions_by_kind(total),
+        estimated_write_time=f"{_duration(estimate)} at {pace} writes a minute",
+    )
+    context.add_output_metadata(
+        {
+            **metadata,
+            "dagster/row_count": rows,
+            "action_counts": {str(k): int(v) for k, v in by_action.sort_index().items()},
+        }
     )
     context.log.info(
-        f"Plan: {updates} PATCHes for {len(plan)} source resources "
+        f"Plan: {len(writes)} PATCHes for {rows} source resources "
         f"({'dry run: nothing will be written' if config.dry_run else 'applying next'}); "
         f"about {_duration(estimate)} at {pace} writes a minute"
     )
-    return plan.assign(item=report["item"].to_numpy())
+    return Planned(rows, total, writes)
 
 
 def _apply(
     context: dg.OpExecutionContext,
     client: SecodaClient,
     reports: ReportStore,
-    plan: pd.DataFrame,
+    writes: list[PlannedWrite],
 ) -> None:
-    """Applies the plan's updates, recording each write's outcome on its row of
+    """Applies the plan's updates (`writes`), recording each write's outcome on its row of
     `reports.migration_plan` (every PROGRESS_EVERY writes, and when it stops).
 
     Each target is read again just before its PATCH, and only fields whose value is still
@@ -120,7 +189,7 @@ def _apply(
     Raises:
         dagster.Failure: writes failed (each named), or the API refused the key.
     """
-    updates = plan[plan["action"] == "update"]
+    updates = writes
     outcomes: list[dict] = []
     failed: list[str] = []
     counts = {WRITTEN: 0, SKIPPED: 0}
@@ -132,7 +201,7 @@ def _apply(
         outcomes.clear()
 
     try:
-        for done, row in enumerate(updates.itertuples(index=False), start=1):
+        for done, row in enumerate(updates, start=1):
             path = detail_path(COLLECTIONS[row.kind], row.target_id)
             try:
                 status, detail = _write_one(client, path, row.patch, row.expected)
@@ -201,8 +270,8 @@ def _apply_and_cover(
     config: MigrateDocumentationConfig,
     client: SecodaClient,
     reports: ReportStore,
-    plan: pd.DataFrame,
-    source: Side,
+    writes: list[PlannedWrite],
+    matcher: MigrationMatcher,
 ) -> None:
     """Applies the plan, then reports the coverage of the target after the writes, also
     when writes failed (a dagster.Failure then carries the figures in its metadata).
@@ -212,9 +281,9 @@ def _apply_and_cover(
         SecodaError: a request failed after every retry.
     """
     try:
-        _apply(context, client, reports, plan)
+        _apply(context, client, reports, writes)
     except (dg.Failure, SecodaError) as error:
-        figures = coverage_despite(error, context, config, client, reports, source)
+        figures = coverage_despite(error, context, config, client, reports, matcher)
         if isinstance(error, dg.Failure) and figures:
             raise dg.Failure(
                 description=error.description,
@@ -222,7 +291,7 @@ def _apply_and_cover(
                 allow_retries=error.allow_retries,
             ) from None
         raise
-    context.add_output_metadata(coverage_after_writes(context, config, client, reports, source))
+    context.add_output_metadata(coverage_after_writes(context, config, client, reports, matcher))
 
 
 @dg.op(
@@ -249,15 +318,23 @@ def documentation_migration(
             when the target can be read again).
     """
     client = secoda.get_client()
-    source, target = checked_listings(config, client)
-    plan = _plan(context, config, client, reports, source, target)
-    del target  # the coverage after writes lists it again: one copy in memory at a time
-    if not config.dry_run:
-        _apply_and_cover(context, config, client, reports, plan, source)
-        return
-    context.add_output_metadata(report_coverage(context, config, reports, plan, PLAN_BASIS))
-    updates = int((plan["action"] == "update").sum())
-    context.log.info(f"Dry run: {updates} PATCHes planned, none written.")
+    started = time.monotonic()
+    with checked_listings(config, client) as matcher:
+        listed = time.monotonic()
+        plan = _plan(context, config, client, reports, matcher)
+        context.add_output_metadata(
+            {
+                "listing_seconds": round(listed - started, 2),
+                "planning_seconds": round(time.monotonic() - listed, 2),
+            }
+        )
+        if not config.dry_run:
+            _apply_and_cover(context, config, client, reports, plan.writes, matcher)
+            return
+        context.add_output_metadata(
+            report_coverage(context, config, reports, plan.counts, PLAN_BASIS)
+        )
+        context.log.info(f"Dry run: {len(plan.writes)} PATCHes planned, none written.")
 
 
 @dg.job(

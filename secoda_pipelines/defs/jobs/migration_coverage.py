@@ -6,16 +6,17 @@ import pandas as pd
 
 from secoda_pipelines.catalog.coverage import (
     AFTER_WRITES_BASIS,
+    add_counts,
     coverage_figures,
     coverage_line,
-    migration_coverage,
+    coverage_of_counts,
+    plan_counts,
 )
-from secoda_pipelines.defs.failures import secoda_failures
+from secoda_pipelines.catalog.migration_match import MigrationMatcher
 from secoda_pipelines.defs.jobs.migration_request import (
     MigrateDocumentationConfig,
-    Side,
-    list_side,
     planned,
+    relist_target,
 )
 from secoda_pipelines.secoda import SecodaClient, SecodaError
 from secoda_pipelines.store import REPORTS_SCHEMA, ReportStore
@@ -27,14 +28,15 @@ def report_coverage(
     context: dg.OpExecutionContext,
     config: MigrateDocumentationConfig,
     reports: ReportStore,
-    plan: pd.DataFrame,
+    counts: pd.DataFrame,
     basis: str,
 ) -> dict[str, int | bool | str]:
-    """Appends the coverage of `plan` to `reports.migration_coverage` (one row per kind),
-    logs it in one line and returns its figures for the run's metadata. Raises nothing of
-    its own (the store's errors pass through)."""
+    """Appends the coverage of a plan, given as its counts (catalog.coverage.plan_counts),
+    to `reports.migration_coverage` (one row per kind), logs it in one line and returns its
+    figures for the run's metadata. Raises nothing of its own (the store's errors pass
+    through)."""
     kinds = ("table", "column") if config.include_columns else ("table",)
-    coverage = migration_coverage(plan, kinds, basis).assign(
+    coverage = coverage_of_counts(counts, kinds, basis).assign(
         source_integration_id=config.source_integration_id,
         target_integration_id=config.target_integration_id,
     )
@@ -48,21 +50,20 @@ def coverage_after_writes(
     config: MigrateDocumentationConfig,
     client: SecodaClient,
     reports: ReportStore,
-    source: Side,
+    matcher: MigrationMatcher,
 ) -> dict[str, int | bool | str]:
-    """Lists the target again, plans the same request against it and reports that plan's
-    coverage (basis "target after writes"); returns its figures. The source is not listed
-    again: the migration writes to the target only.
+    """Lists the target again (into `matcher`, in place of the target as planned), plans
+    the same request against it and reports that plan's coverage (basis "target after
+    writes"); returns its figures. The source is not listed again: the migration writes to
+    the target only.
 
     Raises:
         dagster.Failure: the API refused the key or a listing (permanent errors).
         SecodaError: the listing failed after every retry.
     """
-    with secoda_failures():
-        target = list_side(client, config.target_integration_id, config)
-    return report_coverage(
-        context, config, reports, planned(config, source, target), AFTER_WRITES_BASIS
-    )
+    relist_target(client, matcher, config)
+    counts = add_counts(*(plan_counts(chunk) for chunk in planned(matcher)))
+    return report_coverage(context, config, reports, counts, AFTER_WRITES_BASIS)
 
 
 def coverage_despite(
@@ -71,13 +72,13 @@ def coverage_despite(
     config: MigrateDocumentationConfig,
     client: SecodaClient,
     reports: ReportStore,
-    source: Side,
+    matcher: MigrationMatcher,
 ) -> dict[str, int | bool | str] | None:
     """Reports the coverage after writes that stopped with `error`; returns its figures, or
     None (logged as a warning) when the target cannot be read again either, so that the
     run fails with the write's error, not the re-read's. Raises nothing from the API."""
     try:
-        return coverage_after_writes(context, config, client, reports, source)
+        return coverage_after_writes(context, config, client, reports, matcher)
     except (dg.Failure, SecodaError) as reread:
         reason = reread.description if isinstance(reread, dg.Failure) else reread
         context.log.warning(

@@ -1,7 +1,8 @@
 """`migrate_documentation`'s request: its run config, the checks of the whole request, the
-two sides as listed, and the plan of one side onto the other."""
+two sides as listed (streamed page by page into a `MigrationMatcher`, never held as Python
+rows), and the plan of one side onto the other."""
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 
 import dagster as dg
 import pandas as pd
@@ -11,12 +12,11 @@ from secoda_pipelines.catalog.migration import (
     DEFAULT_FIELDS,
     MIGRATABLE_FIELDS,
     Renames,
-    plan_migration,
     rename_map_errors,
-    slim,
     unknown_fields,
-    unused_rename_keys,
+    unused_rename_keys_of,
 )
+from secoda_pipelines.catalog.migration_match import MigrationMatcher
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.jobs.reporting import bad_input
 from secoda_pipelines.secoda import SecodaClient
@@ -78,80 +78,117 @@ def request_errors(config: MigrateDocumentationConfig, integrations: list[dict])
     return errors
 
 
-@dataclass(frozen=True)
-class Side:
-    """One integration's tables and columns as planning reads them (`slim` rows)."""
+def new_matcher(config: MigrateDocumentationConfig) -> MigrationMatcher:
+    """Returns an empty MigrationMatcher for this request (its fields, overwrite, renames);
+    the caller closes it.
 
-    tables: list[dict]
-    columns: list[dict]
+    Raises:
+        ValueError: a field or a rename map is bad (checked by `request_errors` first).
+    """
+    return MigrationMatcher(
+        config.fields,
+        overwrite=config.overwrite,
+        renames=Renames.from_maps(config.database_map, config.schema_map),
+    )
 
 
 def list_side(
-    client: SecodaClient, integration_id: str, config: MigrateDocumentationConfig
-) -> Side:
-    """Returns the integration's tables (and, with include_columns, columns) as planning
-    reads them.
+    client: SecodaClient,
+    matcher: MigrationMatcher,
+    role: str,
+    integration_id: str,
+    config: MigrateDocumentationConfig,
+) -> int:
+    """Streams the integration's tables (and, with include_columns and any tables, its
+    columns) into `matcher`'s `role` side (source or target), page by page; returns how
+    many tables it has.
 
     Raises:
         SecodaError: a listing failed.
     """
     params = {"integration_id": integration_id}
-    tables = slim(client.iter_rows(COLLECTIONS["table"], params), "table", config.fields)
-    if not (config.include_columns and tables):
-        return Side(tables, [])
-    columns = slim(client.iter_rows(COLLECTIONS["column"], params), "column", config.fields)
-    return Side(tables, columns)
+    tables = matcher.add_rows(role, "table", client.iter_rows(COLLECTIONS["table"], params))
+    if config.include_columns and tables:
+        matcher.add_rows(role, "column", client.iter_rows(COLLECTIONS["column"], params))
+    return tables
 
 
 def listing_errors(
-    config: MigrateDocumentationConfig, names: dict[str, str], source: Side, target: Side
+    config: MigrateDocumentationConfig,
+    names: dict[str, str],
+    tables: dict[str, int],
+    source_names: Mapping[str, Mapping[str, str]],
 ) -> list[str]:
     """Returns every problem that only the listings show (empty when there is none): a side
     without tables, a rename map key that no source table uses. `names` maps integration
-    ids to names."""
+    ids to names, `tables` each role (source, target) to its table count, `source_names`
+    is `MigrationMatcher.source_names`."""
     errors = [
         f"{role} integration {integration_id} ({names[integration_id]}) has no tables in "
         "Secoda: run its sync in Secoda first, then run this job again"
-        for role, integration_id, side in (
-            ("source", config.source_integration_id, source),
-            ("target", config.target_integration_id, target),
+        for role, integration_id in (
+            ("source", config.source_integration_id),
+            ("target", config.target_integration_id),
         )
-        if not side.tables
+        if not tables[role]
     ]
-    if source.tables:
-        errors += unused_rename_keys(config.database_map, config.schema_map, source.tables)
+    if tables["source"]:
+        errors += unused_rename_keys_of(config.database_map, config.schema_map, source_names)
     return errors
 
 
-def checked_listings(config: MigrateDocumentationConfig, client: SecodaClient) -> tuple[Side, Side]:
-    """Returns (source, target) as listed now, once the whole request is checked.
+def checked_listings(config: MigrateDocumentationConfig, client: SecodaClient) -> MigrationMatcher:
+    """Returns a MigrationMatcher holding both sides as listed now, once the whole request
+    is checked; the caller closes it.
 
     Raises:
         dagster.Failure: the request is bad (every problem named); nothing is reported or
             written.
+        SecodaError: a listing failed after every retry.
     """
     with secoda_failures():
         integrations = client.list("integration/integrations/")
         errors = request_errors(config, integrations)
         if errors:
             raise bad_input(errors, NOTHING_DONE)
-        source = list_side(client, config.source_integration_id, config)
-        target = list_side(client, config.target_integration_id, config)
+        matcher = new_matcher(config)
+        try:
+            tables = {
+                role: list_side(
+                    client, matcher, role, getattr(config, f"{role}_integration_id"), config
+                )
+                for role in ("source", "target")
+            }
+        except BaseException:
+            matcher.close()
+            raise
     names = {str(i["id"]): i.get("name") for i in integrations}
-    errors = listing_errors(config, names, source, target)
+    errors = listing_errors(config, names, tables, matcher.source_names)
     if errors:
+        matcher.close()
         raise bad_input(errors, NOTHING_DONE)
-    return source, target
+    return matcher
 
 
-def planned(config: MigrateDocumentationConfig, source: Side, target: Side) -> pd.DataFrame:
-    """Returns the plan of `source` onto `target` for this request (see plan_migration)."""
-    return plan_migration(
-        source.tables,
-        target.tables,
-        source.columns,
-        target.columns,
-        fields=config.fields,
-        overwrite=config.overwrite,
-        renames=Renames.from_maps(config.database_map, config.schema_map),
-    )
+def relist_target(
+    client: SecodaClient, matcher: MigrationMatcher, config: MigrateDocumentationConfig
+) -> None:
+    """Replaces `matcher`'s target side with the target as listed now (the source stays).
+
+    Raises:
+        dagster.Failure: the API refused the key or a listing (permanent errors).
+        SecodaError: the listing failed after every retry.
+    """
+    matcher.clear("target")
+    with secoda_failures():
+        list_side(client, matcher, "target", config.target_integration_id, config)
+
+
+def planned(matcher: MigrationMatcher) -> Iterator[pd.DataFrame]:
+    """Yields the plan of the matcher's source onto its target, in chunks (see
+    MigrationMatcher.plan_chunks: plan_migration's rows, row for row).
+
+    Raises:
+        duckdb.Error: the plan query failed.
+    """
+    yield from matcher.plan_chunks()

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import orjson
 import pandas as pd
 
 from secoda_pipelines.catalog.migration import (
@@ -133,10 +132,9 @@ ORDER BY CASE kind WHEN 'table' THEN 0 ELSE 1 END, first_seq, seq
 
 
 def _dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # e.g. an integer past 64 bits: the standard library takes it
-        return json.dumps(value, separators=(",", ":")).encode()
+    """Returns `value` as compact JSON (UTF-8, key order kept): the text two values are
+    compared by, so both sides go through here."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class MigrationMatcher:
@@ -266,7 +264,7 @@ class MigrationMatcher:
             return
         self._chunks += 1
         path = Path(self._folder.name) / f"chunk-{self._chunks % 2}.json"
-        path.write_bytes(orjson.dumps(chunk))
+        path.write_bytes(_dumps(chunk))
         self._pending = self._writer.submit(self._insert, side, kind, path)
 
     def _wait(self) -> None:
@@ -344,8 +342,8 @@ class MigrationMatcher:
         target_docs = chunk["target_docs"].to_numpy(dtype=object)
         fields = self.fields
         for at in pending:
-            source = dict(zip(fields, orjson.loads(source_docs[at]), strict=True))
-            target = dict(zip(fields, orjson.loads(target_docs[at]), strict=True))
+            source = dict(zip(fields, json.loads(source_docs[at]), strict=True))
+            target = dict(zip(fields, json.loads(target_docs[at]), strict=True))
             decision = decide_fields(source, target, fields, self.overwrite)
             actions[at] = decision.action
             if decision.patch:

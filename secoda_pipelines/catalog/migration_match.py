@@ -17,6 +17,8 @@ fixed memory limit, so the plan's memory does not grow with the workspace.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -67,40 +69,15 @@ _JSON_COLUMNS = (
     "d: 'VARCHAR', o: 'BOOLEAN', j: 'VARCHAR'}"
 )
 
-# One row per source resource, in plan_migration's order: tables, then columns; source
-# rows grouped by the key they are matched as, groups in the order of their first row.
 _KEY = "kind, m1, m2, m3, m4"
 _ON = (
     "{a}.kind = {b}.kind AND {a}.m1 = {b}.m1 AND {a}.m2 = {b}.m2 AND {a}.m3 = {b}.m3 "
     "AND {a}.m4 = {b}.m4"
 )
-# Planning runs in materialized steps, each small enough for DuckDB's memory limit: key
-# counts per side, ids of keys found twice, then each source row with its counts and (a
-# single match) its target.
-_PLAN_STEPS = (
-    f"CREATE OR REPLACE TABLE sg AS SELECT {_KEY}, count(*) AS n, min(seq) AS first_seq "
-    f"FROM source {{where}} GROUP BY {_KEY}",
-    f"CREATE OR REPLACE TABLE tg AS SELECT {_KEY}, count(*) AS n, min(seq) AS first_seq "
-    f"FROM target GROUP BY {_KEY}",
-    f"CREATE OR REPLACE TABLE s_ids AS SELECT s.kind, s.m1, s.m2, s.m3, s.m4, "
-    f"string_agg(s.id, ', ' ORDER BY s.seq) AS ids FROM source AS s "
-    f"SEMI JOIN (SELECT * FROM sg WHERE n > 1) AS g ON {_ON.format(a='s', b='g')} "
-    f"GROUP BY s.kind, s.m1, s.m2, s.m3, s.m4",
-    f"CREATE OR REPLACE TABLE t_ids AS SELECT t.kind, t.m1, t.m2, t.m3, t.m4, "
-    f"string_agg(t.id, ', ' ORDER BY t.seq) AS ids FROM target AS t "
-    f"SEMI JOIN (SELECT * FROM tg WHERE n > 1) AS g ON {_ON.format(a='t', b='g')} "
-    f"GROUP BY t.kind, t.m1, t.m2, t.m3, t.m4",
-    "CREATE OR REPLACE TABLE planned AS "
-    "SELECT s.kind, s.key, s.documented, s.id AS source_id, s.seq, s.docs, "
-    "s.m1, s.m2, s.m3, s.m4, sg.n AS source_n, sg.first_seq, tg.n AS target_n, "
-    "CASE WHEN sg.n = 1 AND tg.n = 1 THEN tg.first_seq END AS target_seq "
-    f"FROM source AS s JOIN sg ON {_ON.format(a='s', b='sg')} "
-    f"LEFT JOIN tg ON {_ON.format(a='s', b='tg')}",
-    "CHECKPOINT",
-)
-# One row per source resource, in plan_migration's order: tables, then columns; source
-# rows grouped by the key they are matched as, groups in the order of their first row.
-_PLAN_SQL = f"""
+# Each source row with its match, action and detail; the pairs to decide keep both
+# sides' values.
+_PAIRED_SQL = f"""
+CREATE OR REPLACE TABLE plan_rows AS
 WITH paired AS (
     SELECT p.*, t.id AS single_target_id, t.docs AS target_docs,
            si.ids AS source_ids, ti.ids AS target_ids,
@@ -125,16 +102,61 @@ SELECT kind, key, matched_as, documented, source_id,
     CASE WHEN source_n = 1 AND target_n = 1 AND docs <> target_docs THEN docs END
         AS source_docs,
     CASE WHEN source_n = 1 AND target_n = 1 AND docs <> target_docs THEN target_docs END
-        AS target_docs
+        AS target_docs,
+    CASE kind WHEN 'table' THEN 0 ELSE 1 END AS kind_order, first_seq, seq
 FROM paired
-ORDER BY CASE kind WHEN 'table' THEN 0 ELSE 1 END, first_seq, seq
+"""
+# Planning runs in materialized steps, each small enough for DuckDB's memory limit: key
+# counts per side, ids of keys found twice, each source row with its counts and (a single
+# match) its target, then _PAIRED_SQL.
+_PLAN_STEPS = (
+    f"CREATE OR REPLACE TABLE sg AS SELECT {_KEY}, count(*) AS n, min(seq) AS first_seq "
+    f"FROM source {{where}} GROUP BY {_KEY}",
+    f"CREATE OR REPLACE TABLE tg AS SELECT {_KEY}, count(*) AS n, min(seq) AS first_seq "
+    f"FROM target GROUP BY {_KEY}",
+    f"CREATE OR REPLACE TABLE s_ids AS SELECT s.kind, s.m1, s.m2, s.m3, s.m4, "
+    f"string_agg(s.id, ', ' ORDER BY s.seq) AS ids FROM source AS s "
+    f"SEMI JOIN (SELECT * FROM sg WHERE n > 1) AS g ON {_ON.format(a='s', b='g')} "
+    f"GROUP BY s.kind, s.m1, s.m2, s.m3, s.m4",
+    f"CREATE OR REPLACE TABLE t_ids AS SELECT t.kind, t.m1, t.m2, t.m3, t.m4, "
+    f"string_agg(t.id, ', ' ORDER BY t.seq) AS ids FROM target AS t "
+    f"SEMI JOIN (SELECT * FROM tg WHERE n > 1) AS g ON {_ON.format(a='t', b='g')} "
+    f"GROUP BY t.kind, t.m1, t.m2, t.m3, t.m4",
+    "CREATE OR REPLACE TABLE planned AS "
+    "SELECT s.kind, s.key, s.documented, s.id AS source_id, s.seq, s.docs, "
+    "s.m1, s.m2, s.m3, s.m4, sg.n AS source_n, sg.first_seq, tg.n AS target_n, "
+    "CASE WHEN sg.n = 1 AND tg.n = 1 THEN tg.first_seq END AS target_seq "
+    f"FROM source AS s JOIN sg ON {_ON.format(a='s', b='sg')} "
+    f"LEFT JOIN tg ON {_ON.format(a='s', b='tg')}",
+    "CHECKPOINT",
+    _PAIRED_SQL,
+)
+# One row per source resource, in plan_migration's order: tables, then columns; source
+# rows grouped by the key they are matched as, groups in the order of their first row.
+# Sorted apart from the joins (_PAIRED_SQL): each step then fits the memory limit alone.
+_PLAN_SQL = """
+SELECT kind, key, matched_as, documented, source_id, target_id, action, detail,
+    source_docs, target_docs
+FROM plan_rows ORDER BY kind_order, first_seq, seq
 """
 
 
-def _dumps(value: Any) -> bytes:
-    """Returns `value` as compact JSON (UTF-8, key order kept): the text two values are
-    compared by, so both sides go through here."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+def _return_freed_memory() -> None:
+    """Hands the memory freed since the listings back to the OS. glibc keeps freed blocks in
+    the arena of the thread that freed them (the listings run on several threads), so
+    without this the process holds the listings' high water through the planning. Does
+    nothing where there is no glibc. Raises nothing."""
+    gc.collect()
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
+# Compact JSON, key order kept: the text two values are compared by, so both sides go
+# through it. Built once: json.dumps with any option builds a new encoder on every call.
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class MigrationMatcher:
@@ -176,6 +198,7 @@ class MigrationMatcher:
         self._con.execute(f"SET memory_limit = '{memory_limit}'")
         self._con.execute("SET threads = 2")
         self._con.execute("SET preserve_insertion_order = false")
+        self._con.execute("SET enable_progress_bar = false")
         self._con.execute(f"SET temp_directory = '{Path(self._folder.name) / 'spill'}'")
         self._con.execute(_SCHEMA)
         self._seq = dict.fromkeys(SIDES, 0)
@@ -237,7 +260,7 @@ class MigrationMatcher:
                 out = {
                     "s": seq,
                     "i": row_id if type(row_id) is str else str(row_id),
-                    "j": _dumps(values).decode(),
+                    "j": _dumps(values),
                 }
                 if source:
                     out["k"] = ".".join(parts)
@@ -264,7 +287,7 @@ class MigrationMatcher:
             return
         self._chunks += 1
         path = Path(self._folder.name) / f"chunk-{self._chunks % 2}.json"
-        path.write_bytes(_dumps(chunk))
+        path.write_text(_dumps(chunk), encoding="utf-8")
         self._pending = self._writer.submit(self._insert, side, kind, path)
 
     def _wait(self) -> None:
@@ -316,6 +339,7 @@ class MigrationMatcher:
         """
         listed = ", ".join(f"'{kind}'" for kind in kinds if kind in KINDS) or "NULL"
         self._con.execute("CHECKPOINT")  # the listed rows to the file: evictable from memory
+        _return_freed_memory()
         for step in _PLAN_STEPS:
             self._con.execute(step.format(where=f"WHERE kind IN ({listed})"))
         cursor = self._con.cursor()

@@ -12,6 +12,8 @@ import logging
 import os
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +98,15 @@ def connect_duckdb(
         if waited_since is not None:
             logger.info("DuckDB file %s free after %.1f s", path, time.monotonic() - waited_since)
         return connection
+
+
+@contextmanager
+def memory_limited(connection: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """Runs the block with DuckDB's memory limit at `limit`, then resets it to DuckDB's
+    default (the setting belongs to the database, which other connections of this process
+    may share; this module's connections never set another). Raises duckdb.Error."""
+    connection.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        connection.execute("RESET memory_limit")

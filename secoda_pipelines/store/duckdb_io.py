@@ -13,7 +13,11 @@ from dagster._core.storage.db_io_manager import DbIOManager, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
-from secoda_pipelines.store.duckdb_files import LOCK_WAIT_SECONDS, connect_duckdb
+from secoda_pipelines.store.duckdb_files import (
+    LOCK_WAIT_SECONDS,
+    connect_duckdb,
+    memory_limited,
+)
 
 # DuckDB's memory for a write. By default DuckDB keeps every block it writes cached, up to
 # 80% of the machine's memory: storing a 500,000-row frame then costs about as much again as
@@ -21,7 +25,7 @@ from secoda_pipelines.store.duckdb_files import LOCK_WAIT_SECONDS, connect_duckd
 # file, or in DuckDB's temporary files for an in-memory database): +33 MiB, as fast, and
 # still enough with 32 threads (+21 MiB at 16MB). Measured in docs/benchmarks.md,
 # "Refreshing one integration".
-WRITE_MEMORY_LIMIT = "32MB"
+WRITE_MEMORY_LIMIT = "32MB"  # also the job reports' (duckdb_warehouse)
 
 
 class _PatientDuckDbClient(DuckDbClient):
@@ -43,18 +47,6 @@ class _PatientDuckDbClient(DuckDbClient):
             connection.close()
 
 
-@contextmanager
-def _memory_limit(connection: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    """Runs the block with DuckDB's memory limit at `limit`, then resets it to DuckDB's
-    default (the setting belongs to the database, which other connections of this process
-    may share; this module's connections never set another). Raises duckdb.Error."""
-    connection.execute(f"SET memory_limit = '{limit}'")
-    try:
-        yield
-    finally:
-        connection.execute("RESET memory_limit")
-
-
 class _LeanDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
     """dagster-duckdb-pandas' handler, writing under `WRITE_MEMORY_LIMIT`."""
 
@@ -63,7 +55,7 @@ class _LeanDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
     ) -> Mapping[str, object] | None:
         """Stores the frame as dagster-duckdb-pandas does; returns its metadata (None: the
         handler adds it to the context itself). Raises duckdb.Error."""
-        with _memory_limit(connection, WRITE_MEMORY_LIMIT):
+        with memory_limited(connection, WRITE_MEMORY_LIMIT):
             return super().handle_output(context, table_slice, obj, connection)
 
 

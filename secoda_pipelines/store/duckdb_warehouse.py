@@ -4,7 +4,7 @@ by run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,8 +12,8 @@ import duckdb
 import pandas as pd
 from dagster._core.storage.db_io_manager import DbIOManager
 
-from secoda_pipelines.store.duckdb_files import LOCK_WAIT_SECONDS, connect_duckdb
-from secoda_pipelines.store.duckdb_io import duckdb_io_manager
+from secoda_pipelines.store.duckdb_files import LOCK_WAIT_SECONDS, connect_duckdb, memory_limited
+from secoda_pipelines.store.duckdb_io import WRITE_MEMORY_LIMIT, duckdb_io_manager
 from secoda_pipelines.store.report_tables import (
     BOOL,
     INT,
@@ -33,6 +33,11 @@ SQL_TYPES = {
     INT: ("BIGINT", "BIGINT"),
     TIMESTAMP: ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"),
 }
+
+
+# A long report commits every this many rows: DuckDB holds a transaction's appended rows
+# in memory until it commits, so one transaction for a 550,000-row plan cost ~270 MiB.
+ROWS_PER_COMMIT = 65_536
 
 
 def _quoted(name: str) -> str:
@@ -56,35 +61,41 @@ class DuckDBWarehouse(Warehouse):
         return duckdb_io_manager(self.path, self.lock_wait_seconds)
 
     @contextmanager
-    def _table_with(
-        self, spec: ReportTable, frame: pd.DataFrame
-    ) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Yields a connection on which `spec`'s table is up to date and `frame` is the
-        relation `rows`."""
+    def _transaction(self, spec: ReportTable) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Yields a connection in one transaction on which `spec`'s table is up to date."""
         connection = connect_duckdb(self.path, wait_seconds=self.lock_wait_seconds)
         try:
             # One transaction: a reader never sees a table half-evolved or rows half-written.
-            connection.begin()
-            ensure_table(connection, spec)
-            connection.register("rows", frame)
-            yield connection
-            connection.commit()
+            with memory_limited(connection, WRITE_MEMORY_LIMIT):
+                connection.begin()
+                ensure_table(connection, spec)
+                yield connection
+                connection.commit()
         except BaseException:
             connection.rollback()
             raise
         finally:
             connection.close()
 
-    def insert_report_rows(self, spec: ReportTable, frame: pd.DataFrame) -> None:
+    def insert_report_rows(self, spec: ReportTable, frames: Iterable[pd.DataFrame]) -> None:
         names = ", ".join(_quoted(name) for name, _ in spec.columns)
         casts = ", ".join(
             f"CAST({_quoted(name)} AS {SQL_TYPES[kind][0]})" for name, kind in spec.columns
         )
-        with self._table_with(spec, frame) as connection:
-            connection.execute(
-                f"INSERT INTO {REPORTS_SCHEMA}.{_quoted(spec.name)} ({names}) "
-                f"SELECT {casts} FROM rows"
-            )
+        insert = (
+            f"INSERT INTO {REPORTS_SCHEMA}.{_quoted(spec.name)} ({names}) SELECT {casts} FROM rows"
+        )
+        with self._transaction(spec) as connection:
+            pending = 0
+            for frame in frames:
+                connection.register("rows", frame)
+                connection.execute(insert)
+                connection.unregister("rows")
+                pending += len(frame)
+                if pending >= ROWS_PER_COMMIT:
+                    connection.commit()
+                    connection.begin()
+                    pending = 0
 
     def update_report_rows(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:
         kinds = dict(spec.columns)
@@ -93,7 +104,8 @@ class DuckDBWarehouse(Warehouse):
             for name in frame.columns
             if name != "item"
         )
-        with self._table_with(spec, frame) as connection:
+        with self._transaction(spec) as connection:
+            connection.register("rows", frame)
             connection.execute(
                 f"UPDATE {REPORTS_SCHEMA}.{_quoted(spec.name)} AS r SET {sets} "
                 "FROM rows AS w WHERE r.run_id = ? AND r.item = w.item",

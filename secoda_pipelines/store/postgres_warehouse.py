@@ -7,7 +7,7 @@ Lists are JSON text in `text` columns, as in DuckDB, so a query reads the same i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
@@ -64,10 +64,12 @@ class PostgresWarehouse(Warehouse):
         columns = [(name, sql_type(kind)) for name, kind in spec.columns]
         ensure_table(cursor, REPORTS_SCHEMA, spec.name, columns, convert_types=True)
 
-    def insert_report_rows(self, spec: ReportTable, frame: pd.DataFrame) -> None:
+    def insert_report_rows(self, spec: ReportTable, frames: Iterable[pd.DataFrame]) -> None:
         with self._cursor(f"appending to {REPORTS_SCHEMA}.{spec.name}") as cursor:
             self._ensure(cursor, spec)
-            copy_frame(cursor, regclass(REPORTS_SCHEMA, spec.name), frame)
+            table = regclass(REPORTS_SCHEMA, spec.name)
+            for frame in frames:
+                copy_frame(cursor, table, frame)
 
     def update_report_rows(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:
         kinds = dict(spec.columns)

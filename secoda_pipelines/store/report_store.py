@@ -9,7 +9,7 @@ backend shares, turning a job's frame into rows of the table's fixed schema; the
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -60,13 +60,10 @@ class ReportStore(dg.ConfigurableResource):
         *,
         run_id: str,
         dry_run: bool,
-        first_item: int = 0,
         reported_at: pd.Timestamp | None = None,
     ) -> pd.DataFrame:
         """Appends `rows` to `reports.<table>`, stamped with run_id, dry_run, reported_at
-        (`reported_at`, else now) and item (the row's position, from `first_item`: a large
-        report is appended in parts, each starting where the last ended); returns the rows
-        as stored.
+        (`reported_at`, else now) and item (the row's position); returns the rows as stored.
 
         Reports are never replaced: each run adds its rows, so what was planned and written
         stays queryable by run.
@@ -75,23 +72,67 @@ class ReportStore(dg.ConfigurableResource):
             KeyError: `table` is not a report table.
             ValueError: `rows` has a column the table does not declare.
         """
-        spec = report_table(table)
-        run_names = {name for name, _ in RUN_COLUMNS}
-        undeclared = [c for c in rows.columns if c not in spec.column_names or c in run_names]
-        if undeclared:
-            raise ValueError(
-                f"reports.{table} has no column(s) {undeclared}; declare them in "
-                "secoda_pipelines/store/report_tables.py"
-            )
-        stamped = rows.reset_index(drop=True).assign(
+        stored: list[pd.DataFrame] = []
+        self.append_chunks(
+            table,
+            [rows],
             run_id=run_id,
             dry_run=dry_run,
-            reported_at=reported_at if reported_at is not None else pd.Timestamp.now(tz="UTC"),
-            item=range(first_item, first_item + len(rows)),
+            reported_at=reported_at,
+            on_chunk=stored.append,
         )
-        frame = typed_rows(spec, stamped)
-        self.warehouse().insert_report_rows(spec, frame)
-        return frame
+        return stored[0]
+
+    def append_chunks(
+        self,
+        table: str,
+        chunks: Iterable[pd.DataFrame],
+        *,
+        run_id: str,
+        dry_run: bool,
+        reported_at: pd.Timestamp | None = None,
+        on_chunk: Callable[[pd.DataFrame], None] | None = None,
+    ) -> int:
+        """Appends every frame of `chunks` to `reports.<table>` in one go, as
+        `append` does one frame (item runs on from one chunk to the next), consuming them
+        one at a time so that a large report is never whole in memory; hands each chunk, typed
+        as it is stored, to `on_chunk`; returns how many rows were appended.
+
+        Raises:
+            KeyError: `table` is not a report table.
+            ValueError: a chunk has a column the table does not declare (that chunk and
+                those after it are not appended; see Warehouse.insert_report_rows).
+        """
+        spec = report_table(table)
+        run_names = {name for name, _ in RUN_COLUMNS}
+        stamp = reported_at if reported_at is not None else pd.Timestamp.now(tz="UTC")
+        appended = 0
+
+        def typed() -> Iterator[pd.DataFrame]:
+            nonlocal appended
+            for rows in chunks:
+                undeclared = [
+                    c for c in rows.columns if c not in spec.column_names or c in run_names
+                ]
+                if undeclared:
+                    raise ValueError(
+                        f"reports.{table} has no column(s) {undeclared}; declare them in "
+                        "secoda_pipelines/store/report_tables.py"
+                    )
+                stamped = rows.reset_index(drop=True).assign(
+                    run_id=run_id,
+                    dry_run=dry_run,
+                    reported_at=stamp,
+                    item=range(appended, appended + len(rows)),
+                )
+                frame = typed_rows(spec, stamped)
+                appended += len(frame)
+                if on_chunk is not None:
+                    on_chunk(frame)
+                yield frame
+
+        self.warehouse().insert_report_rows(spec, typed())
+        return appended
 
     def record_writes(self, table: str, run_id: str, outcomes: Sequence[Mapping[str, Any]]) -> None:
         """Sets, on this run's rows named by `item`, what each write did: `write_status`,
@@ -142,7 +183,8 @@ def typed_rows(
         if values is None:
             values = pd.Series([None] * len(rows), index=index, dtype=object)
         if kind == JSON:
-            values = values.map(_json_text).astype("string")
+            text = [v if type(v) is str else _json_text(v) for v in values.to_numpy(object)]
+            values = pd.Series(text, index=index, dtype="string")
         elif kind in _PANDAS_TYPES:
             values = values.astype(_PANDAS_TYPES[kind])
         else:

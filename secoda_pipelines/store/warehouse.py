@@ -8,7 +8,7 @@ one; nothing else names a backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 from dagster._core.storage.db_io_manager import DbIOManager
@@ -31,9 +31,11 @@ class Warehouse(ABC):
         """Returns the DbIOManager storing the assets' DataFrames (schema = key prefix)."""
 
     @abstractmethod
-    def insert_report_rows(self, spec: ReportTable, frame: pd.DataFrame) -> None:
-        """Appends `frame` (every column of `spec`, typed) to `reports.<spec.name>`, creating
-        or evolving the table first, in one transaction."""
+    def insert_report_rows(self, spec: ReportTable, frames: Iterable[pd.DataFrame]) -> None:
+        """Appends `frames` (each with every column of `spec`, typed, consumed one at a
+        time) to `reports.<spec.name>`, creating or evolving the table first, in one
+        transaction (DuckDB's commits every ROWS_PER_COMMIT rows, to keep its memory
+        flat)."""
 
     @abstractmethod
     def update_report_rows(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:

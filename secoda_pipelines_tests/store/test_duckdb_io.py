@@ -11,7 +11,8 @@ import pytest
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
 from secoda_pipelines.store import WarehouseIOManager
-from secoda_pipelines.store.duckdb_io import WRITE_MEMORY_LIMIT, _memory_limit
+from secoda_pipelines.store.duckdb_files import memory_limited
+from secoda_pipelines.store.duckdb_io import WRITE_MEMORY_LIMIT
 
 
 def memory_limit(connection: duckdb.DuckDBPyConnection) -> str:
@@ -28,10 +29,10 @@ def limit_of(setting: str) -> str:
 def test_the_limit_holds_inside_the_block_and_is_reset_after(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
         default = memory_limit(connection)
-        with _memory_limit(connection, "64MB"):
+        with memory_limited(connection, "64MB"):
             assert memory_limit(connection) == limit_of("64MB") != default
         assert memory_limit(connection) == default
-        with pytest.raises(RuntimeError), _memory_limit(connection, "64MB"):
+        with pytest.raises(RuntimeError), memory_limited(connection, "64MB"):
             raise RuntimeError("the write failed")
         assert memory_limit(connection) == default
 

@@ -115,3 +115,30 @@ def test_a_column_the_table_does_not_declare_is_refused_before_writing(store):
 def test_an_unknown_report_table_is_named(store):
     with pytest.raises(KeyError, match="no report table 'plans'; known"):
         store.append("plans", pd.DataFrame(), run_id="r1", dry_run=True)
+
+
+def test_a_report_appended_in_chunks_numbers_its_rows_on_across_them(store, monkeypatch):
+    monkeypatch.setattr("secoda_pipelines.store.duckdb_warehouse.ROWS_PER_COMMIT", 3)
+    chunks = [plan_rows([None, None]), plan_rows(["a", "b"]), plan_rows(["c"])]
+    seen = []
+    appended = store.append_chunks(
+        "migration_plan", iter(chunks), run_id="r1", dry_run=True, on_chunk=seen.append
+    )
+    assert appended == 5
+    stored = report_rows(store.database, "migration_plan").sort_values("item")
+    assert stored["item"].tolist() == [0, 1, 2, 3, 4]
+    assert stored["detail"].tolist() == [None, None, "a", "b", "c"]
+    assert stored["fields"].tolist()[0] == '["description"]'
+    assert stored["reported_at"].nunique() == 1, "one report, one time"
+    assert [frame["item"].tolist() for frame in seen] == [[0, 1], [2, 3], [4]]
+
+
+def test_a_bad_chunk_stops_the_report_and_nothing_after_it_is_appended(store):
+    def chunks():
+        yield plan_rows([None])
+        yield plan_rows(["x"]).assign(colour="red")
+        yield plan_rows(["never"])
+
+    with pytest.raises(ValueError, match=r"no column\(s\) \['colour'\]"):
+        store.append_chunks("migration_plan", chunks(), run_id="r1", dry_run=True)
+    assert report_rows(store.database, "migration_plan").empty, "under ROWS_PER_COMMIT: undone"

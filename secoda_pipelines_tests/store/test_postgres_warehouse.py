@@ -318,7 +318,9 @@ def test_reports_in_postgresql_equal_the_same_reports_in_duckdb(warehouse_url, t
         "postgres": ReportStore(warehouse_url=warehouse_url),
     }
     for store in stores.values():
-        store.append("migration_plan", _plan_rows(), run_id="run-1", dry_run=False)
+        plan = _plan_rows()
+        chunks = [plan.iloc[:2], plan.iloc[2:]]  # a large plan is appended in chunks
+        store.append_chunks("migration_plan", chunks, run_id="run-1", dry_run=False)
         store.record_writes(
             "migration_plan", "run-1", [{"item": 0, "write_status": WRITTEN, "write_detail": "ok"}]
         )
@@ -330,6 +332,7 @@ def test_reports_in_postgresql_equal_the_same_reports_in_duckdb(warehouse_url, t
     }
     assert _comparable(tables["postgres"]) == _comparable(tables["duckdb"])
     written = tables["postgres"].sort_values("item")
+    assert written["item"].tolist() == [0, 1, 2]
     assert written["write_status"].fillna("-").tolist() == [WRITTEN, "-", "-"]
     assert written["written_at"].notna().tolist() == [True, False, False]
     assert written["fields"].tolist()[0] == '["description", "tags"]'

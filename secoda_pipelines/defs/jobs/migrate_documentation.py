@@ -18,6 +18,7 @@ the writes (also when some writes failed), with the verdict `safe_to_delete_sour
 """
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -123,25 +124,33 @@ def _plan(
     once reported to the store (appended a chunk at a time, so that the plan is never
     whole in memory: only its updates are kept) and to the run. Raises nothing of its own
     (the store's and DuckDB's errors pass through)."""
-    reported_at = pd.Timestamp.now(tz="UTC")
-    rows, head = 0, None
     writes: list[PlannedWrite] = []
     counts: list[pd.DataFrame] = []
-    for chunk in planned(matcher):
-        chunk = chunk.set_axis(pd.RangeIndex(len(chunk)))
-        report = reports.append(
-            PLAN_TABLE,
-            _report_rows(config, chunk),
-            run_id=context.run_id,
-            dry_run=config.dry_run,
-            first_item=rows,
-            reported_at=reported_at,
-        )
-        if head is None:
-            head = report.head(PREVIEW_ROWS)
-        writes += _writes_of(chunk, rows)
-        counts.append(plan_counts(chunk))
-        rows += len(chunk)
+    heads: list[pd.DataFrame] = []
+    rows = 0
+
+    def report_chunks() -> Iterator[pd.DataFrame]:
+        nonlocal rows
+        for chunk in planned(matcher):
+            chunk = chunk.set_axis(pd.RangeIndex(len(chunk)))
+            writes.extend(_writes_of(chunk, rows))
+            counts.append(plan_counts(chunk))
+            rows += len(chunk)
+            yield _report_rows(config, chunk)
+
+    def keep_head(stored: pd.DataFrame) -> None:
+        if not heads:
+            heads.append(stored.head(PREVIEW_ROWS))
+
+    # One connection and transaction for the whole plan, not one per chunk.
+    reports.append_chunks(
+        PLAN_TABLE,
+        report_chunks(),
+        run_id=context.run_id,
+        dry_run=config.dry_run,
+        on_chunk=keep_head,
+    )
+    head = heads[0] if heads else None
     total = add_counts(*counts)
     by_action = total.groupby("action")["resources"].sum() if len(total) else pd.Series()
     pace = client.limiter.limit

@@ -65,15 +65,19 @@ class DuckDBWarehouse(Warehouse):
         """Yields a connection in one transaction on which `spec`'s table is up to date."""
         connection = connect_duckdb(self.path, wait_seconds=self.lock_wait_seconds)
         try:
-            # One transaction: a reader never sees a table half-evolved or rows half-written.
+            # Rolled back before the limit is reset: a RESET in an aborted transaction
+            # would fail and hide the error that aborted it.
             with memory_limited(connection, WRITE_MEMORY_LIMIT):
+                # One transaction: a reader never sees a table half-evolved or rows
+                # half-written.
                 connection.begin()
-                ensure_table(connection, spec)
-                yield connection
-                connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
+                try:
+                    ensure_table(connection, spec)
+                    yield connection
+                    connection.commit()
+                except BaseException:
+                    connection.rollback()
+                    raise
         finally:
             connection.close()
 

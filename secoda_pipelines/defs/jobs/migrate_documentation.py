@@ -142,7 +142,7 @@ def _plan(
         if not heads:
             heads.append(stored.head(PREVIEW_ROWS))
 
-    # One connection and transaction for the whole plan, not one per chunk.
+    # One warehouse connection for the whole plan, not one per chunk.
     reports.append_chunks(
         PLAN_TABLE,
         report_chunks(),

@@ -28,14 +28,18 @@ def running_sandbox(
 ) -> Iterator[tuple[str, str]]:
     """Yields (base_url, api_key) of a sandbox serving the `scale` workspace.
 
-    Options become command-line flags (latency_ms=20 → --latency-ms 20). The workspace file
-    is `db`, by default .sandbox/<scale>.sqlite in the repository, built on first use and
-    reused after.
+    Options become command-line flags (latency_ms=20 → --latency-ms 20, in_memory=True →
+    --in-memory). The workspace file is `db`, by default .sandbox/<scale>.sqlite in the
+    repository, built on first use and reused after.
     """
     command = [sys.executable, "-m", "secoda_pipelines.cli", "sandbox", "--scale", scale]
     command += ["--port", "0", "--db", str(db or REPO / ".sandbox" / f"{scale}.sqlite")]
     for name, value in options.items():
-        command += [f"--{name.replace('_', '-')}", str(value)]
+        flag = f"--{name.replace('_', '-')}"
+        if isinstance(value, bool):  # a flag: given when True
+            command += [flag] if value else []
+        else:
+            command += [flag, str(value)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         base_url = api_key = None
@@ -54,11 +58,34 @@ def running_sandbox(
         process.wait(timeout=30)
 
 
+def rss_mib(field: str = "VmRSS") -> float:
+    """Returns a size of this process from /proc/self/status in MiB: its resident set size
+    now (VmRSS), or its peak (VmHWM); 0 where /proc is missing."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def peak_rss_mib() -> float:
+    """Returns this process's peak resident set size in MiB.
+
+    Linux's VmHWM where there is one: getrusage's ru_maxrss carries over the high water of
+    the process a child was forked from (exec keeps it), so a spawned child of a parent
+    that once held a gigabyte would report a gigabyte.
+    """
+    return rss_mib("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _measure(fn: Callable[..., Any], args: tuple, out: Any) -> None:
     start = time.perf_counter()
     result = fn(*args)
     seconds = time.perf_counter() - start
-    out.put((result, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    out.put((result, seconds, peak_rss_mib()))
 
 
 def run_in_child(fn: Callable[..., T], *args: Any) -> tuple[T, float, float]:

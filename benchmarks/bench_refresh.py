@@ -46,7 +46,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import psycopg
-from _harness import REPO, run_in_child, running_sandbox
+from _harness import REPO, rss_mib, run_in_child, running_sandbox
 from psycopg import sql
 
 from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
@@ -69,22 +69,10 @@ MAX_OVERHEAD = 1.15
 MAX_PEAK_RSS_MIB = 400
 
 
-def current_rss_mib() -> float:
-    """Returns this process's resident set size now, in MiB (0 where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def bare_listing(base_url: str, api_key: str, integration_id: str) -> tuple[str, float]:
     """Lists the integration's tables and columns; returns the row counts and the RSS (MiB)
     at the start."""
-    start_rss = current_rss_mib()
+    start_rss = rss_mib()
     with SecodaClient(api_key, base_url) as client:
         params = {"integration_id": integration_id}
         table_rows = client.list("table/tables/", params)
@@ -119,7 +107,7 @@ def _materialize(
 def duckdb_materialization(base_url: str, api_key: str, integration_id: str) -> tuple[str, float]:
     """Materializes both assets into a temporary DuckDB file; returns the stored counts and
     the RSS (MiB) at the start."""
-    start_rss = current_rss_mib()
+    start_rss = rss_mib()
     # An empty warehouse_url falls back to the environment: keep this run on DuckDB.
     os.environ.pop(WAREHOUSE_URL_VARIABLE, None)
     with tempfile.TemporaryDirectory() as folder:
@@ -138,7 +126,7 @@ def postgres_materialization(
 ) -> tuple[str, float]:
     """Materializes both assets into the PostgreSQL database at `url`; returns the stored
     counts and the RSS (MiB) at the start."""
-    start_rss = current_rss_mib()
+    start_rss = rss_mib()
     _materialize(base_url, api_key, integration_id, WarehouseIOManager(warehouse_url=url))
     with psycopg.connect(url) as connection:
         counts = [

@@ -1,18 +1,26 @@
 """Documentation migration planned at catalog scale: both sides streamed into DuckDB and
 matched in SQL, so that neither side is ever held as Python objects.
 
-`MigrationMatcher` takes each listing's rows as they are paged (`add_rows`, a chunk of
-rows at a time) and keeps, per resource, only what planning reads: the id, the match key
-(trimmed and case-folded; the source's database and schema renamed), whether it is
-documented, and the migrated fields' values as one JSON text. The key counts (ambiguity),
-the join and the plan's order are SQL; only matched pairs whose values differ are decided
-in Python (`catalog.migration.decide_fields`), over the streamed result, a chunk at a time.
-The plan is the one `catalog.migration.plan_migration` makes, row for row.
+`MigrationMatcher` takes each listing's pages as they arrive (`add_pages`) and keeps, per
+resource, only what planning reads: the id, the match key (trimmed and case-folded as
+`catalog.migration` folds it, the source's database and schema renamed), whether it is
+documented, and the migrated fields' values as one JSON text. Python picks each page apart
+into a small JSON document of columns (the listing waits for that, so it is kept short);
+DuckDB, in a writer thread beside the listing and without the GIL, parses the documents,
+builds the JSON texts and stores them. `plan` then matches in SQL (key counts, one join,
+the plan's order) and hands Python only the pairs whose values differ, decided by
+`catalog.migration.decide_fields`. The plan stays in DuckDB (the view `plan`): one row per
+source resource, numbered `item` in `catalog.migration.plan_migration`'s order, row for
+row the plan that function makes. A report is copied from there in SQL
+(`report_query`), and the apply step reads the updates back in order (`updates`), so a
+large plan never passes through Python whole.
 
-Why DuckDB rather than Arrow: DuckDB is a dependency (the warehouse) and pyarrow is not
-installed; a grouping, a join and a sort over 1.1 million rows are what a SQL engine does
-in its own threads without the GIL; and its database file lets the tables spill past a
-fixed memory limit, so the plan's memory does not grow with the workspace.
+Why DuckDB rather than Arrow: DuckDB is a dependency (the warehouse) and pyarrow is not;
+parsing, a grouping, a join and a sort over a million rows are what a SQL engine does in
+its own threads without the GIL (the listing's threads need it); and past its memory limit
+it spills to a temporary folder, so the plan's memory does not grow with the workspace.
+The database is in memory rather than a file: a file would write every row twice (its log,
+then the checkpoint) for a plan that is thrown away with the run.
 """
 
 from __future__ import annotations
@@ -23,12 +31,14 @@ import json
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
 
+from secoda_pipelines.catalog.coverage import COUNT_COLUMNS
 from secoda_pipelines.catalog.migration import (
     KEY_FIELDS,
     MIGRATABLE_FIELDS,
@@ -37,108 +47,168 @@ from secoda_pipelines.catalog.migration import (
     Row,
     _norm,
     decide_fields,
-    is_empty,
     unknown_fields,
 )
 
-KINDS = ("table", "column")
+KINDS = ("table", "column")  # a kind's position is its `k` in the database, and its order
 SIDES = ("source", "target")
-CHUNK_ROWS = 10_000  # rows buffered in Python before they go into DuckDB
-VECTORS_PER_CHUNK = 8  # plan rows streamed out per chunk, in DuckDB vectors of 2,048
-MEMORY_LIMIT = "192MB"  # DuckDB's own buffer pool; past it tables spill to the file
-KEY_PARTS = ("m1", "m2", "m3", "m4")  # a table's key has three parts, m4 is then ""
+CHUNK_ROWS = 10_000  # rows whose page documents go to DuckDB in one insert
+FETCH_ROWS = 16_384  # rows read back out of DuckDB at a time
+MEMORY_LIMIT = "160MB"  # DuckDB's own buffer pool; past it, tables spill to the folder
+FOLDED_NAMES_KEPT = 200_000  # folded names remembered (then forgotten and folded again)
 EMPTY_LIST = "[]"
-# A plan chunk: PLAN_COLUMNS, with `fields` and `kept_fields` as JSON text (as a report
-# stores them) and `patch` and `expected` as dicts on update rows only (None elsewhere).
+_OBJECT_SIZE = "<object size>"  # in a chunk's INSERT, replaced by the document's size
+# The columns of `report_query`'s rows: `item`, then the plan's columns but the PATCH and
+# what it expects (patch, expected: read with `updates`).
+REPORT_COLUMNS = ("item", *(c for c in PLAN_COLUMNS if c not in ("patch", "expected")))
+# A plan chunk (`plan_chunks`): PLAN_COLUMNS, `fields` and `kept_fields` as JSON text (as a
+# report stores them), `patch` and `expected` as dicts on update rows only (None elsewhere).
 CHUNK_COLUMNS = PLAN_COLUMNS
 
 _SCHEMA = """
 CREATE TABLE source (
-    kind VARCHAR, seq BIGINT, id VARCHAR, key VARCHAR,
+    k UTINYINT, seq BIGINT, id VARCHAR, key VARCHAR,
     m1 VARCHAR, m2 VARCHAR, m3 VARCHAR, m4 VARCHAR, documented BOOLEAN, docs VARCHAR
 );
 CREATE TABLE target (
-    kind VARCHAR, seq BIGINT, id VARCHAR,
+    k UTINYINT, seq BIGINT, id VARCHAR,
     m1 VARCHAR, m2 VARCHAR, m3 VARCHAR, m4 VARCHAR, docs VARCHAR
 );
 """
-# A chunk's JSON rows: seq, id, key (source only), the key's four parts as matched,
-# documented (source only) and the fields' values as JSON text (kept as sent, to the byte).
-_JSON_COLUMNS = (
-    "{s: 'BIGINT', i: 'VARCHAR', k: 'VARCHAR', a: 'VARCHAR', b: 'VARCHAR', c: 'VARCHAR', "
-    "d: 'VARCHAR', o: 'BOOLEAN', j: 'VARCHAR'}"
-)
-
-_KEY = "kind, m1, m2, m3, m4"
+_KEY = "k, m1, m2, m3, m4"
 _ON = (
-    "{a}.kind = {b}.kind AND {a}.m1 = {b}.m1 AND {a}.m2 = {b}.m2 AND {a}.m3 = {b}.m3 "
-    "AND {a}.m4 = {b}.m4"
+    "{a}.k = {b}.k AND {a}.m1 = {b}.m1 AND {a}.m2 = {b}.m2 AND {a}.m3 = {b}.m3 AND {a}.m4 = {b}.m4"
 )
-# Each source row with its match, action and detail; the pairs to decide keep both
-# sides' values.
-_PAIRED_SQL = f"""
-CREATE OR REPLACE TABLE plan_rows AS
-WITH paired AS (
-    SELECT p.*, t.id AS single_target_id, t.docs AS target_docs,
-           si.ids AS source_ids, ti.ids AS target_ids,
-           CASE p.kind WHEN 'table' THEN concat_ws('.', p.m1, p.m2, p.m3)
-                ELSE concat_ws('.', p.m1, p.m2, p.m3, p.m4) END AS matched_as
-    FROM planned AS p
-    LEFT JOIN target AS t ON t.seq = p.target_seq
-    LEFT JOIN s_ids AS si ON {_ON.format(a="si", b="p")}
-    LEFT JOIN t_ids AS ti ON {_ON.format(a="ti", b="p")}
+_KIND = "CASE k WHEN 0 THEN 'table' ELSE 'column' END"
+_MATCHED_AS = (
+    "CASE s.k WHEN 0 THEN concat_ws('.', s.m1, s.m2, s.m3) "
+    "ELSE concat_ws('.', s.m1, s.m2, s.m3, s.m4) END"
 )
-SELECT kind, key, matched_as, documented, source_id,
-    CASE WHEN source_n = 1 AND target_n = 1 THEN single_target_id END AS target_id,
-    CASE WHEN source_n > 1 OR target_n > 1 THEN 'ambiguous'
-         WHEN target_n IS NULL THEN 'unmatched'
-         WHEN docs = target_docs THEN 'unchanged' END AS action,
-    CASE WHEN source_n > 1 THEN matched_as || ' occurs ' || CAST(source_n AS VARCHAR)
-            || ' times in the source: ' || source_ids
-         WHEN target_n > 1 THEN matched_as || ' occurs ' || CAST(target_n AS VARCHAR)
-            || ' times in the target: ' || target_ids
-         WHEN target_n IS NULL THEN 'no ' || kind || ' ' || matched_as || ' in the target'
-    END AS detail,
-    CASE WHEN source_n = 1 AND target_n = 1 AND docs <> target_docs THEN docs END
-        AS source_docs,
-    CASE WHEN source_n = 1 AND target_n = 1 AND docs <> target_docs THEN target_docs END
-        AS target_docs,
-    CASE kind WHEN 'table' THEN 0 ELSE 1 END AS kind_order, first_seq, seq
-FROM paired
-"""
-# Planning runs in materialized steps, each small enough for DuckDB's memory limit: key
-# counts per side, ids of keys found twice, each source row with its counts and (a single
-# match) its target, then _PAIRED_SQL.
+# Planning, step by step (each materialized step fits the memory limit on its own):
+# 1. every key's counts on either side, its first source row and its first target row;
+# 2. the ids of keys found more than once, for the ambiguity's detail;
+# 3. each source row with its key's counts and, when the match is one to one, its target:
+#    unchanged when both values are the same JSON text, undecided (null) when they differ;
+# 4. the plan in plan_migration's order (tables first; source rows grouped by the key they
+#    are matched as, groups in the order of their first row), numbered from 0.
 _PLAN_STEPS = (
-    f"CREATE OR REPLACE TABLE sg AS SELECT {_KEY}, count(*) AS n, min(seq) AS first_seq "
-    f"FROM source {{where}} GROUP BY {_KEY}",
-    f"CREATE OR REPLACE TABLE tg AS SELECT {_KEY}, count(*) AS n, min(seq) AS first_seq "
-    f"FROM target GROUP BY {_KEY}",
-    f"CREATE OR REPLACE TABLE s_ids AS SELECT s.kind, s.m1, s.m2, s.m3, s.m4, "
-    f"string_agg(s.id, ', ' ORDER BY s.seq) AS ids FROM source AS s "
-    f"SEMI JOIN (SELECT * FROM sg WHERE n > 1) AS g ON {_ON.format(a='s', b='g')} "
-    f"GROUP BY s.kind, s.m1, s.m2, s.m3, s.m4",
-    f"CREATE OR REPLACE TABLE t_ids AS SELECT t.kind, t.m1, t.m2, t.m3, t.m4, "
-    f"string_agg(t.id, ', ' ORDER BY t.seq) AS ids FROM target AS t "
-    f"SEMI JOIN (SELECT * FROM tg WHERE n > 1) AS g ON {_ON.format(a='t', b='g')} "
-    f"GROUP BY t.kind, t.m1, t.m2, t.m3, t.m4",
-    "CREATE OR REPLACE TABLE planned AS "
-    "SELECT s.kind, s.key, s.documented, s.id AS source_id, s.seq, s.docs, "
-    "s.m1, s.m2, s.m3, s.m4, sg.n AS source_n, sg.first_seq, tg.n AS target_n, "
-    "CASE WHEN sg.n = 1 AND tg.n = 1 THEN tg.first_seq END AS target_seq "
-    f"FROM source AS s JOIN sg ON {_ON.format(a='s', b='sg')} "
-    f"LEFT JOIN tg ON {_ON.format(a='s', b='tg')}",
-    "CHECKPOINT",
-    _PAIRED_SQL,
+    "SET preserve_insertion_order = false",  # the joins need not keep any order
+    f"""CREATE OR REPLACE TABLE keys AS
+    SELECT {_KEY}, count(*) FILTER (WHERE s) AS sn, count(*) FILTER (WHERE NOT s) AS tn,
+        min(seq) FILTER (WHERE s) AS first_seq, min(seq) FILTER (WHERE NOT s) AS t_seq
+    FROM (SELECT true AS s, {_KEY}, seq FROM source
+          UNION ALL SELECT false AS s, {_KEY}, seq FROM target)
+    GROUP BY ALL HAVING sn > 0""",
+    f"""CREATE OR REPLACE TABLE twice AS
+    SELECT g.k, g.m1, g.m2, g.m3, g.m4, 'source' AS side, g.sn AS n,
+        string_agg(s.id, ', ' ORDER BY s.seq) AS ids
+    FROM keys AS g JOIN source AS s ON {_ON.format(a="s", b="g")}
+    WHERE g.sn > 1 GROUP BY ALL
+    UNION ALL
+    SELECT g.k, g.m1, g.m2, g.m3, g.m4, 'target' AS side, g.tn AS n,
+        string_agg(t.id, ', ' ORDER BY t.seq) AS ids
+    FROM keys AS g JOIN target AS t ON {_ON.format(a="t", b="g")}
+    WHERE g.sn = 1 AND g.tn > 1 GROUP BY ALL""",
+    f"""CREATE OR REPLACE TABLE paired AS
+    SELECT s.k, g.first_seq, s.seq, s.id AS source_id, s.key, {_MATCHED_AS} AS matched_as,
+        s.documented, t.id AS target_id,
+        CASE WHEN g.sn > 1 OR g.tn > 1 THEN 'ambiguous' WHEN g.tn = 0 THEN 'unmatched'
+             WHEN s.docs = t.docs THEN 'unchanged' END AS action,
+        CASE WHEN g.sn > 1 OR g.tn > 1 THEN d.n END AS twice_n,
+        CASE WHEN g.sn > 1 OR g.tn > 1 THEN d.side END AS twice_side,
+        CASE WHEN g.sn > 1 OR g.tn > 1 THEN d.ids END AS twice_ids,
+        CASE WHEN s.docs <> t.docs THEN s.docs END AS source_docs,
+        CASE WHEN s.docs <> t.docs THEN t.docs END AS target_docs
+    FROM source AS s JOIN keys AS g ON {_ON.format(a="s", b="g")}
+    LEFT JOIN target AS t ON g.sn = 1 AND g.tn = 1 AND t.seq = g.t_seq
+    LEFT JOIN twice AS d ON {_ON.format(a="d", b="g")}""",
+    "DROP TABLE keys; DROP TABLE twice",
+    # Sorted as it is stored (preserve_insertion_order), so that a row's position, its
+    # rowid, is its item. Kept narrow (what reads the same on every row is filled in by
+    # the view `plan`): the sort is the plan's largest step.
+    "SET preserve_insertion_order = true",
+    f"""CREATE OR REPLACE TABLE plan_rows AS
+    SELECT k, key, matched_as, documented, source_id, target_id, action,
+        CASE WHEN twice_side IS NOT NULL THEN matched_as || ' occurs '
+                 || CAST(twice_n AS VARCHAR) || ' times in the ' || twice_side || ': '
+                 || twice_ids
+             WHEN action = 'unmatched'
+                 THEN 'no ' || {_KIND} || ' ' || matched_as || ' in the target' END AS detail,
+        CAST(NULL AS VARCHAR) AS fields, CAST(NULL AS VARCHAR) AS kept_fields,
+        source_docs, target_docs
+    FROM paired ORDER BY k, first_seq, seq""",
+    "SET preserve_insertion_order = false",
+    "DROP TABLE paired",
+    f"""CREATE OR REPLACE VIEW plan AS
+    SELECT rowid AS item, {_KIND} AS kind, coalesce(key, matched_as) AS key, matched_as,
+        documented, source_id, target_id, action, coalesce(fields, '{EMPTY_LIST}') AS fields,
+        coalesce(kept_fields, '{EMPTY_LIST}') AS kept_fields, detail
+    FROM plan_rows""",
+    """CREATE OR REPLACE TABLE decided (
+        item BIGINT, action VARCHAR, fields VARCHAR, kept_fields VARCHAR,
+        patch VARCHAR, expected VARCHAR
+    )""",
 )
-# One row per source resource, in plan_migration's order: tables, then columns; source
-# rows grouped by the key they are matched as, groups in the order of their first row.
-# Sorted apart from the joins (_PAIRED_SQL): each step then fits the memory limit alone.
-_PLAN_SQL = """
-SELECT kind, key, matched_as, documented, source_id, target_id, action, detail,
-    source_docs, target_docs
-FROM plan_rows ORDER BY kind_order, first_seq, seq
+_UNDECIDED_SQL = """
+SELECT rowid AS item, source_docs, target_docs FROM plan_rows
+WHERE action IS NULL AND rowid > ? ORDER BY rowid LIMIT ?
 """
+_DECIDED_SQL = """
+UPDATE plan_rows AS p SET action = d.action, fields = d.fields, kept_fields = d.kept_fields
+FROM decided AS d WHERE p.rowid = d.item
+"""
+_COUNTS_SQL = """
+SELECT kind, action, documented, count(*) AS resources FROM plan GROUP BY ALL
+ORDER BY kind, action, documented
+"""
+_UPDATES_SQL = """
+SELECT d.item, p.kind, p.key, p.target_id, d.patch, d.expected
+FROM decided AS d JOIN plan AS p USING (item)
+WHERE d.action = 'update' AND d.item > ? ORDER BY d.item LIMIT ?
+"""
+_CHUNKS_SQL = """
+SELECT p.kind, p.key, p.matched_as, p.documented, p.source_id, p.target_id, p.action,
+    p.fields, p.kept_fields, p.detail, d.patch, d.expected
+FROM plan AS p LEFT JOIN decided AS d ON d.item = p.item AND d.action = 'update'
+WHERE p.item >= ? ORDER BY p.item LIMIT ?
+"""
+
+
+class PlannedUpdate(NamedTuple):
+    """One update of a plan: what the apply step needs of its row."""
+
+    item: int  # the row's place in the plan (and in its report)
+    kind: str
+    key: str
+    target_id: str
+    patch: dict[str, Any]  # the PATCH body
+    expected: dict[str, Any]  # the target's values of the patched fields when planned
+
+
+class _FoldedNames(dict):
+    """Names trimmed and case-folded (`catalog.migration._norm`), each text folded once.
+
+    A database, schema or table name repeats on every row below it, so a page's column is
+    folded with a dict lookup a row. Only text is remembered, so 1, 1.0 and True (equal as
+    dict keys) are each folded anew.
+    """
+
+    def __missing__(self, name: Any) -> str:
+        if type(name) is not str:
+            return _norm(name)
+        if len(self) >= FOLDED_NAMES_KEPT:
+            self.clear()
+        folded = self[name] = name.strip().casefold()
+        return folded
+
+    def column(self, names: list[Any]) -> list[str]:
+        """Returns `names` folded. Raises nothing."""
+        try:
+            if names and type(names[0]) is str and len(set(names)) == 1:  # one database
+                return [self[names[0]]] * len(names)
+            return [self[name] for name in names]
+        except TypeError:  # a list or an object where a name belongs: not a dict key
+            return [_norm(name) for name in names]
 
 
 def _return_freed_memory() -> None:
@@ -154,16 +224,17 @@ def _return_freed_memory() -> None:
     trim(0)
 
 
-# Compact JSON, key order kept: the text two values are compared by, so both sides go
-# through it. Built once: json.dumps with any option builds a new encoder on every call.
+# Compact JSON, key order kept. Built once: json.dumps with any option builds a new encoder
+# on every call.
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class MigrationMatcher:
-    """Both sides of a migration in a DuckDB database (a temporary file, deleted on
-    `close`), and the plan of one onto the other.
+    """Both sides of a migration in a DuckDB database (in memory, spilling to a temporary
+    folder deleted on `close`), and the plan of one onto the other.
 
-    Use it as a context manager. Rows go in with `add_rows`; `plan_chunks` streams the plan.
+    Use it as a context manager. Rows go in with `add_rows`; `plan` makes the plan, which
+    `counts`, `updates`, `report_query` and `plan_chunks` read.
     Attributes:
         fields: the migrated fields, in order.
         source_names: {"database"|"schema": {folded name: name as first seen}} of the
@@ -193,18 +264,27 @@ class MigrationMatcher:
         self.overwrite = overwrite
         self.renames = renames or Renames()
         self.source_names: dict[str, dict[str, str]] = {"database": {}, "schema": {}}
+        self.memory_limit = memory_limit
         self._folder = tempfile.TemporaryDirectory(prefix="secoda-migration-", dir=directory)
-        self._con = duckdb.connect(str(Path(self._folder.name) / "plan.duckdb"))
-        self._con.execute(f"SET memory_limit = '{memory_limit}'")
-        self._con.execute("SET threads = 2")
-        self._con.execute("SET preserve_insertion_order = false")
-        self._con.execute("SET enable_progress_bar = false")
-        self._con.execute(f"SET temp_directory = '{Path(self._folder.name) / 'spill'}'")
+        self._con = self._connect()
         self._con.execute(_SCHEMA)
+        (catalog,) = self._con.execute("SELECT current_database()").fetchone() or ("memory",)
+        self._catalog = f'"{catalog}"'
         self._seq = dict.fromkeys(SIDES, 0)
+        self._folded = _FoldedNames()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="migration-match")
         self._pending: Future[None] | None = None
         self._chunks = 0
+        self._insert_sql = {side: self._insert_statement(side) for side in SIDES}
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        connection = duckdb.connect(":memory:")  # spilling to the folder past the limit
+        connection.execute(f"SET memory_limit = '{self.memory_limit}'")
+        connection.execute("SET threads = 2")
+        connection.execute("SET preserve_insertion_order = false")
+        connection.execute("SET enable_progress_bar = false")
+        connection.execute(f"SET temp_directory = '{Path(self._folder.name) / 'spill'}'")
+        return connection
 
     def __enter__(self) -> MigrationMatcher:
         return self
@@ -222,98 +302,159 @@ class MigrationMatcher:
 
     # ------------------------------------------------------------------------- loading
 
-    def add_rows(self, side: str, kind: str, rows: Iterable[Row]) -> int:
-        """Adds `rows` (API rows of `kind`, table or column) to `side` (source or target),
-        CHUNK_ROWS at a time; returns how many were added. Only what planning reads is
-        kept: id, match key, documented, and the migrated fields' values as JSON text.
+    def _insert_statement(self, side: str) -> str:
+        """Returns the INSERT that unpacks a file of page documents (see `_document`), one
+        a line, into `side`. Parameters: k, the file's path."""
+        values = [f"f{n}" for n in range(len(self.fields))]
+        lists = ["i", "a", "b", "c", "d", *values, *(["r"] if side == "source" else [])]
+        columns = {"s": "BIGINT", **{name: "VARCHAR[]" for name in lists}}
+        columns.update({name: "JSON[]" for name in values})
+        columns_sql = ", ".join(f"{name}: '{kind}'" for name, kind in columns.items())
+        unnested = ", ".join(f"unnest({name}) AS {name}" for name in lists)
+        # A JSON null arrives as SQL NULL; an empty value is null, false, "" or [] (the text
+        # DuckDB writes a parsed value back as), as catalog.migration.is_empty says.
+        docs = "'[' || concat_ws(',', " + ", ".join(f"coalesce({v}, 'null')" for v in values)
+        docs += ") || ']'"
+        empty = " AND ".join(f"({v} IS NULL OR {v} IN ('false', '\"\"', '[]'))" for v in values)
+        pages = (
+            f"SELECT unnest(range(s, s + len(i))) AS seq, {unnested} FROM read_json($2, "
+            f"format = 'newline_delimited', maximum_object_size = {_OBJECT_SIZE}, "
+            f"columns = {{{columns_sql}}})"
+        )
+        if side == "source":
+            picked = f"$1, seq, i, r, a, b, c, d, NOT ({empty}), {docs}"
+        else:
+            picked = f"$1, seq, i, a, b, c, d, {docs}"
+        return f"INSERT INTO {side} SELECT {picked} FROM ({pages})"
 
-        Each chunk goes to DuckDB as one JSON document, inserted by a writer thread while
-        the next chunk is read (DuckDB parses it without the GIL, so the listing's own
-        threads go on meanwhile).
+    def add_rows(self, side: str, kind: str, rows: Iterable[Row]) -> int:
+        """Adds `rows` (API rows of `kind`, table or column) to `side` (source or target);
+        returns how many were added. See `add_pages`.
 
         Raises:
             KeyError: `side` or `kind` is unknown.
             duckdb.Error: the database refused the rows.
         """
-        key_fields = KEY_FIELDS[kind]
-        source = {"source": True, "target": False}[side]
-        fields = self.fields
-        renames = self.renames
-        renaming = bool(renames.databases or renames.schemas)
-        names = self.source_names if source and kind == "table" else None
-        norm = _norm
-        chunk: list[dict[str, Any]] = []
-        first = seq = self._seq[side]
-        try:
-            for row in rows:
-                get = row.get
-                parts = [
-                    v.strip().casefold() if type(v) is str else norm(v)
-                    for v in map(get, key_fields)
-                ]
-                if names is not None:
-                    for level, folded in (("database", parts[0]), ("schema", parts[1])):
-                        if folded not in names[level]:
-                            names[level][folded] = str(get(level) or "").strip()
-                values = list(map(get, fields))
-                row_id = get("id")
-                out = {
-                    "s": seq,
-                    "i": row_id if type(row_id) is str else str(row_id),
-                    "j": _dumps(values),
-                }
-                if source:
-                    out["k"] = ".".join(parts)
-                    out["o"] = not all(map(is_empty, values))
-                    if renaming:
-                        parts = list(renames.key(tuple(parts)))
-                out["a"], out["b"], out["c"] = parts[0], parts[1], parts[2]
-                out["d"] = parts[3] if len(parts) > 3 else ""
-                chunk.append(out)
-                seq += 1
-                if len(chunk) >= CHUNK_ROWS:
-                    self._send(side, kind, chunk)
-                    chunk = []
-            self._send(side, kind, chunk)
-        finally:
-            self._seq[side] = seq
-            self._wait()
-        return seq - first
+        iterator = iter(rows)
+        return self.add_pages(side, kind, iter(lambda: list(islice(iterator, CHUNK_ROWS)), []))
 
-    def _send(self, side: str, kind: str, chunk: list[dict[str, Any]]) -> None:
-        """Hands one chunk to the writer thread (after the previous one is in)."""
+    def add_pages(self, side: str, kind: str, pages: Iterable[list[Row]]) -> int:
+        """Adds the rows of `pages` (a listing's pages of API rows of `kind`, table or
+        column, as `SecodaClient.iter_pages` yields them) to `side` (source or target);
+        returns how many were added. Only what planning reads is kept: id, match key,
+        documented, and the migrated fields' values as JSON text.
+
+        Each page is picked apart as it arrives, into a small JSON document of columns:
+        the listing asks for more pages as each is taken, so the work done between two
+        pages is kept small (a whole chunk's at once would leave it idle meanwhile, and a
+        thread of its own would compete for the GIL with the listing's). Every CHUNK_ROWS
+        rows the documents go to DuckDB, inserted by a writer thread while the listing
+        goes on (DuckDB parses them without the GIL).
+
+        Raises:
+            KeyError: `side` or `kind` is unknown.
+            duckdb.Error: the database refused the rows.
+        """
+        if side not in SIDES or kind not in KINDS:
+            raise KeyError(f"side {side!r} of {SIDES}, kind {kind!r} of {KINDS}")
+        first = self._seq[side]
+        insert, k = self._insert_sql[side], KINDS.index(kind)
+        documents: list[str] = []
+        buffered = 0
+        try:
+            for page in pages:
+                if not page:
+                    continue
+                documents.append(_dumps(self._document(side, kind, page)))
+                buffered += len(page)
+                if buffered >= CHUNK_ROWS:
+                    self._send(insert, k, documents)
+                    documents, buffered = [], 0
+            if documents:
+                self._send(insert, k, documents)
+        finally:
+            self._wait()
+        return self._seq[side] - first
+
+    def _document(self, side: str, kind: str, rows: list[Row]) -> dict[str, Any]:
+        """Returns a page of rows as columns, numbered on from the side's last row: s (the
+        first row's seq), i (id as text), a, b, c, d (the key's parts as matched: folded,
+        the source's renamed; d is "" for a table), r (the source's own key text, only
+        when it is renamed, else null), f0.. (the fields' values)."""
+        ids = [row.get("id") for row in rows]
+        if set(map(type, ids)) != {str}:
+            ids = [i if type(i) is str else str(i) for i in ids]
+        names = [[row.get(name) for row in rows] for name in KEY_FIELDS[kind]]
+        parts = [self._folded.column(column) for column in names]
+        if len(parts) == 3:
+            parts.append([""] * len(rows))
+        document: dict[str, Any] = {"s": self._seq[side], "i": ids}
+        self._seq[side] += len(rows)
+        if side == "source":
+            if kind == "table":
+                self._note_source_names(names[0], parts[0], names[1], parts[1])
+            renames = self.renames
+            document["r"] = [None] * len(rows)
+            if renames.databases or renames.schemas:
+                own = parts[:3] if kind == "table" else parts
+                document["r"] = list(map(".".join, zip(*own, strict=True)))
+                parts[0] = list(map(renames.databases.get, parts[0], parts[0]))
+                parts[1] = list(map(renames.schemas.get, parts[1], parts[1]))
+        document.update(zip("abcd", parts, strict=True))
+        for n, field in enumerate(self.fields):
+            document[f"f{n}"] = [row.get(field) for row in rows]
+        return document
+
+    def _note_source_names(
+        self,
+        databases: list[Any],
+        folded_databases: list[str],
+        schemas: list[Any],
+        folded_schemas: list[str],
+    ) -> None:
+        """Remembers each database and schema name of the source's tables as first seen."""
+        for level, raw, folded in (
+            ("database", databases, folded_databases),
+            ("schema", schemas, folded_schemas),
+        ):
+            seen = self.source_names[level]
+            if seen.keys() >= set(folded):
+                continue
+            for name, key in zip(raw, folded, strict=True):
+                if key not in seen:
+                    seen[key] = str(name or "").strip()
+
+    def _send(self, insert: str, k: int, documents: list[str]) -> None:
+        """Hands page documents to the writer thread (after the previous ones are in)."""
         self._wait()
-        if not chunk:
-            return
         self._chunks += 1
-        path = Path(self._folder.name) / f"chunk-{self._chunks % 2}.json"
-        path.write_text(_dumps(chunk), encoding="utf-8")
-        self._pending = self._writer.submit(self._insert, side, kind, path)
+        path = Path(self._folder.name) / f"pages-{self._chunks % 2}.json"
+        self._pending = self._writer.submit(self._insert, insert, k, path, documents)
+
+    def _insert(self, insert: str, k: int, path: Path, documents: list[str]) -> None:
+        """Has DuckDB insert page documents (one a line in a file) with `insert`."""
+        path.write_text("\n".join(documents), encoding="utf-8")
+        # DuckDB reads a document of at most maximum_object_size bytes (16 MB by default):
+        # room for the largest of these, whatever the pages hold.
+        largest = max(map(len, documents)) * 4 + 1  # characters, as UTF-8 bytes at most
+        statement = insert.replace(_OBJECT_SIZE, str(max(largest, 1 << 24)))
+        self._con.execute(statement, [k, str(path)])
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
 
-    def _insert(self, side: str, kind: str, path: Path) -> None:
-        names = "seq, id, key, m1, m2, m3, m4, documented, docs"
-        picked = "s, i, k, a, b, c, d, o, j"
-        if side == "target":
-            names, picked = "seq, id, m1, m2, m3, m4, docs", "s, i, a, b, c, d, j"
-        self._con.execute(
-            f"INSERT INTO {side} (kind, {names}) SELECT ?, {picked} "
-            f"FROM read_json(?, format = 'array', columns = {_JSON_COLUMNS})",
-            [kind, str(path)],
-        )
-
     def count(self, side: str, kind: str) -> int:
         """Returns how many rows of `kind` `side` holds.
 
         Raises:
-            KeyError: `side` is unknown.
+            KeyError: `side` or `kind` is unknown.
         """
         table = {"source": "source", "target": "target"}[side]
-        row = self._con.execute(f"SELECT count(*) FROM {table} WHERE kind = ?", [kind]).fetchone()
+        row = self._con.execute(
+            f"SELECT count(*) FROM {table} WHERE k = ?", [KINDS.index(kind)]
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def clear(self, side: str) -> None:
@@ -327,63 +468,119 @@ class MigrationMatcher:
 
     # ------------------------------------------------------------------------ planning
 
-    def plan_chunks(self, kinds: Sequence[str] = KINDS) -> Iterator[pd.DataFrame]:
-        """Yields the plan of the source onto the target, in order, a chunk at a time.
+    def plan(self) -> None:
+        """Plans the source onto the target as they are now: the view `plan` holds one row
+        per source resource (REPORT_COLUMNS, `item` from 0 in plan_migration's order), the
+        pairs whose values differ decided in Python (`decide_fields`). Replaces any
+        earlier plan.
+
+        Raises:
+            duckdb.Error: a query failed.
+        """
+        _return_freed_memory()
+        for step in _PLAN_STEPS:
+            self._con.execute(step)
+        self._decide()
+
+    def _decide(self) -> None:
+        """Decides every undecided pair, FETCH_ROWS at a time, into `decided`, then sets
+        their action, fields and kept_fields on `plan_rows`."""
+        fields, last, decided = self.fields, -1, 0
+        while rows := self._con.execute(_UNDECIDED_SQL, [last, FETCH_ROWS]).fetchall():
+            out: dict[str, list[Any]] = {name: [] for name in ("item", "action", "fields")}
+            out.update(kept_fields=[], patch=[], expected=[])
+            for item, source_docs, target_docs in rows:
+                source = dict(zip(fields, json.loads(source_docs), strict=True))
+                target = dict(zip(fields, json.loads(target_docs), strict=True))
+                decision = decide_fields(source, target, fields, self.overwrite)
+                out["item"].append(item)
+                out["action"].append(decision.action)
+                out["fields"].append(json.dumps(sorted(decision.patch)))
+                out["kept_fields"].append(json.dumps(decision.kept))
+                out["patch"].append(_dumps(decision.patch) if decision.patch else None)
+                out["expected"].append(
+                    _dumps({name: target.get(name) for name in decision.patch})
+                    if decision.patch
+                    else None
+                )
+            last = rows[-1][0]
+            frame = pd.DataFrame(out)
+            self._con.register("decisions", frame)
+            self._con.execute("INSERT INTO decided SELECT * FROM decisions")
+            self._con.unregister("decisions")
+            decided += len(rows)
+        if decided:
+            self._con.execute(_DECIDED_SQL)
+
+    def counts(self) -> pd.DataFrame:
+        """Returns the plan's rows counted by (kind, action, documented), as
+        `catalog.coverage.plan_counts` counts a plan frame (COUNT_COLUMNS).
+
+        Raises:
+            duckdb.Error: there is no plan (call `plan` first).
+        """
+        frame = self._con.execute(_COUNTS_SQL).df()
+        return frame.astype({"documented": bool, "resources": "int64"})[list(COUNT_COLUMNS)]
+
+    def updates(self) -> Iterator[PlannedUpdate]:
+        """Yields the plan's updates in plan order, read FETCH_ROWS at a time (so that a
+        plan of many updates is never whole in memory).
+
+        Raises:
+            duckdb.Error: there is no plan (call `plan` first).
+        """
+        last = -1
+        while rows := self._con.execute(_UPDATES_SQL, [last, FETCH_ROWS]).fetchall():
+            for item, kind, key, target_id, patch, expected in rows:
+                yield PlannedUpdate(
+                    item, kind, key, target_id, json.loads(patch), json.loads(expected)
+                )
+            last = rows[-1][0]
+
+    def update_count(self) -> int:
+        """Returns how many updates the plan holds. Raises duckdb.Error without a plan."""
+        row = self._con.execute("SELECT count(*) FROM decided WHERE action = 'update'").fetchone()
+        return int(row[0]) if row else 0
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The matcher's DuckDB connection, on which `report_query` runs."""
+        return self._con
+
+    def report_query(self, extra: Sequence[str] = ()) -> str:
+        """Returns the SQL that reads the plan as report rows, on `connection`:
+        REPORT_COLUMNS, then the `extra` SQL expressions (each with its alias). The rows
+        come in no particular order (a sort at this size would spill; `item` numbers
+        them). The view is named in full, so the query reads the same with another
+        database attached and in use. Raises nothing."""
+        columns = ", ".join([*REPORT_COLUMNS, *extra])
+        return f"SELECT {columns} FROM {self._catalog}.main.plan"
+
+    def plan_chunks(self) -> Iterator[pd.DataFrame]:
+        """Plans (`plan`), then yields the plan in order, FETCH_ROWS rows a chunk.
 
         Each chunk has CHUNK_COLUMNS: plan_migration's columns, with `fields` and
         `kept_fields` as JSON text (as a report stores them) and `patch` and `expected` as
-        dicts on update rows only (None on the others). Only `kinds` are planned.
+        dicts on update rows only (None on the others).
 
         Raises:
-            duckdb.Error: the query failed.
+            duckdb.Error: a query failed.
         """
-        listed = ", ".join(f"'{kind}'" for kind in kinds if kind in KINDS) or "NULL"
-        self._con.execute("CHECKPOINT")  # the listed rows to the file: evictable from memory
-        _return_freed_memory()
-        for step in _PLAN_STEPS:
-            self._con.execute(step.format(where=f"WHERE kind IN ({listed})"))
-        cursor = self._con.cursor()
-        try:
-            cursor.execute(_PLAN_SQL)
-            while True:
-                chunk = cursor.fetch_df_chunk(VECTORS_PER_CHUNK)
-                if chunk.empty:
-                    return
-                yield self._decided(chunk)
-        finally:
-            cursor.close()
-
-    def _decided(self, chunk: pd.DataFrame) -> pd.DataFrame:
-        """Returns the chunk with every matched pair decided, in CHUNK_COLUMNS."""
-        size = len(chunk)
-        actions = chunk["action"].to_numpy(dtype=object, copy=True)
-        written: list[Any] = [EMPTY_LIST] * size
-        kept: list[Any] = [EMPTY_LIST] * size
-        patches: list[Any] = [None] * size
-        expected: list[Any] = [None] * size
-        pending = chunk["action"].isna().to_numpy().nonzero()[0]
-        source_docs = chunk["source_docs"].to_numpy(dtype=object)
-        target_docs = chunk["target_docs"].to_numpy(dtype=object)
-        fields = self.fields
-        for at in pending:
-            source = dict(zip(fields, json.loads(source_docs[at]), strict=True))
-            target = dict(zip(fields, json.loads(target_docs[at]), strict=True))
-            decision = decide_fields(source, target, fields, self.overwrite)
-            actions[at] = decision.action
-            if decision.patch:
-                written[at] = json.dumps(sorted(decision.patch))
-                patches[at] = decision.patch
-                expected[at] = {name: target.get(name) for name in decision.patch}
-            if decision.kept:
-                kept[at] = json.dumps(decision.kept)
-        out = chunk.drop(columns=["source_docs", "target_docs"])
-        out["action"] = actions
-        out["fields"] = written
-        out["kept_fields"] = kept
-        out["patch"] = patches
-        out["expected"] = expected
-        out["documented"] = out["documented"].astype(bool)
-        return out[list(CHUNK_COLUMNS)]
+        self.plan()
+        start = 0
+        while True:
+            chunk = self._con.execute(_CHUNKS_SQL, [start, FETCH_ROWS]).df()
+            if chunk.empty:
+                return
+            start += len(chunk)
+            for column in ("patch", "expected"):
+                chunk[column] = [
+                    json.loads(v) if isinstance(v, str) else None for v in chunk[column]
+                ]
+            for column in ("target_id", "detail"):
+                chunk[column] = chunk[column].astype(object).where(chunk[column].notna(), None)
+            chunk["documented"] = chunk["documented"].astype(bool)
+            yield chunk[list(CHUNK_COLUMNS)]
 
 
 def as_plan_frame(chunks: Iterable[pd.DataFrame]) -> pd.DataFrame:

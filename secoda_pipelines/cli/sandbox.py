@@ -74,6 +74,12 @@ def _serve(sandbox: Sandbox, intro: list[str]) -> None:
     show_default=True,
     help="Writes allowed per sliding minute before 429.",
 )
+@click.option(
+    "--in-memory",
+    is_flag=True,
+    help="Serve a copy of the workspace held in memory (writes are not kept in the file): "
+    "steady timings where the machine reclaims the page cache.",
+)
 def sandbox_command(
     host: str,
     port: int,
@@ -83,6 +89,7 @@ def sandbox_command(
     latency_ms: float,
     fault_rate: float,
     write_rate_limit: int,
+    in_memory: bool,
 ) -> None:
     """Serve a local Secoda API (under /api/v1/) on a seeded SQLite workspace."""
     db_path = db_path or Path(".sandbox") / f"{scale}.sqlite"
@@ -96,9 +103,10 @@ def sandbox_command(
         latency_ms=latency_ms,
         fault_rate=fault_rate,
         write_rate_limit=write_rate_limit,
+        in_memory=in_memory,
     )
     intro = [
-        f"Workspace: {db_path}",
+        f"Workspace: {db_path}" + (" (served from memory)" if in_memory else ""),
         f"Latency {latency_ms:g} ms per request; fault rate {fault_rate:g} of GETs; "
         f"429 past {write_rate_limit} writes a minute.",
     ]

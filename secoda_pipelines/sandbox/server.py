@@ -78,6 +78,7 @@ class Sandbox:
         ordering: str = "oldest_first",
         reset: bool = False,
         verbose: bool = False,
+        in_memory: bool = False,
     ) -> None:
         """Configures the sandbox; nothing is opened or bound until start().
 
@@ -114,6 +115,7 @@ class Sandbox:
         self.lineage_spelling = lineage_spelling
         self.ordering = ordering
         self.verbose = verbose
+        self.in_memory = in_memory
         self.on_request: Callable[[RequestRecord], None] | None = None
         self.limiter = WriteRateLimiter()
         self.seeded = False  # True when the last open had to (re)build the database
@@ -139,7 +141,7 @@ class Sandbox:
         """
         if self._store is not None:
             return self._store
-        store = Store(self.db_path)
+        store = Store(self.db_path, in_memory=self.in_memory)
         meta = store.meta()
         wanted = {
             "scale": self.scale,

@@ -117,13 +117,15 @@ def remove_database(path: Path) -> None:
 class Store:
     """Thread-safe access to the sandbox database (one connection behind a lock)."""
 
-    def __init__(self, path: str | Path) -> None:
-        """Opens (creating if needed) the SQLite file at path.
+    def __init__(self, path: str | Path, in_memory: bool = False) -> None:
+        """Opens (creating if needed) the SQLite file at path; with `in_memory`, serves a
+        copy of it held in memory (writes then last as long as the store).
 
         Raises:
             sqlite3.Error: the file cannot be opened as a database.
         """
         self.path = Path(path)
+        self.in_memory = in_memory
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._versions: dict[str, int] = {}
@@ -135,6 +137,14 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.in_memory:
+            # Read once, never from disk again: where the machine reclaims the page cache,
+            # a large workspace would otherwise be read from disk at every listing, as
+            # fast as the disk happens to be.
+            memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            conn.backup(memory)
+            conn.close()
+            return memory
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-65536")

@@ -12,14 +12,15 @@ import logging
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_DUCKDB_PATH = "secoda_warehouse.duckdb"
 SCHEMAS = ("secoda", "reports")
@@ -71,12 +72,48 @@ def connect_duckdb(
             file, the process DuckDB says holds it, and what to do.
         duckdb.Error: any other failure to open the file.
     """
+    return _waiting_for_lock(
+        path,
+        wait_seconds,
+        lambda: duckdb.connect(path, read_only=read_only, config=dict(config or {})),
+    )
+
+
+def attach_duckdb(
+    connection: duckdb.DuckDBPyConnection,
+    path: str,
+    alias: str,
+    *,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
+) -> None:
+    """Attaches the DuckDB file at `path` to `connection`'s database as `alias`, waiting
+    while another process holds its lock, as `connect_duckdb` does.
+
+    Raises:
+        TimeoutError: the lock was still held after `wait_seconds` (see connect_duckdb).
+        duckdb.Error: any other failure to attach the file.
+    """
+    literal = "'" + path.replace("'", "''") + "'"
+    _waiting_for_lock(
+        path, wait_seconds, lambda: connection.execute(f'ATTACH {literal} AS "{alias}"')
+    )
+
+
+def _waiting_for_lock(path: str, wait_seconds: float, open_file: Callable[[], T]) -> T:
+    """Returns what `open_file` returns, calling it again while it fails because another
+    process holds the file's lock (up to `wait_seconds`, with jittered backoff from 50 ms
+    to 2 s).
+
+    Raises:
+        TimeoutError: the lock was still held after `wait_seconds`.
+        duckdb.Error: any other failure.
+    """
     deadline = time.monotonic() + wait_seconds
     delay = 0.05
     waited_since: float | None = None
     while True:
         try:
-            connection = duckdb.connect(path, read_only=read_only, config=dict(config or {}))
+            opened = open_file()
         except duckdb.Error as error:
             if not _is_lock_conflict(error):
                 raise
@@ -97,7 +134,7 @@ def connect_duckdb(
             continue
         if waited_since is not None:
             logger.info("DuckDB file %s free after %.1f s", path, time.monotonic() - waited_since)
-        return connection
+        return opened
 
 
 @contextmanager

@@ -4,15 +4,22 @@ by run."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 from dagster._core.storage.db_io_manager import DbIOManager
 
-from secoda_pipelines.store.duckdb_files import LOCK_WAIT_SECONDS, connect_duckdb, memory_limited
+from secoda_pipelines.store.duckdb_files import (
+    LOCK_WAIT_SECONDS,
+    attach_duckdb,
+    connect_duckdb,
+    memory_limited,
+)
 from secoda_pipelines.store.duckdb_io import WRITE_MEMORY_LIMIT, duckdb_io_manager
 from secoda_pipelines.store.report_tables import (
     BOOL,
@@ -42,6 +49,17 @@ ROWS_PER_COMMIT = 65_536
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _leave(connection: duckdb.DuckDBPyConnection, home: str, alias: str) -> None:
+    """Makes `home` the connection's database again and detaches `alias`."""
+    connection.execute(f"USE {_quoted(home)}")
+    connection.execute(f"DETACH {alias}")
+
+
+def _parameter(value: Any) -> Any:
+    """Returns `value` as DuckDB binds it (a pandas timestamp as a datetime)."""
+    return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
 
 
 class DuckDBWarehouse(Warehouse):
@@ -100,6 +118,46 @@ class DuckDBWarehouse(Warehouse):
                     connection.commit()
                     connection.begin()
                     pending = 0
+
+    def insert_report_query(
+        self,
+        spec: ReportTable,
+        connection: duckdb.DuckDBPyConnection,
+        query: str,
+        values: Mapping[str, Any],
+    ) -> None:
+        """Copies the query's rows in SQL: this file attached to `connection` (waiting for
+        its lock as every write does), one INSERT in one transaction, then detached."""
+        alias = f"warehouse_{uuid.uuid4().hex[:12]}"
+        kinds = dict(spec.columns)
+        (home,) = connection.execute("SELECT current_database()").fetchone() or ("memory",)
+        attach_duckdb(connection, self.path, alias, wait_seconds=self.lock_wait_seconds)
+        try:
+            connection.execute(f"USE {alias}")
+            connection.begin()
+            try:
+                ensure_table(connection, spec)
+                given = [row[0] for row in connection.execute(f"DESCRIBE ({query})").fetchall()]
+                names = [*given, *values]
+                picked = [f"CAST({_quoted(n)} AS {SQL_TYPES[kinds[n]][0]})" for n in given]
+                picked += [f"CAST(? AS {SQL_TYPES[kinds[n]][0]})" for n in values]
+                connection.execute(
+                    f"INSERT INTO {REPORTS_SCHEMA}.{_quoted(spec.name)} "
+                    f"({', '.join(map(_quoted, names))}) SELECT {', '.join(picked)} "
+                    f"FROM ({query})",
+                    [_parameter(value) for value in values.values()],
+                )
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+        except BaseException:
+            # The error that got here is the one raised; leaving is best effort.
+            with suppress(duckdb.Error):
+                _leave(connection, home, alias)
+            raise
+        # Never left attached: this process would then hold the file in two databases.
+        _leave(connection, home, alias)
 
     def update_report_rows(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:
         kinds = dict(spec.columns)
@@ -191,7 +249,7 @@ def ensure_table(connection: duckdb.DuckDBPyConnection, spec: ReportTable) -> No
     existing = dict(
         connection.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ?",
+            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
             [REPORTS_SCHEMA, spec.name],
         ).fetchall()
     )

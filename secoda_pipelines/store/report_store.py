@@ -8,21 +8,17 @@ backend shares, turning a job's frame into rows of the table's fixed schema; the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
+from secoda_pipelines.store.report_rows import typed_rows
 from secoda_pipelines.store.report_tables import (
-    BOOL,
-    INT,
-    JSON,
     REPORT_TABLES,
     RUN_COLUMNS,
-    TIMESTAMP,
-    ReportTable,
     report_table,
 )
 from secoda_pipelines.store.selection import (
@@ -32,8 +28,6 @@ from secoda_pipelines.store.selection import (
     warehouse_url_field,
 )
 from secoda_pipelines.store.warehouse import Warehouse
-
-_PANDAS_TYPES = {BOOL: "boolean", INT: "Int64", TIMESTAMP: "datetime64[ns, UTC]"}
 
 
 class ReportStore(dg.ConfigurableResource):
@@ -134,6 +128,62 @@ class ReportStore(dg.ConfigurableResource):
         self.warehouse().insert_report_rows(spec, typed())
         return appended
 
+    def append_query(
+        self,
+        table: str,
+        connection: duckdb.DuckDBPyConnection,
+        query: str,
+        *,
+        run_id: str,
+        dry_run: bool,
+        values: Mapping[str, Any] | None = None,
+        reported_at: pd.Timestamp | None = None,
+        head: int = 0,
+    ) -> pd.DataFrame:
+        """Appends the rows `query` (DuckDB SQL, run on `connection`) returns to
+        `reports.<table>`, stamped with run_id, dry_run and reported_at as `append` stamps
+        them, and `values` (column: value) on every row; returns the first `head` rows (by
+        item) typed as they are stored.
+
+        For a report too large to pass through Python: the DuckDB warehouse is attached to
+        `connection` and the rows copied in SQL; another warehouse reads them a chunk at a
+        time. The query's columns are named as the table's, `item` (0, 1, ... in the
+        query's order) among them, and its tables are named in full (catalog.schema.table),
+        since the warehouse's database is in use while it runs.
+
+        Raises:
+            KeyError: `table` is not a report table.
+            ValueError: the query or `values` name a column the table does not declare, a
+                run column, or the query has no `item` (nothing is appended).
+            duckdb.Error: the query failed (nothing is appended).
+        """
+        spec = report_table(table)
+        constants = {
+            **(values or {}),
+            "run_id": run_id,
+            "dry_run": dry_run,
+            "reported_at": reported_at if reported_at is not None else pd.Timestamp.now(tz="UTC"),
+        }
+        columns = [row[0] for row in connection.execute(f"DESCRIBE ({query})").fetchall()]
+        run_names = {name for name, _ in RUN_COLUMNS} - {"item"}
+        given = [*columns, *(values or {})]
+        undeclared = [c for c in given if c not in spec.column_names or c in run_names]
+        if undeclared:
+            raise ValueError(
+                f"reports.{table} has no column(s) {undeclared} to take from a query; declare "
+                "them in secoda_pipelines/store/report_tables.py (run_id, dry_run and "
+                "reported_at are stamped, not taken)"
+            )
+        if "item" not in columns:
+            raise ValueError(
+                f"the query for reports.{table} has no `item` column: number its rows 0, 1, "
+                "... in their order"
+            )
+        first = connection.execute(f"SELECT * FROM ({query}) ORDER BY item LIMIT {int(head)}")
+        first = first.df()
+        self.warehouse().insert_report_query(spec, connection, query, constants)
+        return typed_rows(spec, first.assign(**constants))
+
     def record_writes(self, table: str, run_id: str, outcomes: Sequence[Mapping[str, Any]]) -> None:
         """Sets, on this run's rows named by `item`, what each write did: `write_status`,
         `write_detail`, `written_at` and any other declared column given (a created id).
@@ -166,36 +216,3 @@ class ReportStore(dg.ConfigurableResource):
         return self.warehouse().write_times_since(
             [t for t in REPORT_TABLES.values() if t.records_writes], since
         )
-
-
-def typed_rows(
-    spec: ReportTable, rows: pd.DataFrame, only: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """Returns `rows` with the table's columns (or `only` those), in order, each converted
-    to its declared type: lists as JSON text, missing columns as nulls. Raises nothing."""
-    names = list(only) if only is not None else list(spec.column_names)
-    kinds = dict(spec.columns)
-    index = pd.RangeIndex(len(rows))
-    out = {}
-    for name in names:
-        values = rows[name].reset_index(drop=True) if name in rows.columns else None
-        kind = kinds[name]
-        if values is None:
-            values = pd.Series([None] * len(rows), index=index, dtype=object)
-        if kind == JSON:
-            text = [v if type(v) is str else _json_text(v) for v in values.to_numpy(object)]
-            values = pd.Series(text, index=index, dtype="string")
-        elif kind in _PANDAS_TYPES:
-            values = values.astype(_PANDAS_TYPES[kind])
-        else:
-            values = values.astype("string")
-        out[name] = values
-    return pd.DataFrame(out, index=index)
-
-
-def _json_text(value: Any) -> str | None:
-    if isinstance(value, list | tuple):
-        return json.dumps(list(value))
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return None
-    return str(value)  # already JSON text

@@ -8,12 +8,17 @@ one; nothing else names a backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
+import duckdb
 import pandas as pd
 from dagster._core.storage.db_io_manager import DbIOManager
 
+from secoda_pipelines.store.report_rows import typed_rows
 from secoda_pipelines.store.report_tables import ReportTable
+
+QUERY_CHUNK_VECTORS = 8  # a report query is read in chunks of 8 DuckDB vectors (16,384 rows)
 
 
 class WarehouseError(RuntimeError):
@@ -36,6 +41,35 @@ class Warehouse(ABC):
         time) to `reports.<spec.name>`, creating or evolving the table first, in one
         transaction (DuckDB's commits every ROWS_PER_COMMIT rows, to keep its memory
         flat)."""
+
+    def insert_report_query(
+        self,
+        spec: ReportTable,
+        connection: duckdb.DuckDBPyConnection,
+        query: str,
+        values: Mapping[str, Any],
+    ) -> None:
+        """Appends the rows `query` returns on the DuckDB `connection`, with `values` set on
+        every row, to `reports.<spec.name>` as `insert_report_rows` does; the query's
+        columns are some of the table's, its tables named in full.
+
+        This reads the rows a chunk at a time into typed frames; a backend that can copy
+        them in SQL does so instead.
+
+        Raises:
+            duckdb.Error: the query failed.
+        """
+        cursor = connection.cursor()
+        try:
+            cursor.execute(query)
+
+            def frames() -> Iterator[pd.DataFrame]:
+                while not (chunk := cursor.fetch_df_chunk(QUERY_CHUNK_VECTORS)).empty:
+                    yield typed_rows(spec, chunk.assign(**values))
+
+            self.insert_report_rows(spec, frames())
+        finally:
+            cursor.close()
 
     @abstractmethod
     def update_report_rows(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:

@@ -140,6 +140,17 @@ def generated_workspace(seed: int, size: int = 120) -> tuple[list, list, list, l
     return source_tables, target_tables, source_columns, target_columns
 
 
+def _listings(workspace: tuple[list, list, list, list]) -> list[tuple[str, str, list]]:
+    """The four listings of a generated workspace: (side, kind, rows), sources first."""
+    source_tables, target_tables, source_columns, target_columns = workspace
+    return [
+        ("source", "table", source_tables),
+        ("source", "column", source_columns),
+        ("target", "table", target_tables),
+        ("target", "column", target_columns),
+    ]
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_generated_workspace_gives_the_same_plan_row_for_row(seed, overwrite):
@@ -177,20 +188,64 @@ def test_tables_only_and_empty_sides_give_the_same_plan():
 def test_many_chunks_in_and_out_give_the_same_plan(monkeypatch):
     """Rows go in 7 at a time and come out 2,048 at a time: the plan is still the same."""
     monkeypatch.setattr(migration_match, "CHUNK_ROWS", 7)
-    monkeypatch.setattr(migration_match, "VECTORS_PER_CHUNK", 1)
+    monkeypatch.setattr(migration_match, "FETCH_ROWS", 2_048)
     workspace = generated_workspace(3, size=1_500)
     with MigrationMatcher(DEFAULT) as matcher:
-        for side, kind, rows in zip(
-            ("source", "source", "target", "target"),
-            ("table", "column", "table", "column"),
-            (workspace[0], workspace[2], workspace[1], workspace[3]),
-            strict=True,
-        ):
+        for side, kind, rows in _listings(workspace):
             assert matcher.add_rows(side, kind, iter(rows)) == len(rows)
         chunks = list(matcher.plan_chunks())
     assert len(chunks) == 2  # 3,000 source rows: 2,048 then 952
     expected = plan_migration(*workspace[:2], workspace[2], workspace[3])
     assert records(as_plan_frame(chunks)) == records(expected)
+
+
+def test_counts_updates_and_report_rows_read_the_same_plan():
+    """What the job reads of a plan (its counts, its updates, the rows a report copies) is
+    the reference plan's, whatever the page sizes the rows came in."""
+    workspace = generated_workspace(7, size=400)
+    expected = plan_migration(*workspace, fields=DEFAULT)
+    with MigrationMatcher(DEFAULT) as matcher:
+        for side, kind, rows in _listings(workspace):
+            pages = [rows[at : at + 37] for at in range(0, len(rows), 37)]
+            assert matcher.add_pages(side, kind, iter([[], *pages, []])) == len(rows)
+        matcher.plan()
+        counts = matcher.counts()
+        updates = list(matcher.updates())
+        report = matcher.connection.execute(matcher.report_query(["1 AS one"])).df()
+        assert matcher.update_count() == len(updates)
+
+    keys = ["kind", "action", "documented"]
+    reference = plan_counts(expected).sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(counts.sort_values(keys).reset_index(drop=True), reference)
+    wanted = expected[expected["action"] == "update"]
+    assert [u.item for u in updates] == wanted.index.tolist()
+    assert [(u.kind, u.key, u.target_id) for u in updates] == list(
+        wanted[["kind", "key", "target_id"]].itertuples(index=False, name=None)
+    )
+    assert [u.patch for u in updates] == wanted["patch"].tolist()
+    assert [u.expected for u in updates] == wanted["expected"].tolist()
+    assert list(report.columns) == [*migration_match.REPORT_COLUMNS, "one"]
+    assert report["item"].tolist() == list(range(len(expected)))
+    same = ["kind", "key", "matched_as", "source_id", "action"]
+    assert report[same].to_dict("records") == expected[same].to_dict("records")
+    assert [json.loads(v) for v in report["fields"]] == expected["fields"].tolist()
+
+
+def test_a_listing_that_fails_midway_raises_and_leaves_the_matcher_usable():
+    source = generated_workspace(1)[0]
+
+    def pages():
+        yield source[:50]
+        raise ConnectionError("the listing broke")
+
+    with MigrationMatcher(DEFAULT) as matcher:
+        with pytest.raises(ConnectionError, match="the listing broke"):
+            matcher.add_pages("source", "table", pages())
+        matcher.clear("source")
+        assert matcher.add_pages("source", "table", [source]) == len(source)
+        assert matcher.count("source", "table") == len(source)
+        with pytest.raises(KeyError, match="kind 'view'"):
+            matcher.add_pages("source", "view", [source])
 
 
 def test_chunks_carry_report_text_and_dicts_only_where_needed():

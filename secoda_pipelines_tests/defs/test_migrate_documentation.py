@@ -875,35 +875,46 @@ def test_bad_maps_are_named_and_nothing_is_written_or_reported(
     assert report_rows(warehouse, "migration_coverage").empty
 
 
-def test_a_plan_reported_in_many_chunks_is_the_plan_in_one(
-    sandbox, warehouse, instance, monkeypatch
-):
-    """The report is appended a chunk at a time (a large plan is never whole in memory):
-    in chunks of 3 rows, the report holds the same rows, items 0..n-1 in plan order, one
-    reported_at, the same counts in the metadata, and the apply writes every update."""
-    from secoda_pipelines.defs.jobs import migrate_documentation as job_module
+def test_the_report_is_the_plan_copied_row_for_row(sandbox, warehouse, instance, make_client):
+    """The plan goes from the matcher's DuckDB to reports.migration_plan in SQL: the
+    report holds the plan that catalog.migration_match makes of the same listings (itself
+    tested against the reference planner), row for row with items 0..n-1 in plan order,
+    one reported_at, write_status planned on exactly the updates, and the preview and
+    counts in the run's metadata taken from it."""
+    from secoda_pipelines.catalog.migration_match import plan_in_duckdb
 
-    whole = run(sandbox, warehouse, instance)
-    assert whole.success
-    one = report_rows(warehouse, "migration_plan", whole.run_id).sort_values("item")
-
-    def in_threes(matcher):
-        for chunk in matcher.plan_chunks():
-            for start in range(0, len(chunk), 3):
-                yield chunk.iloc[start : start + 3]
-
-    monkeypatch.setattr(job_module, "planned", in_threes)
-    result = run(sandbox, warehouse, instance, dry_run=False)
+    legacy, new, _ = warehouses(sandbox)
+    client = make_client(sandbox)  # listed as the job lists them ("None" read as null)
+    listed = {
+        (side, kind): client.list(path, {"integration_id": integration})
+        for side, integration in (("source", legacy), ("target", new))
+        for kind, path in (("table", "table/tables/"), ("column", "table/columns/"))
+    }
+    plan = plan_in_duckdb(
+        listed["source", "table"],
+        listed["target", "table"],
+        listed["source", "column"],
+        listed["target", "column"],
+        fields=FIELDS,
+    )
+    result = run(sandbox, warehouse, instance)
     assert result.success, failure_message(result)
-    many = report_rows(warehouse, "migration_plan", result.run_id).sort_values("item")
-    assert many["item"].tolist() == list(range(len(one)))
-    assert many["reported_at"].nunique() == 1
+    stored = report_rows(warehouse, "migration_plan", result.run_id)
+    assert stored["item"].tolist() == list(range(len(plan)))
+    assert stored["reported_at"].nunique() == 1
+    assert set(stored["source_integration_id"]) == {legacy}
+    assert set(stored["target_integration_id"]) == {new}
     compared = ["kind", "key", "matched_as", "documented", "source_id", "target_id", "action"]
-    compared += ["fields", "kept_fields", "detail"]
-    assert many[compared].reset_index(drop=True).equals(one[compared].reset_index(drop=True))
-    updates = int((one["action"] == "update").sum())
-    assert updates > 3
-    assert (many["write_status"] == "written").sum() == updates
+    mine = stored[compared].astype(object).where(stored[compared].notna(), None)
+    assert mine.to_dict("records") == plan[compared].to_dict("records")
+    assert [json.loads(v) for v in stored["fields"]] == plan["fields"].tolist()
+    assert [json.loads(v) for v in stored["kept_fields"]] == plan["kept_fields"].tolist()
+    assert stored["detail"].fillna("-").tolist() == [d or "-" for d in plan["detail"]]
+    planned = stored["write_status"].fillna("-").tolist()
+    assert planned == ["planned" if a == "update" else "-" for a in plan["action"]]
     metadata = output_metadata(result, "documentation_migration")
-    assert metadata["dagster/row_count"].value == len(one)
-    assert metadata["writes_planned"].value == updates
+    assert metadata["dagster/row_count"].value == len(plan)
+    assert metadata["writes_planned"].value == int((plan["action"] == "update").sum())
+    assert metadata["action_counts"].value == plan["action"].value_counts().to_dict()
+    preview = metadata["preview"].value.splitlines()
+    assert len(preview) == 2 + min(20, len(plan)) and plan["source_id"][0] in preview[2]

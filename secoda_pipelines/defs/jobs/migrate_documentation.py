@@ -3,13 +3,14 @@ warehouse integration to another (a warehouse migration), planned first, at the 
 
 One op, so that every execution (a rerun, a run retry, a re-execution from failure) plans
 from Secoda's state at that moment. It lists both sides in bulk (streamed page by page into
-a DuckDB file, `catalog.migration_match`, so neither side is held as Python rows), checks
-the request, plans every table and column (the source's databases and schemas renamed by
-`database_map` and `schema_map` first), appends the plan to `reports.migration_plan` (one
-row per source resource, a chunk at a time; only the updates stay in memory) and shows it in
-the run's metadata; then, unless `dry_run`, it writes one PATCH per target resource, reading
-the target again first so that a value someone changed since the plan is kept, and records
-each write's outcome on its plan row. A rerun after a crash writes only what is missing; a
+DuckDB, `catalog.migration_match`, so neither side is held as Python rows), checks the
+request, plans every table and column in SQL (the source's databases and schemas renamed by
+`database_map` and `schema_map` first), copies the plan to `reports.migration_plan` (one
+row per source resource, in SQL: the plan never passes through Python whole) and shows its
+counts and first rows in the run's metadata; then, unless `dry_run`, it writes one PATCH per
+target resource (the updates read back from DuckDB in order), reading the target again
+first so that a value someone changed since the plan is kept, and records each write's
+outcome on its plan row. A rerun after a crash writes only what is missing; a
 rerun of a finished migration writes nothing.
 
 Every run that passes its checks also appends its coverage to `reports.migration_coverage`
@@ -18,16 +19,15 @@ the writes (also when some writes failed), with the verdict `safe_to_delete_sour
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import dagster as dg
 import pandas as pd
 
-from secoda_pipelines.catalog.coverage import PLAN_BASIS, add_counts, plan_counts
+from secoda_pipelines.catalog.coverage import PLAN_BASIS
 from secoda_pipelines.catalog.migration import ACTIONS, recheck_patch
-from secoda_pipelines.catalog.migration_match import MigrationMatcher
+from secoda_pipelines.catalog.migration_match import MigrationMatcher, PlannedUpdate
 from secoda_pipelines.defs.jobs.config import flat_run_config
 from secoda_pipelines.defs.jobs.migration_coverage import (
     coverage_after_writes,
@@ -38,12 +38,10 @@ from secoda_pipelines.defs.jobs.migration_request import (
     COLLECTIONS,
     MigrateDocumentationConfig,
     checked_listings,
-    planned,
 )
 from secoda_pipelines.defs.jobs.reporting import (
     continue_write_pace,
     report_metadata,
-    with_planned_writes,
 )
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.secoda import (
@@ -54,11 +52,13 @@ from secoda_pipelines.secoda import (
     SecodaNotFoundError,
     detail_path,
 )
-from secoda_pipelines.store import FAILED, SKIPPED, WRITTEN, ReportStore
+from secoda_pipelines.store import FAILED, PLANNED, SKIPPED, WRITTEN, ReportStore
 
 PLAN_TABLE = "migration_plan"
 PROGRESS_EVERY = 50
 PREVIEW_ROWS = 20
+# A plan row's write_status as reported: planned where its action writes (an update).
+PLANNED_STATUS = f"CASE WHEN action = 'update' THEN '{PLANNED}' END AS write_status"
 
 
 def _duration(seconds: float) -> str:
@@ -66,43 +66,15 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
-class PlannedWrite(NamedTuple):
-    """One update of the plan, as the apply step needs it (the other rows need nothing)."""
-
-    item: int  # the row's place in this run's report
-    kind: str
-    key: str
-    target_id: str
-    patch: dict
-    expected: dict
-
-
 @dataclass(frozen=True)
 class Planned:
     """What the run keeps of its plan once it is reported: its size, its counts by kind,
-    action and documented (catalog.coverage.plan_counts) and its writes."""
+    action and documented (catalog.coverage.COUNT_COLUMNS) and how many updates it holds
+    (read back from the matcher, in order, when applied)."""
 
     rows: int
     counts: pd.DataFrame
-    writes: list[PlannedWrite]
-
-
-def _report_rows(config: MigrateDocumentationConfig, chunk: pd.DataFrame) -> pd.DataFrame:
-    rows = with_planned_writes(chunk.drop(columns=["patch", "expected"]), {"update"})
-    return rows.assign(
-        source_integration_id=config.source_integration_id,
-        target_integration_id=config.target_integration_id,
-    )
-
-
-def _writes_of(chunk: pd.DataFrame, first_item: int) -> list[PlannedWrite]:
-    updates = chunk[chunk["action"] == "update"]
-    return [
-        PlannedWrite(
-            first_item + int(at), row.kind, row.key, row.target_id, row.patch, row.expected
-        )
-        for at, row in zip(updates.index, updates.itertuples(index=False), strict=True)
-    ]
+    updates: int
 
 
 def _actions_by_kind(counts: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -121,46 +93,34 @@ def _plan(
     matcher: MigrationMatcher,
 ) -> Planned:
     """Returns what the run keeps of the plan of the matcher's source onto its target,
-    once reported to the store (appended a chunk at a time, so that the plan is never
-    whole in memory: only its updates are kept) and to the run. Raises nothing of its own
-    (the store's and DuckDB's errors pass through)."""
-    writes: list[PlannedWrite] = []
-    counts: list[pd.DataFrame] = []
-    heads: list[pd.DataFrame] = []
-    rows = 0
-
-    def report_chunks() -> Iterator[pd.DataFrame]:
-        nonlocal rows
-        for chunk in planned(matcher):
-            chunk = chunk.set_axis(pd.RangeIndex(len(chunk)))
-            writes.extend(_writes_of(chunk, rows))
-            counts.append(plan_counts(chunk))
-            rows += len(chunk)
-            yield _report_rows(config, chunk)
-
-    def keep_head(stored: pd.DataFrame) -> None:
-        if not heads:
-            heads.append(stored.head(PREVIEW_ROWS))
-
-    # One warehouse connection for the whole plan, not one per chunk.
-    reports.append_chunks(
+    once reported to the store and to the run. The plan goes from the matcher's database
+    to `reports.migration_plan` without passing through Python (`ReportStore.append_query`).
+    Raises nothing of its own (the store's and DuckDB's errors pass through)."""
+    matcher.plan()
+    counts = matcher.counts()
+    rows = int(counts["resources"].sum())
+    updates = matcher.update_count()
+    head = reports.append_query(
         PLAN_TABLE,
-        report_chunks(),
+        matcher.connection,
+        matcher.report_query([PLANNED_STATUS]),
         run_id=context.run_id,
         dry_run=config.dry_run,
-        on_chunk=keep_head,
+        values={
+            "source_integration_id": config.source_integration_id,
+            "target_integration_id": config.target_integration_id,
+        },
+        head=PREVIEW_ROWS,
     )
-    head = heads[0] if heads else None
-    total = add_counts(*counts)
-    by_action = total.groupby("action")["resources"].sum() if len(total) else pd.Series()
+    by_action = counts.groupby("action")["resources"].sum() if len(counts) else pd.Series()
     pace = client.limiter.limit
-    estimate = client.limiter.seconds_for(len(writes))
+    estimate = client.limiter.seconds_for(updates)
     metadata = report_metadata(
-        head if head is not None else pd.DataFrame(columns=["action"]),
+        head,
         PLAN_TABLE,
         dry_run=config.dry_run,
-        writes_planned=len(writes),
-        actions_by_kind=_actions_by_kind(total),
+        writes_planned=updates,
+        actions_by_kind=_actions_by_kind(counts),
         estimated_write_time=f"{_duration(estimate)} at {pace} writes a minute",
     )
     context.add_output_metadata(
@@ -171,20 +131,21 @@ def _plan(
         }
     )
     context.log.info(
-        f"Plan: {len(writes)} PATCHes for {rows} source resources "
+        f"Plan: {updates} PATCHes for {rows} source resources "
         f"({'dry run: nothing will be written' if config.dry_run else 'applying next'}); "
         f"about {_duration(estimate)} at {pace} writes a minute"
     )
-    return Planned(rows, total, writes)
+    return Planned(rows, counts, updates)
 
 
 def _apply(
     context: dg.OpExecutionContext,
     client: SecodaClient,
     reports: ReportStore,
-    writes: list[PlannedWrite],
+    writes: Iterable[PlannedUpdate],
+    total: int,
 ) -> None:
-    """Applies the plan's updates (`writes`), recording each write's outcome on its row of
+    """Applies the plan's `total` updates (`writes`), recording each write's outcome on its row of
     `reports.migration_plan` (every PROGRESS_EVERY writes, and when it stops).
 
     Each target is read again just before its PATCH, and only fields whose value is still
@@ -198,7 +159,6 @@ def _apply(
     Raises:
         dagster.Failure: writes failed (each named), or the API refused the key.
     """
-    updates = writes
     outcomes: list[dict] = []
     failed: list[str] = []
     counts = {WRITTEN: 0, SKIPPED: 0}
@@ -210,7 +170,7 @@ def _apply(
         outcomes.clear()
 
     try:
-        for done, row in enumerate(updates, start=1):
+        for done, row in enumerate(writes, start=1):
             path = detail_path(COLLECTIONS[row.kind], row.target_id)
             try:
                 status, detail = _write_one(client, path, row.patch, row.expected)
@@ -230,13 +190,13 @@ def _apply(
                     "written_at": sent,
                 }
             )
-            if done % PROGRESS_EVERY == 0 or done == len(updates):
+            if done % PROGRESS_EVERY == 0 or done == total:
                 flush()
                 elapsed = time.monotonic() - started
-                remaining = len(updates) - done
+                remaining = total - done
                 eta = client.limiter.seconds_for(remaining) if remaining else 0.0
                 context.log.info(
-                    f"Migration: {done} of {len(updates)} written, {remaining} remaining, "
+                    f"Migration: {done} of {total} written, {remaining} remaining, "
                     f"{elapsed:.0f} s so far, about {_duration(eta)} to go"
                 )
     finally:
@@ -251,7 +211,7 @@ def _apply(
     )
     if failed:
         raise dg.Failure(
-            description=f"{len(failed)} of {len(updates)} writes failed: " + "; ".join(failed[:20]),
+            description=f"{len(failed)} of {total} writes failed: " + "; ".join(failed[:20]),
             allow_retries=False,
         )
 
@@ -279,7 +239,7 @@ def _apply_and_cover(
     config: MigrateDocumentationConfig,
     client: SecodaClient,
     reports: ReportStore,
-    writes: list[PlannedWrite],
+    plan: Planned,
     matcher: MigrationMatcher,
 ) -> None:
     """Applies the plan, then reports the coverage of the target after the writes, also
@@ -290,7 +250,7 @@ def _apply_and_cover(
         SecodaError: a request failed after every retry.
     """
     try:
-        _apply(context, client, reports, writes)
+        _apply(context, client, reports, matcher.updates(), plan.updates)
     except (dg.Failure, SecodaError) as error:
         figures = coverage_despite(error, context, config, client, reports, matcher)
         if isinstance(error, dg.Failure) and figures:
@@ -338,12 +298,12 @@ def documentation_migration(
             }
         )
         if not config.dry_run:
-            _apply_and_cover(context, config, client, reports, plan.writes, matcher)
+            _apply_and_cover(context, config, client, reports, plan, matcher)
             return
         context.add_output_metadata(
             report_coverage(context, config, reports, plan.counts, PLAN_BASIS)
         )
-        context.log.info(f"Dry run: {len(plan.writes)} PATCHes planned, none written.")
+        context.log.info(f"Dry run: {plan.updates} PATCHes planned, none written.")
 
 
 @dg.job(

@@ -6,16 +6,13 @@ import pandas as pd
 
 from secoda_pipelines.catalog.coverage import (
     AFTER_WRITES_BASIS,
-    add_counts,
     coverage_figures,
     coverage_line,
     coverage_of_counts,
-    plan_counts,
 )
 from secoda_pipelines.catalog.migration_match import MigrationMatcher
 from secoda_pipelines.defs.jobs.migration_request import (
     MigrateDocumentationConfig,
-    planned,
     relist_target,
 )
 from secoda_pipelines.secoda import SecodaClient, SecodaError
@@ -62,8 +59,8 @@ def coverage_after_writes(
         SecodaError: the listing failed after every retry.
     """
     relist_target(client, matcher, config)
-    counts = add_counts(*(plan_counts(chunk) for chunk in planned(matcher)))
-    return report_coverage(context, config, reports, counts, AFTER_WRITES_BASIS)
+    matcher.plan()
+    return report_coverage(context, config, reports, matcher.counts(), AFTER_WRITES_BASIS)
 
 
 def coverage_despite(

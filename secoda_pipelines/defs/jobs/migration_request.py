@@ -1,11 +1,10 @@
-"""`migrate_documentation`'s request: its run config, the checks of the whole request, the
-two sides as listed (streamed page by page into a `MigrationMatcher`, never held as Python
-rows), and the plan of one side onto the other."""
+"""`migrate_documentation`'s request: its run config, the checks of the whole request, and
+the two sides as listed (streamed page by page into a `MigrationMatcher`, never held as
+Python rows)."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from secoda_pipelines.catalog.migration import (
@@ -107,9 +106,9 @@ def list_side(
         SecodaError: a listing failed.
     """
     params = {"integration_id": integration_id}
-    tables = matcher.add_rows(role, "table", client.iter_rows(COLLECTIONS["table"], params))
+    tables = matcher.add_pages(role, "table", client.iter_pages(COLLECTIONS["table"], params))
     if config.include_columns and tables:
-        matcher.add_rows(role, "column", client.iter_rows(COLLECTIONS["column"], params))
+        matcher.add_pages(role, "column", client.iter_pages(COLLECTIONS["column"], params))
     return tables
 
 
@@ -182,13 +181,3 @@ def relist_target(
     matcher.clear("target")
     with secoda_failures():
         list_side(client, matcher, "target", config.target_integration_id, config)
-
-
-def planned(matcher: MigrationMatcher) -> Iterator[pd.DataFrame]:
-    """Yields the plan of the matcher's source onto its target, in chunks (see
-    MigrationMatcher.plan_chunks: plan_migration's rows, row for row).
-
-    Raises:
-        duckdb.Error: the plan query failed.
-    """
-    yield from matcher.plan_chunks()

@@ -41,7 +41,7 @@ from secoda_pipelines.secoda.errors import (
     SecodaResponseError,
     SecodaServerError,
 )
-from secoda_pipelines.secoda.limiter import WriteLimiter
+from secoda_pipelines.secoda.limiter import Write, WriteLimiter
 from secoda_pipelines.secoda.paging import Page, decode_json, parse_page
 
 logger = logging.getLogger(__name__)
@@ -350,14 +350,15 @@ class SecodaClient:
         failure: _Failure | None = None
         maybe_applied = False
         while True:
+            write: Write | None = None
             if method in WRITE_METHODS:
                 if failure is None:
                     # Waiting for the pace before the first attempt is not retrying: the
                     # deadline starts once the call may send.
-                    self.limiter.acquire()
+                    write = self.limiter.reserve()
                 else:
                     try:
-                        self.limiter.acquire(timeout=max(0.0, deadline - time.monotonic()))
+                        write = self.limiter.reserve(timeout=max(0.0, deadline - time.monotonic()))
                     except TimeoutError as exc:
                         note = f"giving up: {exc}"
                         raise failure.error(self._tries(attempts, started, note)) from None
@@ -367,9 +368,13 @@ class SecodaClient:
             attempts += 1
             left = max(0.0, deadline - time.monotonic())
             timeout = (round(min(self.timeout[0], left), 3), round(min(self.timeout[1], left), 3))
-            result, failure = self._attempt(
-                method, path, params, body, headers, timeout, retry, maybe_applied
-            )
+            try:
+                result, failure = self._attempt(
+                    method, path, params, body, headers, timeout, retry, maybe_applied
+                )
+            finally:
+                if write is not None:
+                    self.limiter.answered(write)
             if failure is None:
                 return result
             maybe_applied = maybe_applied or failure.maybe_applied

@@ -6,17 +6,29 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import suppress
+from typing import NamedTuple
+
+
+class Write(NamedTuple):
+    """One write let go by `WriteLimiter.reserve`."""
+
+    sent_at: float  # the clock time it was let go
+    waited: float  # the seconds it waited for the pace
 
 
 class WriteLimiter:
     """Allows at most `limit` writes in any sliding window of `period` seconds.
 
     A sliding log, the same algorithm Django REST framework's throttles use, so a client
-    paced by it is never answered 429 by a server that counts the same way. `margin` widens
-    the window a little: a write's arrival at the server lags its departure by a varying few
-    milliseconds, and without the margin two writes exactly `period` apart could land inside
-    one server window. The times of the last `history` writes it let go are kept, so the
-    pace can be checked afterwards (`granted`).
+    paced by it is never answered 429 by a server that counts the same way. A write is
+    logged when it is let go and, once `answered`, logged again at the time its answer
+    came: the server counted it somewhere between the two, and on a busy machine the
+    sending or the server's handling can lag by more than the network (counted from its
+    sending alone, a benchmark's 2,000 writes at the limit once drew a 429), so only the
+    answer's time bounds the server's count from above. `margin` widens the window a
+    little more. The times of the last `history` writes it
+    let go are kept, so the pace can be checked afterwards (`granted`).
     """
 
     def __init__(
@@ -41,13 +53,25 @@ class WriteLimiter:
         self._lock = threading.Lock()
 
     def acquire(self, timeout: float | None = None) -> float:
-        """Blocks until one more write fits in the window, then counts it.
+        """Blocks until one more write fits in the window, then counts it (as `reserve`).
+
+        Returns:
+            The seconds spent waiting.
+
+        Raises:
+            TimeoutError: the write would not fit within `timeout`; it is not counted.
+        """
+        return self.reserve(timeout).waited
+
+    def reserve(self, timeout: float | None = None) -> Write:
+        """Blocks until one more write fits in the window, then counts it from now; call
+        `answered` with the result when its answer (or its failure) arrives.
 
         Args:
             timeout: the most seconds to wait; None waits as long as the pace requires.
 
         Returns:
-            The seconds spent waiting.
+            The write: when it was let go, and the seconds it waited.
 
         Raises:
             TimeoutError: the write would not fit within `timeout`; it is not counted.
@@ -62,7 +86,7 @@ class WriteLimiter:
                 if len(self._sent) < self.limit:
                     self._sent.append(now)
                     self._granted.append(now)
-                    return waited
+                    return Write(now, waited)
                 delay = self._sent[0] + window - now
             if timeout is not None and waited + delay > timeout:
                 raise TimeoutError(
@@ -71,6 +95,16 @@ class WriteLimiter:
                 )
             self._sleep(delay)
             waited += delay
+
+    def answered(self, write: Write) -> None:
+        """Counts `write` (from `reserve`) from now instead of from when it was let go: its
+        answer arrived, so the server has counted it by now. Raises nothing."""
+        with self._lock:
+            # Any write let go at that time will do: all alike. None is left when the write
+            # was in flight longer than a window (its count has left the window).
+            with suppress(ValueError):
+                self._sent.remove(write.sent_at)
+            self._sent.append(self._clock())  # the latest time in the log: it stays sorted
 
     def seed(self, ages: Iterable[float]) -> int:
         """Counts writes made elsewhere (another process, an earlier run), `ages` seconds

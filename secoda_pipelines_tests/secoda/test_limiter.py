@@ -28,6 +28,36 @@ def test_allows_the_limit_then_waits_for_the_oldest_write_to_leave_the_window():
     assert times == [0, 0, 0, 60.5, 60.5, 60.5, 121.0]
 
 
+def test_an_answered_write_counts_from_its_answer_not_from_when_it_was_sent():
+    # The server counted each write somewhere between its sending and its answer: a write
+    # whose answer came late (a slow server, a paused client) holds its place that long.
+    clock = FakeClock()
+    limiter = WriteLimiter(2, 60.0, margin=0.5, clock=clock, sleep=clock.sleep)
+    first = limiter.reserve()
+    second = limiter.reserve()
+    clock.now += 3.0
+    limiter.answered(first)  # answered 3 s after it was sent
+    clock.now += 1.0
+    limiter.answered(second)  # 4 s after
+    assert (first.sent_at - 100.0, first.waited) == (0.0, 0.0)
+    times = []
+    for _ in range(3):
+        write = limiter.reserve()
+        times.append(write.sent_at - 100.0)
+        limiter.answered(write)  # at once
+    assert times == [63.5, 64.5, 124.0]
+    assert [t - 100.0 for t in limiter.granted()] == [0, 0, 63.5, 64.5, 124.0]
+
+
+def test_a_write_in_flight_longer_than_the_window_counts_from_its_answer():
+    clock = FakeClock()
+    limiter = WriteLimiter(1, 10.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    slow = limiter.reserve()
+    clock.now += 25.0
+    limiter.answered(slow)  # its first count left the window long ago
+    assert limiter.reserve().sent_at - 100.0 == 35.0
+
+
 def test_estimates_the_time_a_number_of_writes_takes():
     limiter = WriteLimiter(30, 60.0, margin=0.0)
     assert limiter.seconds_for(30) == 0

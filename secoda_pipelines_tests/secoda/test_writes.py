@@ -54,9 +54,10 @@ def test_writes_from_many_threads_keep_the_pace_and_apply_once(make_sandbox, mak
     granted = client.limiter.granted()
     assert len(granted) == len(patches), "every write attempt passed the limiter"
     assert _busiest_window(granted, window) <= limit
-    # Each 429 (queued, and any a slow machine provoked) was waited out and retried; each
-    # table was written exactly once.
-    assert sum(r.status == 429 for r in patches) >= throttled
+    # Only the queued 429s: the pace counts each write from its answer, so even on a slow
+    # machine the server never throttles it. Each was waited out and retried; each table
+    # was written exactly once.
+    assert sum(r.status == 429 for r in patches) == throttled
     assert Counter(w.path for w in sandbox.writes()) == {
         detail_path("table/tables/", t["id"]): 1 for t in tables
     }

@@ -2,7 +2,7 @@
 
 The guide's last step before deleting the old integration. Pure functions over a migration
 plan (`catalog.migration.plan_migration`'s frame, or its counts by kind, action and
-documented, `plan_counts`, for a plan streamed in chunks): no HTTP, no Dagster. A plan made from
+documented, `plan_counts`, for a plan kept in DuckDB): no HTTP, no Dagster. A plan made from
 the target as it is after the writes gives the coverage of the target; a dry run's plan
 gives what the coverage would be before any write.
 """
@@ -40,8 +40,7 @@ COUNT_COLUMNS = ("kind", "action", "documented", "resources")
 
 def plan_counts(plan: pd.DataFrame) -> pd.DataFrame:
     """Returns the plan's rows counted by (kind, action, documented): COUNT_COLUMNS, one
-    row per combination present (`resources` the number of plan rows). A plan read in
-    chunks is counted chunk by chunk and the counts added (`add_counts`).
+    row per combination present (`resources` the number of plan rows).
 
     Raises:
         KeyError: `plan` lacks the `kind`, `action` or `documented` column.
@@ -49,15 +48,6 @@ def plan_counts(plan: pd.DataFrame) -> pd.DataFrame:
     frame = plan[["kind", "action", "documented"]].astype({"documented": bool})
     counts = frame.groupby(["kind", "action", "documented"], dropna=False).size()
     return counts.rename("resources").reset_index()[list(COUNT_COLUMNS)]
-
-
-def add_counts(*counts: pd.DataFrame) -> pd.DataFrame:
-    """Returns the sum of `plan_counts` frames (COUNT_COLUMNS). Raises nothing."""
-    frames = [c for c in counts if len(c)]
-    if not frames:
-        return pd.DataFrame(columns=list(COUNT_COLUMNS))
-    total = pd.concat(frames).groupby(["kind", "action", "documented"], dropna=False)
-    return total["resources"].sum().reset_index()[list(COUNT_COLUMNS)]
 
 
 def migration_coverage(plan: pd.DataFrame, kinds: Sequence[str], basis: str) -> pd.DataFrame:
@@ -78,8 +68,8 @@ def migration_coverage(plan: pd.DataFrame, kinds: Sequence[str], basis: str) -> 
 
 
 def coverage_of_counts(counts: pd.DataFrame, kinds: Sequence[str], basis: str) -> pd.DataFrame:
-    """Returns `migration_coverage` of a plan given as its `plan_counts` (a plan streamed
-    in chunks need not be held to be covered).
+    """Returns `migration_coverage` of a plan given as its `plan_counts` (a plan kept in
+    DuckDB, `MigrationMatcher.counts`, need not be held to be covered).
 
     Raises:
         KeyError: `counts` lacks one of COUNT_COLUMNS.

@@ -233,8 +233,10 @@ class MigrationMatcher:
     """Both sides of a migration in a DuckDB database (in memory, spilling to a temporary
     folder deleted on `close`), and the plan of one onto the other.
 
-    Use it as a context manager. Rows go in with `add_rows`; `plan` makes the plan, which
-    `counts`, `updates`, `report_query` and `plan_chunks` read.
+    Use it as a context manager. Rows go in with `add_pages` (a listing's pages) or
+    `add_rows`; `plan` makes the plan, which `counts`, `updates`, `report_query` and
+    `plan_chunks` read.
+
     Attributes:
         fields: the migrated fields, in order.
         source_names: {"database"|"schema": {folded name: name as first seen}} of the

@@ -15,7 +15,6 @@ import pytest
 
 from secoda_pipelines.catalog import migration_match
 from secoda_pipelines.catalog.coverage import (
-    add_counts,
     coverage_of_counts,
     migration_coverage,
     plan_counts,
@@ -266,8 +265,7 @@ def test_chunks_carry_report_text_and_dicts_only_where_needed():
 def test_counts_give_the_same_coverage_as_the_plan():
     workspace = generated_workspace(2)
     plan = plan_migration(*workspace)
-    halves = [plan.iloc[: len(plan) // 2], plan.iloc[len(plan) // 2 :]]
-    counts = add_counts(*(plan_counts(half) for half in halves))
+    counts = plan_counts(plan)
     kinds = ["table", "column"]
     expected = migration_coverage(plan, kinds, "plan")
     pd.testing.assert_frame_equal(coverage_of_counts(counts, kinds, "plan"), expected)

@@ -119,7 +119,7 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
     instance = dg.DagsterInstance.get()
     with _runs_logging_to(paths.run_log):
         result = defs.resolve_job_def("secoda_catalog_refresh").execute_in_process(
-            instance=instance, partition_key=utc_today(), raise_on_error=False
+            instance=instance, raise_on_error=False
         )
     _check(result, "catalog")
     echo(f"Catalog refreshed, with today's dashboard usage snapshot ({utc_today()}).")
@@ -182,7 +182,8 @@ def _coverage_lines(run_id: str) -> list[str]:
         for row in coverage.itertuples()
     ]
     safe = bool(coverage["safe_to_delete_source"].astype(bool).all())
-    verdict = "yes" if safe else "no: documented resources are pending, unmatched or ambiguous"
+    blocked = coverage["blocked_by"].dropna()
+    verdict = "yes" if safe else f"no: {blocked.iloc[0] if len(blocked) else 'see the report'}"
     return [*lines, f"  safe to delete the source integration: {verdict}"]
 
 
@@ -359,17 +360,23 @@ def report_text(warehouse: Warehouse) -> str:
 
 
 def open_commands(warehouse: Warehouse) -> str:
-    """Returns the commands that open the demo's data: SQL on the warehouse (never showing
-    a password), and the Dagster UI."""
-    tool = "psql" if warehouse.kind == "postgres" else "DuckDB's SQL"
+    """Returns the commands that open the demo's data: SQL on the warehouse, and the Dagster
+    UI. A PostgreSQL warehouse is named by host, port and database; its URL (which holds the
+    password) is never printed: the commands read it from SECODA_WAREHOUSE_URL."""
+    postgres = warehouse.kind == "postgres"
+    tool = "psql" if postgres else "DuckDB's SQL"
     lines = [f"The tables are in {warehouse.location()}. Query them with {tool}:"]
-    if warehouse.kind == "postgres":
-        lines.append(f"  export {WAREHOUSE_URL_VARIABLE}=<the URL given to --warehouse>")
+    if postgres:
+        lines.append(
+            f"  export {WAREHOUSE_URL_VARIABLE}='postgresql://USER:PASSWORD@HOST:PORT/DB'"
+            "  # your warehouse URL, unless exported already (never printed: it holds the "
+            "password)"
+        )
     lines += [
         "  " + warehouse.query_hint("SELECT * FROM reports.stale_dashboards"),
         "Open it in the Dagster UI (with the sandbox running again):",
         "  secoda-pipelines demo --ui"
-        + (" --warehouse ..." if warehouse.kind == "postgres" else ""),
+        + (f"  # the warehouse from {WAREHOUSE_URL_VARIABLE}" if postgres else ""),
     ]
     return "\n".join(lines)
 

@@ -1,30 +1,43 @@
-"""Migration coverage: how much of the source's documentation the target holds, per kind.
+"""Migration coverage: how much of the source's documentation the target holds, per kind,
+and whether deleting the source would lose any of it.
 
 The guide's last step before deleting the old integration. Pure functions over a migration
-plan (`catalog.migration.plan_migration`'s frame, or its counts by kind, action and
-documented, `plan_counts`, for a plan kept in DuckDB): no HTTP, no Dagster. A plan made from
-the target as it is after the writes gives the coverage of the target; a dry run's plan
-gives what the coverage would be before any write.
+plan's counts by kind, action and documented (`MigrationMatcher.counts`): no HTTP, no
+Dagster. A plan made from the target as it is after the writes gives the coverage of the
+target; a dry run's plan gives what the coverage would be before any write.
+
+The verdict `safe_to_delete_source` is the run's (the same on each of its rows): deleting
+the source deletes its tables and columns alike. It is true only when deleting the source
+loses nothing: no documented source resource is pending, kept, unmatched or ambiguous, and
+the run covered everything the source documents (columns included, and every migratable
+field that any source resource has non-empty among the run's `fields`). Otherwise
+`blocked_by` names each blocker.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from secoda_pipelines.catalog.migration import MIGRATABLE_FIELDS
+
 PLAN_BASIS = "plan"
 AFTER_WRITES_BASIS = "target after writes"
+KINDS = ("table", "column")
 # What the plan does with a documented source resource, as the coverage counts it.
 OUTCOME_OF_ACTION = {
     "unchanged": "carried",  # every documented value is already on the target
     "update": "pending",  # a value still has to be written
-    "kept": "kept",  # the target holds a different value of its own (not overwritten)
+    "kept": "kept",  # the target holds a different value: the source's would be lost
     "unmatched": "unmatched",
     "ambiguous": "ambiguous",
 }
 OUTCOMES = tuple(OUTCOME_OF_ACTION.values())
-BLOCKING = ("pending", "unmatched", "ambiguous")  # any of these: the source still matters
+BLOCKING = ("pending", "kept", "unmatched", "ambiguous")  # the source still matters
+BLOCKERS_SEPARATOR = "; "
+COLUMNS_NOT_INCLUDED = "columns not included"
 COVERAGE_COLUMNS = (
     "kind",
     "basis",
@@ -32,50 +45,45 @@ COVERAGE_COLUMNS = (
     "documented",
     *OUTCOMES,
     "safe_to_delete_source",
+    "blocked_by",
 )
+# A plan's counts (`MigrationMatcher.counts`): resources per (kind, action, documented),
+# and per kind the migratable fields its source resources have non-empty (a JSON list,
+# the same on each row of the kind).
+COUNT_COLUMNS = ("kind", "action", "documented", "resources", "source_fields")
 
 
-COUNT_COLUMNS = ("kind", "action", "documented", "resources")
-
-
-def plan_counts(plan: pd.DataFrame) -> pd.DataFrame:
-    """Returns the plan's rows counted by (kind, action, documented): COUNT_COLUMNS, one
-    row per combination present (`resources` the number of plan rows).
-
-    Raises:
-        KeyError: `plan` lacks the `kind`, `action` or `documented` column.
-    """
-    frame = plan[["kind", "action", "documented"]].astype({"documented": bool})
-    counts = frame.groupby(["kind", "action", "documented"], dropna=False).size()
-    return counts.rename("resources").reset_index()[list(COUNT_COLUMNS)]
-
-
-def migration_coverage(plan: pd.DataFrame, kinds: Sequence[str], basis: str) -> pd.DataFrame:
-    """Returns the coverage of `plan`: one row per kind in `kinds` (table, column), in order.
+def coverage_of_counts(
+    counts: pd.DataFrame, basis: str, *, fields: Sequence[str], include_columns: bool
+) -> pd.DataFrame:
+    """Returns the coverage of a plan given as its counts (COUNT_COLUMNS): one row per kind
+    the run planned (table, and column when `include_columns`), in that order.
 
     Columns: kind, basis (as given), resources (source resources of the kind: the plan has
-    one row per source resource), documented (those with a non-empty value in a migrated
-    field: the plan's `documented`), then the documented ones by what the plan does with
-    them: carried (unchanged), pending (update), kept, unmatched, ambiguous, which add up to
-    documented; safe_to_delete_source is True when none of the documented ones is pending,
-    unmatched or ambiguous. A kind without rows counts zeros (and is safe).
-
-    Raises:
-        KeyError: `plan` lacks the `kind`, `action` or `documented` column.
-        ValueError: a documented row's action is not one of a plan's actions.
-    """
-    return coverage_of_counts(plan_counts(plan), kinds, basis)
-
-
-def coverage_of_counts(counts: pd.DataFrame, kinds: Sequence[str], basis: str) -> pd.DataFrame:
-    """Returns `migration_coverage` of a plan given as its `plan_counts` (a plan kept in
-    DuckDB, `MigrationMatcher.counts`, need not be held to be covered).
+    one row per source resource), documented (those with a non-empty value in one of the
+    run's `fields`), then the documented ones by what the plan does with them: carried
+    (unchanged), pending (update), kept, unmatched, ambiguous, which add up to documented;
+    then the run's verdict, the same on every row: safe_to_delete_source, and blocked_by
+    (`blockers` joined with "; ", None when safe). A kind without rows counts zeros.
 
     Raises:
         KeyError: `counts` lacks one of COUNT_COLUMNS.
         ValueError: a documented row's action is not one of a plan's actions.
     """
+    kinds = KINDS if include_columns else KINDS[:1]
+    missing = [name for name in COUNT_COLUMNS if name not in counts.columns]
+    if missing:
+        raise KeyError(f"plan counts lack the column(s) {missing}: expected {COUNT_COLUMNS}")
     rows = [_coverage_of(counts[counts["kind"] == kind], kind, basis) for kind in kinds]
+    documented_fields = {
+        field for text in counts["source_fields"].dropna().unique() for field in json.loads(text)
+    }
+    blocked = blockers(
+        rows, documented_fields=documented_fields, fields=fields, include_columns=include_columns
+    )
+    for row in rows:
+        row["safe_to_delete_source"] = not blocked
+        row["blocked_by"] = BLOCKERS_SEPARATOR.join(blocked) or None
     return pd.DataFrame.from_records(rows, columns=list(COVERAGE_COLUMNS))
 
 
@@ -94,21 +102,56 @@ def _coverage_of(counts: pd.DataFrame, kind: str, basis: str) -> dict[str, objec
         "resources": int(counts["resources"].sum()),
         "documented": int(documented["resources"].sum()),
         **outcomes,
-        "safe_to_delete_source": not any(outcomes[outcome] for outcome in BLOCKING),
     }
 
 
+def blockers(
+    rows: Sequence[Mapping[str, object]],
+    *,
+    documented_fields: set[str] | frozenset[str],
+    fields: Sequence[str],
+    include_columns: bool,
+) -> list[str]:
+    """Returns what stands in the way of deleting the source (empty when nothing does), in
+    this order: per kind row of `rows` (kind and the OUTCOMES counts), each blocking
+    outcome counted ("12 column(s) kept", "3 table(s) unmatched"); "columns not included"
+    when the run left columns out (the source's columns were then never looked at); one
+    "field <name> not migrated" per field of MIGRATABLE_FIELDS that some source resource
+    has non-empty (`documented_fields`) but the run's `fields` leave out. Raises nothing."""
+    found = [
+        f"{row[outcome]} {row['kind']}(s) {outcome}"
+        for row in rows
+        for outcome in BLOCKING
+        if row[outcome]
+    ]
+    if not include_columns:
+        found.append(COLUMNS_NOT_INCLUDED)
+    found += [
+        f"field {field} not migrated"
+        for field in MIGRATABLE_FIELDS
+        if field in documented_fields and field not in fields
+    ]
+    return found
+
+
 def safe_to_delete_source(coverage: pd.DataFrame) -> bool:
-    """Returns True when every kind of the coverage is safe to delete (True when empty)."""
+    """Returns the coverage's verdict: True when every row says safe (True when empty)."""
     return bool(coverage["safe_to_delete_source"].all())
 
 
+def blocked_by(coverage: pd.DataFrame) -> str:
+    """Returns the coverage's blockers joined with "; " ("" when safe). Raises nothing."""
+    texts = [text for text in dict.fromkeys(coverage["blocked_by"]) if isinstance(text, str)]
+    return BLOCKERS_SEPARATOR.join(texts)
+
+
 def coverage_figures(coverage: pd.DataFrame) -> dict[str, int | bool | str]:
-    """Returns the coverage as flat figures for a run's metadata: `safe_to_delete_source`
-    (every kind), `coverage_basis`, and per kind `<kind>s_<figure>` (e.g. tables_pending)
-    for resources, documented and each outcome. Raises nothing."""
+    """Returns the coverage as flat figures for a run's metadata: `safe_to_delete_source`,
+    `blocked_by` ("" when safe), `coverage_basis`, and per kind `<kind>s_<figure>` (e.g.
+    tables_pending) for resources, documented and each outcome. Raises nothing."""
     figures: dict[str, int | bool | str] = {
         "safe_to_delete_source": safe_to_delete_source(coverage),
+        "blocked_by": blocked_by(coverage),
         "coverage_basis": ", ".join(dict.fromkeys(coverage["basis"])),
     }
     for row in coverage.to_dict("records"):
@@ -119,10 +162,10 @@ def coverage_figures(coverage: pd.DataFrame) -> dict[str, int | bool | str]:
 
 def coverage_line(coverage: pd.DataFrame) -> str:
     """Returns the coverage in one line for the run log: each kind's figures, then the
-    verdict. Raises nothing."""
+    verdict and what blocks it. Raises nothing."""
     parts = [_kind_line(row) for row in coverage.to_dict("records")]
     basis = ", ".join(dict.fromkeys(coverage["basis"]))
-    verdict = "yes" if safe_to_delete_source(coverage) else "no"
+    verdict = "yes" if safe_to_delete_source(coverage) else f"no ({blocked_by(coverage)})"
     return f"Coverage ({basis}): " + "; ".join(parts) + f". Safe to delete the source: {verdict}"
 
 

@@ -14,7 +14,13 @@ here:
 - ISO timestamps with or without a zone (``datetime64[ns, UTC]``, naive taken as UTC,
   unparseable as NaT);
 - booleans as ``true``/``"True"``/``1`` (``boolean``, null when unknown);
-- lists that may be null (stored as compact JSON text, null when the API sent null).
+- lists that may be null (stored as compact JSON text, null when the API sent null), whose
+  items may be objects (``[{"id": "u1", "email": ...}]`` for owners): an object with an
+  ``id`` is stored as that id, so every list column holds ids, never a Python repr;
+- usage counts (``external_usage``, ``internal_usage``) that are not a count: a whole
+  number or its text is read (``"12"`` is 12); any other value (``""``, ``"n/a"``, 1.5,
+  true) is unknown, not null: the count column holds null and ``<field>_unreadable`` the
+  value as sent, so the stale rule (null or 0) does not take it for "no views".
 
 Text columns use the ``string`` dtype rather than ``object``: DuckDB types an ``object``
 column that holds only nulls (or no rows) as ``NULL`` instead of ``VARCHAR``.
@@ -147,6 +153,20 @@ def to_int(values: Iterable[Any]) -> pd.Series:
     return pd.Series(pd.array(ints, dtype="Int64"), index=_index_of(values))
 
 
+def _unreadable(value: Any) -> str | None:
+    if _is_missing(value) or _int_value(value) is not None:
+        return None
+    return value if isinstance(value, str) else _JSON.encode(value)
+
+
+def unreadable_counts(values: Iterable[Any]) -> pd.Series:
+    """Returns, per value, the value as sent (text; JSON for a non-text value) when it is
+    present but not a count ``to_int`` reads (``""``, ``"n/a"``, 1.5, true), else null: a
+    ``string`` Series. Never raises."""
+    texts = [_unreadable(value) for value in _objects(values)]
+    return pd.Series(pd.array(texts, dtype="string"), index=_index_of(values))
+
+
 def _bool_value(value: Any) -> bool | None:
     if isinstance(value, str):
         return _BOOLEANS.get(value.strip().lower())
@@ -190,17 +210,34 @@ def to_timestamp(values: Iterable[Any]) -> pd.Series:
     return stamps
 
 
+def _item(value: Any) -> Any:
+    """Returns a list item as stored: an object's ``id`` when it has one (owners may come as
+    user objects), else the item itself."""
+    if isinstance(value, dict):
+        key = value.get("id")
+        if key is not None and key != "":
+            return key
+    return value
+
+
+def _items(values: list[Any]) -> list[Any]:
+    """Returns the list with every object that has an ``id`` replaced by it."""
+    if any(isinstance(value, dict) for value in values):
+        return [_item(value) for value in values]
+    return values
+
+
 def parse_list(value: Any) -> list[Any] | None:
     """Returns a list field's value as a Python list, or None when it is null.
 
     Accepts a list (or tuple, or array), JSON text of a list, ``""`` or missing (null); any
-    other scalar (or text that is not a JSON list) is taken as a one-element list. Never
-    raises.
+    other scalar (or text that is not a JSON list) is taken as a one-element list. An item
+    that is an object with an ``id`` is returned as that id. Never raises.
     """
     if isinstance(value, list):
-        return value
+        return _items(value)
     if isinstance(value, tuple | np.ndarray):
-        return list(value)
+        return _items(list(value))
     if isinstance(value, str):
         if value == "":
             return None
@@ -209,16 +246,16 @@ def parse_list(value: Any) -> list[Any] | None:
                 decoded = json.loads(value)
             except ValueError:
                 return [value]
-            return decoded if isinstance(decoded, list) else [value]
+            return _items(decoded) if isinstance(decoded, list) else [value]
         return [value]
     if _is_missing(value):
         return None
-    return [value]
+    return [_item(value)]
 
 
 def _json_list(value: Any) -> str | None:
     if isinstance(value, list):
-        return _JSON.encode(value) if value else "[]"
+        return _JSON.encode(_items(value)) if value else "[]"
     items = parse_list(value)
     return None if items is None else _JSON.encode(items)
 
@@ -244,8 +281,9 @@ def id_list(value: Any) -> list[str]:
 
 
 def _id_text(value: Any) -> str | None:
-    if _is_missing(value):
-        return None
+    value = _item(value)
+    if _is_missing(value) or isinstance(value, dict | list | tuple):
+        return None  # an object without an id, or a nested list: no id to name
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value)
@@ -262,6 +300,7 @@ _CONVERTERS: dict[str, Callable[[Sequence[Any]], pd.Series]] = {
     "bool": to_bool,
     "timestamp": to_timestamp,
     "list": to_json_list,
+    "unreadable": unreadable_counts,
 }
 
 
@@ -414,6 +453,8 @@ DASHBOARD_FIELDS = (
     _field("owners", "list"),
     _field("tags", "list"),
     _field("created_at", "timestamp"),
+    _field("external_usage_unreadable", "unreadable", "external_usage"),
+    _field("internal_usage_unreadable", "unreadable", "internal_usage"),
 )
 QUESTION_FIELDS = (
     _field("id", "id"),
@@ -486,8 +527,10 @@ def dashboards_frame(rows: Iterable[Row]) -> pd.DataFrame:
 
     Columns: id, title, integration_id (string); external_usage, internal_usage (Int64);
     external_users, internal_users (JSON text); external_updated_at (datetime64[ns, UTC]);
-    parent_id, url (string); owners, tags (JSON text); created_at (datetime64[ns, UTC]).
-    Raises nothing for odd values.
+    parent_id, url (string); owners, tags (JSON text); created_at (datetime64[ns, UTC]);
+    external_usage_unreadable, internal_usage_unreadable (string: the usage value as sent
+    when it is not a count, see ``unreadable_counts``; else null). Raises nothing for odd
+    values.
     """
     return _build(rows, DASHBOARD_FIELDS)
 

@@ -1,11 +1,11 @@
-"""Documentation migration planning: which target resources get which source fields.
+"""Documentation migration rules: which target resources get which source fields.
 
 Pure functions over API rows (lists of dicts as the client returns them): no HTTP, no
-Dagster. `plan_migration` is the reference planner over rows in memory; the job plans
-through `catalog.migration_match.MigrationMatcher`, which streams both sides into DuckDB and
-yields the same plan row for row with neither side held as Python objects. Rows are used as
-the API sent them, so a planned PATCH carries the source's own values (tag ids, owner ids,
-booleans) unchanged.
+Dagster. The per-field rules (`decide_fields`), the check made again before each write
+(`recheck_patch`), the config's rename maps (`Renames`) and the names a plan's rows carry;
+the one planner that matches a source onto a target is `catalog.migration_match.
+MigrationMatcher` (in DuckDB, at catalog scale). Rows are used as the API sent them, so a
+planned PATCH carries the source's own values (tag ids, owner ids, booleans) unchanged.
 
 A migration to a tool that names databases or schemas differently renames the source side's
 names before matching (`Renames`, from the job's `database_map` and `schema_map`).
@@ -14,12 +14,9 @@ names before matching (`Renames`, from the job's `database_map` and `schema_map`
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 MIGRATABLE_FIELDS = ("description", "definition", "tags", "pii", "owners", "verified")
 DEFAULT_FIELDS = ("description", "definition", "tags", "pii")
@@ -49,12 +46,10 @@ def unknown_fields(fields: Iterable[str]) -> list[str]:
 
 
 def is_empty(value: Any) -> bool:
-    """Returns True for a value a migration treats as absent: null, "", [] or false.
-
-    (SPEC B counts the string "None" as empty too; the client turns it into null when it
-    decodes a response, so rows never hold it here.)
+    """Returns True for a value a migration treats as absent (SPEC B): null, the string
+    "None" (the API's null, when a row did not come through the client), "", [] or false.
     """
-    return value is None or value is False or value == "" or value == []
+    return value is None or value is False or value == "" or value == [] or value == "None"
 
 
 def same_value(field: str, source: Any, target: Any) -> bool:
@@ -79,31 +74,6 @@ KEY_FIELDS = {
 # Each rename map of the job's config and the part of a match key it renames.
 RENAME_MAPS = {"database_map": "database", "schema_map": "schema"}
 MAX_NAMES_LISTED = 20
-
-
-def slim(rows: Iterable[Row], kind: str, fields: Sequence[str]) -> list[dict[str, Any]]:
-    """Returns the rows with only what planning reads: id, the match key and `fields`.
-
-    A catalog-scale listing holds hundreds of thousands of rows; dropping the rest of each
-    object keeps the plan's memory to a fraction.
-    """
-    keep = ("id", *KEY_FIELDS[kind], *fields)
-    return [{key: row.get(key) for key in keep} for row in rows]
-
-
-def table_key(row: Row) -> tuple[str, ...]:
-    """Returns a table's match key: (database, schema, title), trimmed and case-folded."""
-    return (_norm(row.get("database")), _norm(row.get("schema")), _norm(row.get("title")))
-
-
-def column_key(row: Row) -> tuple[str, ...]:
-    """Returns a column's match key: (database, schema, table title, column title)."""
-    return (
-        _norm(row.get("table_database")),
-        _norm(row.get("table_schema")),
-        _norm(row.get("table_title")),
-        _norm(row.get("title")),
-    )
 
 
 def rename_map_errors(name: str, mapping: Mapping[str, str]) -> list[str]:
@@ -134,27 +104,16 @@ def rename_map_errors(name: str, mapping: Mapping[str, str]) -> list[str]:
     return errors
 
 
-def unused_rename_keys(
-    database_map: Mapping[str, str], schema_map: Mapping[str, str], source_tables: Iterable[Row]
-) -> list[str]:
-    """Returns one problem per map key that no source table's database (database_map) or
-    schema (schema_map) uses, each listing the names the source does use (a typo in a map
-    would otherwise silently rename nothing). Empty when every key is used."""
-    used: dict[str, dict[str, str]] = {"database": {}, "schema": {}}
-    for row in source_tables:
-        for level, names in used.items():
-            names.setdefault(_norm(row.get(level)), str(row.get(level) or "").strip())
-    return unused_rename_keys_of(database_map, schema_map, used)
-
-
 def unused_rename_keys_of(
     database_map: Mapping[str, str],
     schema_map: Mapping[str, str],
     used: Mapping[str, Mapping[str, str]],
 ) -> list[str]:
-    """Returns `unused_rename_keys`'s problems given the names the source's tables use:
-    `used` maps "database" and "schema" to {folded name: name as first seen}. Empty when
-    every key is used. Raises nothing."""
+    """Returns one problem per map key that no source table's database (database_map) or
+    schema (schema_map) uses, each listing the names the source does use (a typo in a map
+    would otherwise silently rename nothing), given the names the source's tables use:
+    `used` maps "database" and "schema" to {folded name: name as first seen}
+    (`MigrationMatcher.source_names`). Empty when every key is used. Raises nothing."""
     errors = []
     for name, mapping in (("database_map", database_map), ("schema_map", schema_map)):
         level = RENAME_MAPS[name]
@@ -211,11 +170,6 @@ class Renames:
         return (self.databases.get(database, database), self.schemas.get(schema, schema), *rest)
 
 
-def is_documented(row: Row, fields: Iterable[str]) -> bool:
-    """Returns True when the resource has a non-empty value in at least one of `fields`."""
-    return any(not is_empty(row.get(field)) for field in fields)
-
-
 @dataclass(frozen=True)
 class FieldDecision:
     """What one target resource needs: the fields to write (with values) and those kept."""
@@ -253,119 +207,6 @@ def decide_fields(
     return FieldDecision(patch, kept)
 
 
-def _index(rows: Iterable[Row], key_fn) -> dict[tuple[str, ...], list[Row]]:
-    index: dict[tuple[str, ...], list[Row]] = defaultdict(list)
-    for row in rows:
-        index[key_fn(row)].append(row)
-    return index
-
-
-@dataclass(frozen=True)
-class _Request:
-    """What every plan row is decided by: the fields to carry, overwrite, the renames."""
-
-    fields: Sequence[str]
-    overwrite: bool
-    renames: Renames
-
-
-def _plan_kind(
-    kind: str,
-    source_rows: Sequence[Row],
-    target_rows: Sequence[Row],
-    key_fn,
-    request: _Request,
-) -> list[dict[str, Any]]:
-    # Sources are grouped by the key they are matched as: two source resources renamed
-    # onto the same key are ambiguous, like a key found twice.
-    sources = _index(source_rows, lambda row: request.renames.key(key_fn(row)))
-    targets = _index(target_rows, key_fn)
-    plan: list[dict[str, Any]] = []
-    for key, group in sources.items():
-        candidates = targets.get(key, [])
-        label = ".".join(key)
-        for source in group:
-            row = {
-                "kind": kind,
-                "key": ".".join(key_fn(source)),
-                "matched_as": label,
-                "documented": is_documented(source, request.fields),
-                "source_id": str(source["id"]),
-                "target_id": None,
-            }
-            if len(group) > 1 or len(candidates) > 1:
-                plan.append(
-                    {**row, "action": "ambiguous", "detail": _ambiguity(label, group, candidates)}
-                )
-            elif not candidates:
-                detail = f"no {kind} {label} in the target"
-                plan.append({**row, "action": "unmatched", "detail": detail})
-            else:
-                plan.append({**row, **_decided(source, candidates[0], request)})
-    return plan
-
-
-def _ambiguity(label: str, group: Sequence[Row], candidates: Sequence[Row]) -> str:
-    duplicated = "source" if len(group) > 1 else "target"
-    ids = group if len(group) > 1 else candidates
-    return f"{label} occurs {len(ids)} times in the {duplicated}: " + ", ".join(
-        str(r["id"]) for r in ids
-    )
-
-
-def _decided(source: Row, target: Row, request: _Request) -> dict[str, Any]:
-    decision = decide_fields(source, target, request.fields, request.overwrite)
-    return {
-        "target_id": str(target["id"]),
-        "action": decision.action,
-        "fields": sorted(decision.patch),
-        "kept_fields": decision.kept,
-        "patch": decision.patch,
-        "expected": {name: target.get(name) for name in decision.patch},
-    }
-
-
-def plan_migration(
-    source_tables: Sequence[Row],
-    target_tables: Sequence[Row],
-    source_columns: Sequence[Row] = (),
-    target_columns: Sequence[Row] = (),
-    *,
-    fields: Sequence[str] = DEFAULT_FIELDS,
-    overwrite: bool = False,
-    renames: Renames | None = None,
-) -> pd.DataFrame:
-    """Returns the migration plan: one row per source table, then per source column.
-
-    Columns: kind (table, column), key (the source's own database.schema.table[.column],
-    trimmed and case-folded), matched_as (that key after `renames`: what the target is
-    searched for), documented (the source has a non-empty value in one of `fields`),
-    source_id, target_id, action (update, kept, unchanged, unmatched, ambiguous), fields
-    (the fields the PATCH writes), kept_fields (different target values left alone), detail
-    (why a resource is unmatched or ambiguous), patch (the PATCH body; empty unless
-    update) and expected (the target's values of the patched fields when planned, which the
-    apply step checks again before it writes: see `recheck_patch`). Sources are matched to
-    targets by matched_as; a key found twice on either side (after renaming, on the source
-    side) is ambiguous and never written.
-
-    Raises:
-        ValueError: a field name is not one a migration can carry (the message lists them).
-    """
-    bad = unknown_fields(fields)
-    if bad:
-        raise ValueError(f"unknown field(s) {bad}: choose from {list(MIGRATABLE_FIELDS)}")
-    request = _Request(fields, overwrite, renames or Renames())
-    rows = _plan_kind("table", source_tables, target_tables, table_key, request)
-    rows += _plan_kind("column", source_columns, target_columns, column_key, request)
-    plan = pd.DataFrame.from_records(rows, columns=list(PLAN_COLUMNS))
-    plan["documented"] = plan["documented"].astype(bool)
-    for column in ("fields", "kept_fields"):
-        plan[column] = plan[column].map(lambda v: v if isinstance(v, list) else [])
-    for column in ("patch", "expected"):
-        plan[column] = plan[column].map(lambda v: v if isinstance(v, dict) else {})
-    return plan
-
-
 @dataclass(frozen=True)
 class Recheck:
     """A planned PATCH checked against the target as it is now.
@@ -399,15 +240,6 @@ def recheck_patch(patch: Row, expected: Row, current: Row) -> Recheck:
         else:
             changed.append(field)
     return Recheck(send, changed, done)
-
-
-def action_counts(plan: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Returns {kind: {action: count}} with every action present (0 when absent)."""
-    counts: dict[str, dict[str, int]] = {}
-    for kind in ("table", "column"):
-        of_kind = plan[plan["kind"] == kind]["action"].value_counts()
-        counts[kind] = {action: int(of_kind.get(action, 0)) for action in ACTIONS}
-    return counts
 
 
 def preview_source(new: Row, integrations: Iterable[Row]) -> Row | None:

@@ -1,5 +1,6 @@
 """Documentation migration planned at catalog scale: both sides streamed into DuckDB and
-matched in SQL, so that neither side is ever held as Python objects.
+matched in SQL, so that neither side is ever held as Python objects. The package's one
+migration planner.
 
 `MigrationMatcher` takes each listing's pages as they arrive (`add_pages`) and keeps, per
 resource, only what planning reads: the id, the match key (trimmed and case-folded as
@@ -10,10 +11,18 @@ DuckDB, in a writer thread beside the listing and without the GIL, parses the do
 builds the JSON texts and stores them. `plan` then matches in SQL (key counts, one join,
 the plan's order) and hands Python only the pairs whose values differ, decided by
 `catalog.migration.decide_fields`. The plan stays in DuckDB (the view `plan`): one row per
-source resource, numbered `item` in `catalog.migration.plan_migration`'s order, row for
-row the plan that function makes. A report is copied from there in SQL
-(`report_query`), and the apply step reads the updates back in order (`updates`), so a
-large plan never passes through Python whole.
+source resource, numbered `item` in plan order (tables, then columns; source resources
+grouped by the key they are matched as, groups in the order of their first resource). A
+report is copied from there in SQL (`report_query`), and the apply step reads the updates
+back in order (`updates`), so a large plan never passes through Python whole.
+
+Matching (SPEC B): a source resource is matched to the target resource with its key
+(database, schema, table title[, column title]; the source's database and schema renamed);
+a key found twice on either side is `ambiguous`, a key the target lacks `unmatched`. A
+column is matched only under a table matched once: when its table's key (its database,
+schema and table title, renamed) is found twice on either side, or not at all in the
+target, the column is `ambiguous` or `unmatched` too, whatever its own key matches, and
+its detail names the table.
 
 Why DuckDB rather than Arrow: DuckDB is a dependency (the warehouse) and pyarrow is not;
 parsing, a grouping, a join and a sort over a million rows are what a SQL engine does in
@@ -47,6 +56,7 @@ from secoda_pipelines.catalog.migration import (
     Row,
     _norm,
     decide_fields,
+    is_empty,
     unknown_fields,
 )
 
@@ -84,13 +94,20 @@ _MATCHED_AS = (
     "CASE s.k WHEN 0 THEN concat_ws('.', s.m1, s.m2, s.m3) "
     "ELSE concat_ws('.', s.m1, s.m2, s.m3, s.m4) END"
 )
+_TABLE_LABEL = "concat_ws('.', {a}.m1, {a}.m2, {a}.m3)"
 # Planning, step by step (each materialized step fits the memory limit on its own):
-# 1. every key's counts on either side, its first source row and its first target row;
+# 1. every key's counts on either side, its first source row and its first target row
+#    (every key of the source's, and every table key of either side's: a column's table
+#    may be found in the target only);
 # 2. the ids of keys found more than once, for the ambiguity's detail;
-# 3. each source row with its key's counts and, when the match is one to one, its target:
-#    unchanged when both values are the same JSON text, undecided (null) when they differ;
-# 4. the plan in plan_migration's order (tables first; source rows grouped by the key they
-#    are matched as, groups in the order of their first row), numbered from 0.
+# 3. each table key's verdict for the columns under it: ambiguous (found twice on either
+#    side) or unmatched (not in the target), with the detail that names the table; null
+#    when the table is matched once (its columns are matched by their own keys);
+# 4. each source row with its key's counts and, when the match is one to one (and, for a
+#    column, its table's too), its target: unchanged when both values are the same JSON
+#    text, undecided (null) when they differ;
+# 5. the plan in plan order (tables first; source rows grouped by the key they are
+#    matched as, groups in the order of their first row), numbered from 0.
 _PLAN_STEPS = (
     "SET preserve_insertion_order = false",  # the joins need not keep any order
     f"""CREATE OR REPLACE TABLE keys AS
@@ -98,7 +115,7 @@ _PLAN_STEPS = (
         min(seq) FILTER (WHERE s) AS first_seq, min(seq) FILTER (WHERE NOT s) AS t_seq
     FROM (SELECT true AS s, {_KEY}, seq FROM source
           UNION ALL SELECT false AS s, {_KEY}, seq FROM target)
-    GROUP BY ALL HAVING sn > 0""",
+    GROUP BY ALL HAVING sn > 0 OR k = 0""",
     f"""CREATE OR REPLACE TABLE twice AS
     SELECT g.k, g.m1, g.m2, g.m3, g.m4, 'source' AS side, g.sn AS n,
         string_agg(s.id, ', ' ORDER BY s.seq) AS ids
@@ -108,28 +125,60 @@ _PLAN_STEPS = (
     SELECT g.k, g.m1, g.m2, g.m3, g.m4, 'target' AS side, g.tn AS n,
         string_agg(t.id, ', ' ORDER BY t.seq) AS ids
     FROM keys AS g JOIN target AS t ON {_ON.format(a="t", b="g")}
-    WHERE g.sn = 1 AND g.tn > 1 GROUP BY ALL""",
-    f"""CREATE OR REPLACE TABLE paired AS
-    SELECT s.k, g.first_seq, s.seq, s.id AS source_id, s.key, {_MATCHED_AS} AS matched_as,
-        s.documented, t.id AS target_id,
+    WHERE g.sn <= 1 AND g.tn > 1 GROUP BY ALL""",
+    f"""CREATE OR REPLACE TABLE column_tables AS
+    SELECT g.m1, g.m2, g.m3,
         CASE WHEN g.sn > 1 OR g.tn > 1 THEN 'ambiguous' WHEN g.tn = 0 THEN 'unmatched'
-             WHEN s.docs = t.docs THEN 'unchanged' END AS action,
-        CASE WHEN g.sn > 1 OR g.tn > 1 THEN d.n END AS twice_n,
-        CASE WHEN g.sn > 1 OR g.tn > 1 THEN d.side END AS twice_side,
-        CASE WHEN g.sn > 1 OR g.tn > 1 THEN d.ids END AS twice_ids,
-        CASE WHEN s.docs <> t.docs THEN s.docs END AS source_docs,
-        CASE WHEN s.docs <> t.docs THEN t.docs END AS target_docs
-    FROM source AS s JOIN keys AS g ON {_ON.format(a="s", b="g")}
-    LEFT JOIN target AS t ON g.sn = 1 AND g.tn = 1 AND t.seq = g.t_seq
-    LEFT JOIN twice AS d ON {_ON.format(a="d", b="g")}""",
-    "DROP TABLE keys; DROP TABLE twice",
+        END AS action,
+        CASE WHEN g.sn > 1 OR g.tn > 1 THEN 'its table ' || {_TABLE_LABEL.format(a="g")}
+                 || ' is ambiguous: ' || {_TABLE_LABEL.format(a="g")} || ' occurs '
+                 || CAST(d.n AS VARCHAR) || ' times in the ' || d.side || ': ' || d.ids
+             WHEN g.tn = 0 THEN 'its table ' || {_TABLE_LABEL.format(a="g")}
+                 || ' is unmatched: no table ' || {_TABLE_LABEL.format(a="g")}
+                 || ' in the target'
+        END AS detail
+    FROM keys AS g LEFT JOIN twice AS d ON {_ON.format(a="d", b="g")}
+    WHERE g.k = 0""",
+    f"""CREATE OR REPLACE TABLE paired AS
+    SELECT k, first_seq, seq, source_id, key, matched_as, documented,
+        CASE WHEN table_action IS NULL THEN target_id END AS target_id,
+        coalesce(table_action, action) AS action, table_detail,
+        twice_n, twice_side, twice_ids,
+        CASE WHEN table_action IS NULL THEN source_docs END AS source_docs,
+        CASE WHEN table_action IS NULL THEN target_docs END AS target_docs
+    FROM (
+        SELECT s.k, g.first_seq, s.seq, s.id AS source_id, s.key,
+            {_MATCHED_AS} AS matched_as, s.documented, t.id AS target_id,
+            CASE WHEN g.sn > 1 OR g.tn > 1 THEN 'ambiguous' WHEN g.tn = 0 THEN 'unmatched'
+                 WHEN s.docs = t.docs THEN 'unchanged' END AS action,
+            -- A column whose table key no side lists: its table is not in the target.
+            CASE WHEN s.k = 0 THEN NULL WHEN c.m1 IS NULL THEN 'unmatched'
+                 ELSE c.action END AS table_action,
+            CASE WHEN s.k = 0 THEN NULL
+                 WHEN c.m1 IS NULL THEN 'its table ' || {_TABLE_LABEL.format(a="s")}
+                     || ' is unmatched: no table ' || {_TABLE_LABEL.format(a="s")}
+                     || ' in the target'
+                 ELSE c.detail END AS table_detail,
+            CASE WHEN g.sn > 1 OR g.tn > 1 THEN d.n END AS twice_n,
+            CASE WHEN g.sn > 1 OR g.tn > 1 THEN d.side END AS twice_side,
+            CASE WHEN g.sn > 1 OR g.tn > 1 THEN d.ids END AS twice_ids,
+            CASE WHEN s.docs <> t.docs THEN s.docs END AS source_docs,
+            CASE WHEN s.docs <> t.docs THEN t.docs END AS target_docs
+        FROM source AS s JOIN keys AS g ON {_ON.format(a="s", b="g")}
+        LEFT JOIN column_tables AS c
+            ON s.k = 1 AND c.m1 = s.m1 AND c.m2 = s.m2 AND c.m3 = s.m3
+        LEFT JOIN target AS t ON g.sn = 1 AND g.tn = 1 AND t.seq = g.t_seq
+        LEFT JOIN twice AS d ON {_ON.format(a="d", b="g")}
+    )""",
+    "DROP TABLE keys; DROP TABLE twice; DROP TABLE column_tables",
     # Sorted as it is stored (preserve_insertion_order), so that a row's position, its
     # rowid, is its item. Kept narrow (what reads the same on every row is filled in by
     # the view `plan`): the sort is the plan's largest step.
     "SET preserve_insertion_order = true",
     f"""CREATE OR REPLACE TABLE plan_rows AS
     SELECT k, key, matched_as, documented, source_id, target_id, action,
-        CASE WHEN twice_side IS NOT NULL THEN matched_as || ' occurs '
+        CASE WHEN table_detail IS NOT NULL THEN table_detail
+             WHEN twice_side IS NOT NULL THEN matched_as || ' occurs '
                  || CAST(twice_n AS VARCHAR) || ' times in the ' || twice_side || ': '
                  || twice_ids
              WHEN action = 'unmatched'
@@ -241,6 +290,9 @@ class MigrationMatcher:
         fields: the migrated fields, in order.
         source_names: {"database"|"schema": {folded name: name as first seen}} of the
             source's tables, for `catalog.migration.unused_rename_keys_of`.
+        source_fields: {"table"|"column": the fields of MIGRATABLE_FIELDS (all six,
+            whatever `fields` holds) that at least one source resource of the kind has
+            non-empty}: what deleting the source would lose (`counts`' `source_fields`).
     """
 
     def __init__(
@@ -266,6 +318,7 @@ class MigrationMatcher:
         self.overwrite = overwrite
         self.renames = renames or Renames()
         self.source_names: dict[str, dict[str, str]] = {"database": {}, "schema": {}}
+        self.source_fields: dict[str, set[str]] = {kind: set() for kind in KINDS}
         self.memory_limit = memory_limit
         self._folder = tempfile.TemporaryDirectory(prefix="secoda-migration-", dir=directory)
         self._con = self._connect()
@@ -313,11 +366,13 @@ class MigrationMatcher:
         columns.update({name: "JSON[]" for name in values})
         columns_sql = ", ".join(f"{name}: '{kind}'" for name, kind in columns.items())
         unnested = ", ".join(f"unnest({name}) AS {name}" for name in lists)
-        # A JSON null arrives as SQL NULL; an empty value is null, false, "" or [] (the text
-        # DuckDB writes a parsed value back as), as catalog.migration.is_empty says.
+        # A JSON null arrives as SQL NULL; an empty value is null, false, "", [] or "None"
+        # (the text DuckDB writes a parsed value back as), as catalog.migration.is_empty says.
         docs = "'[' || concat_ws(',', " + ", ".join(f"coalesce({v}, 'null')" for v in values)
         docs += ") || ']'"
-        empty = " AND ".join(f"({v} IS NULL OR {v} IN ('false', '\"\"', '[]'))" for v in values)
+        empty = " AND ".join(
+            f"({v} IS NULL OR {v} IN ('false', '\"\"', '[]', '\"None\"'))" for v in values
+        )
         pages = (
             f"SELECT unnest(range(s, s + len(i))) AS seq, {unnested} FROM read_json($2, "
             f"format = 'newline_delimited', maximum_object_size = {_OBJECT_SIZE}, "
@@ -395,6 +450,7 @@ class MigrationMatcher:
         if side == "source":
             if kind == "table":
                 self._note_source_names(names[0], parts[0], names[1], parts[1])
+            self._note_source_fields(kind, rows)
             renames = self.renames
             document["r"] = [None] * len(rows)
             if renames.databases or renames.schemas:
@@ -406,6 +462,15 @@ class MigrationMatcher:
         for n, field in enumerate(self.fields):
             document[f"f{n}"] = [row.get(field) for row in rows]
         return document
+
+    def _note_source_fields(self, kind: str, rows: list[Row]) -> None:
+        """Remembers which migratable fields the source's resources of `kind` have
+        non-empty. A field is looked for only until one row has it, so a page costs next
+        to nothing once every documented field has been seen."""
+        seen = self.source_fields[kind]
+        for field in MIGRATABLE_FIELDS:
+            if field not in seen and any(not is_empty(row.get(field)) for row in rows):
+                seen.add(field)
 
     def _note_source_names(
         self,
@@ -460,19 +525,23 @@ class MigrationMatcher:
         return int(row[0]) if row else 0
 
     def clear(self, side: str) -> None:
-        """Deletes every row of `side` (to list it again).
+        """Deletes every row of `side` (to list it again), and for the source what was
+        noted of it (`source_names`, `source_fields`).
 
         Raises:
             KeyError: `side` is unknown.
         """
         table = {"source": "source", "target": "target"}[side]
         self._con.execute(f"DELETE FROM {table}")
+        if side == "source":
+            self.source_names = {"database": {}, "schema": {}}
+            self.source_fields = {kind: set() for kind in KINDS}
 
     # ------------------------------------------------------------------------ planning
 
     def plan(self) -> None:
         """Plans the source onto the target as they are now: the view `plan` holds one row
-        per source resource (REPORT_COLUMNS, `item` from 0 in plan_migration's order), the
+        per source resource (REPORT_COLUMNS, `item` from 0 in plan order), the
         pairs whose values differ decided in Python (`decide_fields`). Replaces any
         earlier plan.
 
@@ -515,13 +584,21 @@ class MigrationMatcher:
             self._con.execute(_DECIDED_SQL)
 
     def counts(self) -> pd.DataFrame:
-        """Returns the plan's rows counted by (kind, action, documented), as
-        `catalog.coverage.plan_counts` counts a plan frame (COUNT_COLUMNS).
+        """Returns the plan's rows counted by (kind, action, documented): COUNT_COLUMNS, one
+        row per combination present, what `catalog.coverage.coverage_of_counts` reads.
+        `source_fields` is the same on every row of a kind: the kind's `source_fields`, as
+        a JSON list in MIGRATABLE_FIELDS' order.
 
         Raises:
             duckdb.Error: there is no plan (call `plan` first).
         """
         frame = self._con.execute(_COUNTS_SQL).df()
+        frame["source_fields"] = frame["kind"].map(
+            {
+                kind: json.dumps([f for f in MIGRATABLE_FIELDS if f in fields])
+                for kind, fields in self.source_fields.items()
+            }
+        )
         return frame.astype({"documented": bool, "resources": "int64"})[list(COUNT_COLUMNS)]
 
     def updates(self) -> Iterator[PlannedUpdate]:
@@ -561,7 +638,7 @@ class MigrationMatcher:
     def plan_chunks(self) -> Iterator[pd.DataFrame]:
         """Plans (`plan`), then yields the plan in order, FETCH_ROWS rows a chunk.
 
-        Each chunk has CHUNK_COLUMNS: plan_migration's columns, with `fields` and
+        Each chunk has CHUNK_COLUMNS: the plan's columns (PLAN_COLUMNS), with `fields` and
         `kept_fields` as JSON text (as a report stores them) and `patch` and `expected` as
         dicts on update rows only (None on the others).
 
@@ -586,9 +663,9 @@ class MigrationMatcher:
 
 
 def as_plan_frame(chunks: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    """Returns plan chunks (`MigrationMatcher.plan_chunks`) as one frame in exactly
-    plan_migration's form: lists for fields and kept_fields, dicts for patch and expected
-    on every row, None for a missing target_id or detail. Raises nothing."""
+    """Returns plan chunks (`MigrationMatcher.plan_chunks`) as one frame: PLAN_COLUMNS,
+    lists for fields and kept_fields, dicts for patch and expected on every row (empty but
+    on updates), None for a missing target_id or detail. Raises nothing."""
     frames = list(chunks)
     if not frames:
         return pd.DataFrame(columns=list(PLAN_COLUMNS)).astype({"documented": bool})
@@ -612,8 +689,8 @@ def plan_in_duckdb(
     overwrite: bool = False,
     renames: Renames | None = None,
 ) -> pd.DataFrame:
-    """Returns plan_migration's plan of the same rows, made by `MigrationMatcher` (for
-    tests and small workspaces: the whole plan is returned as one frame).
+    """Returns the plan of these rows made by `MigrationMatcher`, as one frame
+    (`as_plan_frame`; for tests and small workspaces: the whole plan is held at once).
 
     Raises:
         ValueError: a field name is not one a migration can carry.

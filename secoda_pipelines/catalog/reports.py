@@ -24,6 +24,7 @@ from secoda_pipelines.catalog.frames import (
     to_json_list,
     to_text,
     to_timestamp,
+    unreadable_counts,
 )
 from secoda_pipelines.catalog.usage import usage_summary
 
@@ -114,12 +115,38 @@ def _dashboard_facts(dashboards: pd.DataFrame) -> pd.DataFrame:
             "external_updated_at": to_timestamp(frame["external_updated_at"]),
             "url": to_id(_optional(frame, "url")),
             "owners": to_json_list(_optional(frame, "owners")),
+            "usage_unreadable": usage_unreadable(frame).to_numpy(dtype=bool),
         }
     )
 
 
+def usage_unreadable(frame: pd.DataFrame) -> pd.Series:
+    """Returns, per dashboard, whether a usage value was present but not a count.
+
+    Read from the ``<field>_unreadable`` columns of ``dashboards_frame`` when the frame has
+    them; otherwise (raw API rows, a table stored before they existed) from the usage
+    values themselves: a present value that ``to_int`` cannot read.
+
+    Raises:
+        KeyError: the frame lacks external_usage or internal_usage (and its column).
+    """
+    unreadable = pd.Series(False, index=frame.index)
+    for field in ("external_usage", "internal_usage"):
+        column = f"{field}_unreadable"
+        if column in frame.columns:
+            found = to_text(frame[column]).notna()
+        else:
+            found = unreadable_counts(frame[field]).notna()
+        unreadable = unreadable | found.fillna(False).to_numpy(dtype=bool)
+    return unreadable
+
+
 def _is_stale(facts: pd.DataFrame, cutoff: pd.Timestamp) -> np.ndarray:
-    unused = (facts["external_usage"].fillna(0) == 0) & (facts["internal_usage"].fillna(0) == 0)
+    # A usage value that is not a count is unknown: neither null nor 0, so not "unused".
+    known = ~facts["usage_unreadable"]
+    unused = (
+        known & (facts["external_usage"].fillna(0) == 0) & (facts["internal_usage"].fillna(0) == 0)
+    )
     no_users = (facts["external_users_count"] == 0) & (facts["internal_users_count"] == 0)
     updated = facts["external_updated_at"]
     not_recent = updated.isna() | (updated < cutoff)
@@ -144,7 +171,9 @@ def stale_dashboards(
 ) -> pd.DataFrame:
     """Returns ``reports/stale_dashboards``: one row per stale dashboard.
 
-    A dashboard is stale when external_usage and internal_usage are null or 0,
+    A dashboard is stale when external_usage and internal_usage are null or 0 (a value that
+    is not a count, such as ``"n/a"``, ``""`` or 1.5, is neither: unknown usage never
+    makes a dashboard stale; numeric text such as ``"12"`` is the number),
     external_users and internal_users are null or empty, and external_updated_at is null or
     more than ``stale_after_days`` days before ``now`` (a naive ``now`` is taken as UTC;
     exactly ``stale_after_days`` days old is not stale yet). With a usage ``history``

@@ -6,10 +6,20 @@ import os
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from secoda_pipelines.sandbox import Sandbox
 
 DEMO_DIR = Path(".demo")
+
+
+def _given_as(parameter: str) -> str:
+    """Returns how the user gave `parameter`: its environment variable or its option."""
+    context = click.get_current_context()
+    option = next(p for p in context.command.params if p.name == parameter)
+    if context.get_parameter_source(parameter) is ParameterSource.ENVIRONMENT:
+        return str(option.envvar)
+    return option.opts[0]
 
 
 @click.command("demo")
@@ -26,7 +36,9 @@ DEMO_DIR = Path(".demo")
     metavar="postgresql://USER:PASSWORD@HOST:PORT/DB",
     envvar="SECODA_WAREHOUSE_URL",
     show_envvar=True,
-    help="Keep every table in this PostgreSQL database instead of the DuckDB file.",
+    help="Keep every table in this PostgreSQL database instead of the DuckDB file. Better: "
+    "export SECODA_WAREHOUSE_URL instead, which keeps the password off the command line "
+    "(out of the shell's history and the process list). The URL is never printed.",
 )
 @click.option("--ui", is_flag=True, help="Then start the Dagster UI on the same data.")
 @click.option("--ui-port", default=3000, show_default=True, type=click.IntRange(1, 65535))
@@ -35,10 +47,10 @@ def demo_command(workdir: Path, warehouse_url: str | None, ui: bool, ui_port: in
     from secoda_pipelines import demo as demo_run  # Dagster loads slowly; only the demo needs it
     from secoda_pipelines.store import WarehouseError, choose_warehouse
 
-    try:  # a bad URL stops the demo before anything starts (shown without its password)
+    try:  # a bad URL stops the demo before anything starts (shown without its secrets)
         warehouse = choose_warehouse(warehouse_url or None, str(workdir / demo_run.DUCKDB_FILE))
     except (WarehouseError, ValueError) as error:
-        raise click.BadParameter(str(error), param_hint="--warehouse") from None
+        raise click.BadParameter(str(error), param_hint=_given_as("warehouse_url")) from None
     paths = demo_run.DemoPaths(workdir)
     demo_run.prepare_instance(paths)
     server = Sandbox(paths.sandbox_db, scale="demo", port=0).start()

@@ -7,12 +7,51 @@ from pathlib import Path
 
 import click
 
-from secoda_pipelines.sandbox import DEFAULT_API_KEY, SCALES, Sandbox
+from secoda_pipelines.sandbox import DEFAULT_API_KEY, FAULT_KINDS, SCALES, Sandbox
+from secoda_pipelines.sandbox.faults import (
+    EVERY_RANDOM_FAULT_KIND,
+    HTTP_METHODS,
+    RANDOM_FAULT_KINDS,
+)
 
 
 def _interrupt(signum: int, frame: object) -> None:
     """Turns SIGTERM (a process manager, `kill`) into the same clean stop as Ctrl-C."""
     raise KeyboardInterrupt
+
+
+def _fault_kinds(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    """Returns the comma-separated fault kinds as a tuple ("all": every kind but slow).
+
+    Raises:
+        click.BadParameter: an unknown kind (the message names the valid ones), or none.
+    """
+    if value.strip().lower() == "all":
+        return EVERY_RANDOM_FAULT_KIND
+    kinds = tuple(dict.fromkeys(k.strip() for k in value.split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in FAULT_KINDS]
+    if unknown or not kinds:
+        raise click.BadParameter(
+            f"unknown fault kind {', '.join(map(repr, unknown)) or repr(value)}; "
+            f"valid kinds: {', '.join(FAULT_KINDS)} (or all)"
+        )
+    return kinds
+
+
+def _fault_methods(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    """Returns the comma-separated HTTP methods as an upper-case tuple.
+
+    Raises:
+        click.BadParameter: an unknown method (the message names the valid ones), or none.
+    """
+    methods = tuple(dict.fromkeys(m.strip().upper() for m in value.split(",") if m.strip()))
+    unknown = [m for m in methods if m not in HTTP_METHODS]
+    if unknown or not methods:
+        raise click.BadParameter(
+            f"unknown method {', '.join(map(repr, unknown)) or repr(value)}; "
+            f"valid methods: {', '.join(HTTP_METHODS)}"
+        )
+    return methods
 
 
 def _serve(sandbox: Sandbox, intro: list[str]) -> None:
@@ -65,7 +104,22 @@ def _serve(sandbox: Sandbox, intro: list[str]) -> None:
     type=click.FloatRange(0, 1),
     default=0.0,
     show_default=True,
-    help="Share of GETs answered with a fault (429, 500, 503, reset, truncated body).",
+    help="Share of the requests of --fault-methods answered with a random fault of --fault-kinds.",
+)
+@click.option(
+    "--fault-kinds",
+    default=",".join(RANDOM_FAULT_KINDS),
+    show_default=True,
+    callback=_fault_kinds,
+    help="Comma-separated kinds random faults pick from, among those that apply to each "
+    f"request: {', '.join(FAULT_KINDS)}; or 'all' (every kind but slow). See docs/sandbox.md.",
+)
+@click.option(
+    "--fault-methods",
+    default="GET",
+    show_default=True,
+    callback=_fault_methods,
+    help=f"Comma-separated methods random faults hit ({', '.join(HTTP_METHODS)}).",
 )
 @click.option(
     "--write-rate-limit",
@@ -88,6 +142,8 @@ def sandbox_command(
     scale: str,
     latency_ms: float,
     fault_rate: float,
+    fault_kinds: tuple[str, ...],
+    fault_methods: tuple[str, ...],
     write_rate_limit: int,
     in_memory: bool,
 ) -> None:
@@ -102,12 +158,17 @@ def sandbox_command(
         api_key=api_key,
         latency_ms=latency_ms,
         fault_rate=fault_rate,
+        fault_kinds=fault_kinds,
+        fault_methods=fault_methods,
         write_rate_limit=write_rate_limit,
         in_memory=in_memory,
     )
+    faulted = "GETs" if fault_methods == ("GET",) else f"{', '.join(fault_methods)} requests"
     intro = [
         f"Workspace: {db_path}" + (" (served from memory)" if in_memory else ""),
-        f"Latency {latency_ms:g} ms per request; fault rate {fault_rate:g} of GETs; "
+        f"Latency {latency_ms:g} ms per request; fault rate {fault_rate:g} of {faulted}; "
         f"429 past {write_rate_limit} writes a minute.",
     ]
+    if fault_rate > 0:
+        intro.append(f"Random fault kinds: {', '.join(fault_kinds)}.")
     _serve(server, intro)

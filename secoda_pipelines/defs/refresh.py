@@ -5,16 +5,17 @@ import dagster as dg
 from secoda_pipelines.defs.assets.catalog import CATALOG_GROUP, columns, tables
 from secoda_pipelines.defs.assets.reports import REPORTS_GROUP, adoption_monthly_report
 
-# Partitioned by UTC day through secoda/dashboard_usage: a run takes that day's snapshot
-# (only today's can be taken) and refreshes every unpartitioned catalog asset and report.
+# Unpartitioned: a run takes the usage snapshot of the UTC day it runs on (a run queued or
+# retried past midnight takes the new day's) and refreshes every unpartitioned catalog asset
+# and report.
 catalog_refresh_job = dg.define_asset_job(
     "secoda_catalog_refresh",
     selection=(
         dg.AssetSelection.groups(CATALOG_GROUP, REPORTS_GROUP)
         - dg.AssetSelection.assets(tables, columns, adoption_monthly_report)
     ),
-    description="Today's usage snapshot, the unpartitioned catalog assets and the reports "
-    "(run it for today's partition).",
+    description="Today's dashboard usage snapshot, the unpartitioned catalog assets and the "
+    "reports.",
 )
 
 integration_refresh_job = dg.define_asset_job(

@@ -8,6 +8,7 @@ variables when a run, sensor tick or schedule tick first uses it.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -18,9 +19,18 @@ from secoda_pipelines.store import ReportStore, WarehouseIOManager
 DEFAULT_WRITE_LIMIT = 30
 WAREHOUSE_IO = "warehouse_io"  # the assets' IO manager key
 
+# A sensor or schedule tick must end within Dagster's 60 s gRPC timeout (SPEC B: within
+# 45 s), whatever Secoda does. A tick's calls give up retrying after TICK_RETRY_SECONDS
+# (the client clips each attempt's timeouts to the time left), and an attempt waits at most
+# TICK_TIMEOUT (connect, read) seconds, so a call ends by about 30 s and the tick fails
+# with the client's own message; the next tick tries again.
+TICK_RETRY_SECONDS = 30.0
+TICK_TIMEOUT = (5.0, 15.0)
+
 
 class SecodaResource(dg.ConfigurableResource):
-    """The Secoda API for assets and jobs: `get_client()` returns one shared `SecodaClient`.
+    """The Secoda API for assets and jobs: `get_client()` returns one shared `SecodaClient`;
+    sensors and schedules use `get_tick_client()`, whose retries end within a tick's time.
 
     A field left unset is read from the environment when the client is first built, in the
     run or tick that needs it: SECODA_API_URL (else the SPEC default URL), SECODA_API_KEY,
@@ -51,6 +61,7 @@ class SecodaResource(dg.ConfigurableResource):
     )
 
     _client: SecodaClient | None = PrivateAttr(default=None)
+    _tick_client: SecodaClient | None = PrivateAttr(default=None)
 
     def get_client(self) -> SecodaClient:
         """Returns this resource's client, creating it on first use from the fields and,
@@ -61,14 +72,33 @@ class SecodaResource(dg.ConfigurableResource):
                 SECODA_WRITE_LIMIT_PER_MINUTE is not a positive whole number.
         """
         if self._client is None:
-            self._client = SecodaClient(
-                self.api_key if self.api_key is not None else os.environ.get("SECODA_API_KEY"),
-                self.api_url or os.environ.get("SECODA_API_URL") or DEFAULT_BASE_URL,
-                write_limit_per_minute=self._write_limit(),
-                max_in_flight=self.max_in_flight,
-                backoff_factor=self.retry_backoff_seconds,
-            )
+            self._client = self._new_client()
         return self._client
+
+    def get_tick_client(self) -> SecodaClient:
+        """Returns the client for sensor and schedule ticks, created on first use as
+        `get_client`'s is, but whose calls stop retrying after TICK_RETRY_SECONDS, each
+        attempt waiting at most TICK_TIMEOUT: a tick that finds Secoda down ends with the
+        client's message well within Dagster's 60 s tick timeout.
+
+        Raises:
+            SecodaConfigError: as `get_client`.
+        """
+        if self._tick_client is None:
+            self._tick_client = self._new_client(
+                max_retry_seconds=TICK_RETRY_SECONDS, timeout=TICK_TIMEOUT
+            )
+        return self._tick_client
+
+    def _new_client(self, **options: Any) -> SecodaClient:
+        return SecodaClient(
+            self.api_key if self.api_key is not None else os.environ.get("SECODA_API_KEY"),
+            self.api_url or os.environ.get("SECODA_API_URL") or DEFAULT_BASE_URL,
+            write_limit_per_minute=self._write_limit(),
+            max_in_flight=self.max_in_flight,
+            backoff_factor=self.retry_backoff_seconds,
+            **options,
+        )
 
     def _write_limit(self) -> int:
         if self.write_limit_per_minute is not None:
@@ -84,9 +114,10 @@ class SecodaResource(dg.ConfigurableResource):
         return int(raw)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        for client in (self._client, self._tick_client):
+            if client is not None:
+                client.close()
+        self._client = self._tick_client = None
 
 
 def code_location_resources() -> dict[str, object]:
@@ -99,4 +130,11 @@ def code_location_resources() -> dict[str, object]:
     }
 
 
-__all__ = ["WAREHOUSE_IO", "ReportStore", "SecodaResource", "code_location_resources"]
+__all__ = [
+    "TICK_RETRY_SECONDS",
+    "TICK_TIMEOUT",
+    "WAREHOUSE_IO",
+    "ReportStore",
+    "SecodaResource",
+    "code_location_resources",
+]

@@ -1,15 +1,18 @@
-"""Schedules. Each run request carries a run key naming its partition and its day, so a
+"""Schedules. Each run request carries a run key naming its day (and its partition), so a
 tick evaluated again (a daemon restart, a missed tick caught up) launches nothing twice."""
 
 import dagster as dg
 import pandas as pd
 
+from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.refresh import (
     adoption_refresh_job,
     catalog_refresh_job,
     integration_refresh_job,
 )
+from secoda_pipelines.defs.resources import SecodaResource
+from secoda_pipelines.secoda import SecodaError
 
 
 def _tick_day(context: dg.ScheduleEvaluationContext) -> pd.Timestamp:
@@ -30,9 +33,10 @@ def _tick_day(context: dg.ScheduleEvaluationContext) -> pd.Timestamp:
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 def daily_secoda_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Returns the run of `secoda_catalog_refresh` for the tick's UTC day."""
+    """Returns the day's run of `secoda_catalog_refresh` (run key `catalog-refresh:<day>`,
+    no partition: the run takes the usage snapshot of the day it runs on)."""
     day = _tick_day(context).strftime("%Y-%m-%d")
-    return dg.RunRequest(run_key=f"catalog-refresh:{day}", partition_key=day)
+    return dg.RunRequest(run_key=f"catalog-refresh:{day}")
 
 
 @dg.schedule(
@@ -40,25 +44,61 @@ def daily_secoda_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest
     job=integration_refresh_job,
     cron_schedule="0 6 * * *",
     execution_timezone="UTC",
-    description="Every day at 06:00 UTC: the tables and columns of every integration, one "
-    "run per secoda_integrations partition (the secoda_api pool caps how many run at once).",
+    description="Every day at 06:00 UTC: the tables and columns of every integration Secoda "
+    "still lists, one run per secoda_integrations partition (the secoda_api pool caps how "
+    "many run at once); a partition whose integration is gone is skipped, its rows kept.",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 def daily_integration_refresh(
-    context: dg.ScheduleEvaluationContext,
+    context: dg.ScheduleEvaluationContext, secoda: SecodaResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
-    """Returns one run of `secoda_integration_refresh` per integration partition, keyed by
-    partition and day; skips (saying why) when no integration is registered yet."""
-    keys = context.instance.get_dynamic_partitions(secoda_integrations.name)
+    """Returns one run of `secoda_integration_refresh` per integration partition whose
+    integration Secoda still lists, keyed by partition and day; skips (saying why) when no
+    integration is registered yet, or none of them is still listed.
+
+    A partition whose integration Secoda no longer lists gets no run (its stored rows stay
+    as they are) and is named in the tick's log. When Secoda cannot be listed (down, after
+    the tick client's retries), every partition is requested, with a warning: each run
+    checks that its integration still exists before it stores anything.
+
+    Raises:
+        dagster.Failure: Secoda refused the key or the URL (the client's message).
+    """
+    keys = sorted(context.instance.get_dynamic_partitions(secoda_integrations.name))
     if not keys:
         return dg.SkipReason(
             "no secoda_integrations partitions yet: new_integration_sensor adds them"
         )
+    try:
+        with secoda_failures():
+            listed = secoda.get_tick_client().list("integration/integrations/")
+    except SecodaError as error:
+        context.log.warning(
+            f"Could not list Secoda's integrations ({error}); requesting every one of the "
+            f"{len(keys)} partitions: each run checks its integration still exists before "
+            "storing anything."
+        )
+        current = set(keys)
+    else:
+        current = {str(row["id"]) for row in listed if row.get("id") is not None}
+    gone = [key for key in keys if key not in current]
+    if gone:
+        context.log.warning(
+            f"Skipped {len(gone)} secoda_integrations partition(s) whose integration Secoda "
+            f"no longer lists (their stored tables and columns are kept): {gone}"
+        )
     day = _tick_day(context).strftime("%Y-%m-%d")
-    return [
+    requests = [
         dg.RunRequest(run_key=f"integration-refresh:{key}:{day}", partition_key=key)
-        for key in sorted(keys)
+        for key in keys
+        if key in current
     ]
+    if not requests:
+        return dg.SkipReason(
+            f"Secoda no longer lists the integration of any of the {len(keys)} "
+            f"secoda_integrations partitions (kept as they are): {gone}"
+        )
+    return requests
 
 
 @dg.schedule(

@@ -174,8 +174,10 @@ def new_integration_sensor(
     When Secoda fails, the tick raises rather than returning a partial result: Dagster
     records a failed tick with the message, keeps the cursor, adds no partition and requests
     no run, and evaluates the sensor again at the next interval (5 minutes) from the same
-    cursor, so nothing is lost or skipped while Secoda is down. The client has already
-    retried 429s, 5xx and broken connections by then.
+    cursor, so nothing is lost or skipped while Secoda is down. The tick's client
+    (`SecodaResource.get_tick_client`) has retried 429s, 5xx and broken connections by
+    then, for at most TICK_RETRY_SECONDS a call, so however long Secoda is down the tick
+    ends with the client's message well within Dagster's 60 s sensor timeout.
 
     Raises:
         dagster.Failure: Secoda refused the key, URL or request (the client's message,
@@ -185,7 +187,7 @@ def new_integration_sensor(
             "Secoda answered 503 to GET integration/integrations/...".
     """
     with secoda_failures():
-        listed = secoda.get_client().list("integration/integrations/")
+        listed = secoda.get_tick_client().list("integration/integrations/")
     current = [str(row["id"]) for row in listed if row.get("id") is not None]
     seen, known_before = _seen(context)
     new = [i for i in current if i not in seen]

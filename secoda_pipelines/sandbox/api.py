@@ -207,6 +207,22 @@ class Api:
         text = f'{dumps(envelope)[:-1]},"results":[{",".join(rows)}]}}'
         return Response(200, text.encode())
 
+    def is_later_page(
+        self, path: str, query: list[tuple[str, str]], authorization: str | None
+    ) -> bool:
+        """Returns whether a GET of path with query, under this Authorization, would be
+        answered a page >= 2 of a listing (a collection path, a valid key, a page number of
+        2 or more that the filtered listing has).
+        """
+        route = ROUTES.get(path)
+        if route is None or self.sb.access(authorization) is None:
+            return False
+        value = dict(query).get("page", "1")
+        if not value.isdigit() or int(value) < 2:
+            return False
+        count = self.store.count(route.path, self.filters(route, query))
+        return int(value) <= max(1, math.ceil(count / max(1, int(self.sb.page_size))))
+
     def read(self, route: Route, object_id: str) -> Response:
         """Returns one object.
 

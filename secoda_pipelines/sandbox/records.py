@@ -22,6 +22,10 @@ class RequestRecord:
         started_at: time.monotonic() when the request line was read.
         finished_at: time.monotonic() just before the answer was written; None in flight.
         auth_ok: whether the request carried a valid key (full or read-only).
+        applied: whether the request was a write (not GET) the API did: accepted (2xx)
+            and committed, whatever the client was then answered (a "truncated" or an
+            "applied_*" fault answers it wrongly or not at all). False for every GET, for
+            a write answered in the API's place by any other fault, and while in flight.
     """
 
     method: str
@@ -33,6 +37,7 @@ class RequestRecord:
     started_at: float = 0.0
     finished_at: float | None = None
     auth_ok: bool = False
+    applied: bool = False
 
 
 @dataclass

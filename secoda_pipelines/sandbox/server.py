@@ -23,17 +23,24 @@ from typing import Any
 from secoda_pipelines.sandbox import seed
 from secoda_pipelines.sandbox.api import Api, new_id, now_iso
 from secoda_pipelines.sandbox.faults import (
+    APPLIED_FAULT_KINDS,
     FAULT_KINDS,
+    HTTP_METHODS,
     Fault,
     FaultInjector,
+    Target,
     WriteRateLimiter,
     check_kind,
 )
 from secoda_pipelines.sandbox.handler import Handler, Incoming, Server
 from secoda_pipelines.sandbox.records import RequestRecord, Slot
 from secoda_pipelines.sandbox.responses import (
+    HTML,
+    LOGIN_PAGE,
+    LOGIN_PATH,
     SERVER_ERROR,
     Response,
+    emptied_page,
     fault_response,
     json_response,
 )
@@ -45,6 +52,10 @@ DEFAULT_READONLY_API_KEY = "sandbox-readonly-key"
 PAGE_STYLES = ("secoda", "drf")
 LINEAGE_SPELLINGS = ("from_entity", "from_entity_id")
 ORDERINGS = ("oldest_first", "newest_first")
+# The kinds whose request still reaches the API: its answer is then cut, emptied or replaced.
+_HANDLED_KINDS = frozenset({"truncated", "empty_page", *APPLIED_FAULT_KINDS})
+# The kinds under which a write the API accepts is committed.
+_APPLYING_KINDS = frozenset({"truncated", *APPLIED_FAULT_KINDS})
 
 
 class Sandbox:
@@ -83,8 +94,8 @@ class Sandbox:
         """Configures the sandbox; nothing is opened or bound until start().
 
         Raises:
-            ValueError: an unknown scale, page_style, lineage_spelling, ordering or fault
-                kind, or an empty api_key.
+            ValueError: an unknown scale, page_style, lineage_spelling, ordering, fault
+                kind or fault method, or an empty api_key.
         """
         if scale not in seed.SCALES:
             raise ValueError(f"scale must be one of {seed.SCALES}, got {scale!r}")
@@ -96,6 +107,12 @@ class Sandbox:
             raise ValueError(f"ordering must be one of {ORDERINGS}, got {ordering!r}")
         if not api_key:
             raise ValueError("api_key must not be empty")
+        fault_methods = tuple(m.upper() for m in fault_methods)
+        for method in fault_methods:
+            if method not in HTTP_METHODS:
+                raise ValueError(
+                    f"fault method must be one of {', '.join(HTTP_METHODS)}; got {method!r}"
+                )
         self.db_path = Path(db_path)
         self.scale = scale
         self.host = host
@@ -106,7 +123,7 @@ class Sandbox:
         self.latency_ms = latency_ms
         self.fault_rate = fault_rate
         self.fault_kinds = None if fault_kinds is None else tuple(map(check_kind, fault_kinds))
-        self.fault_methods = tuple(fault_methods)
+        self.fault_methods = fault_methods
         self.write_rate_limit = write_rate_limit
         self.write_window_s = write_window_s
         self.page_style = page_style
@@ -117,6 +134,8 @@ class Sandbox:
         self.verbose = verbose
         self.in_memory = in_memory
         self.on_request: Callable[[RequestRecord], None] | None = None
+        # What each failed fail_next(edit=...) raised, in order (its traceback goes to stderr).
+        self.edit_errors: list[BaseException] = []
         self.limiter = WriteRateLimiter()
         self.seeded = False  # True when the last open had to (re)build the database
         self._reset = reset
@@ -260,9 +279,16 @@ class Sandbox:
         path_contains: str | None = None,
         retry_after: float | None = None,
         delay: float | None = None,
+        edit: Callable[[Sandbox], None] | None = None,
     ) -> None:
-        """Queues a fault for this sandbox's requests: see FaultInjector.fail_next."""
-        self._faults.fail_next(kind, count, method, path_contains, retry_after, delay)
+        """Queues a fault for this sandbox's requests: see FaultInjector.fail_next.
+
+        edit(sandbox) is called after each request the fault hits has been handled
+        (applied or not) and before its answer (or reset) is sent: e.g. an edit made in
+        the UI between two attempts of one write. What it raises is printed to stderr and
+        kept in ``edit_errors``; the answer is sent all the same.
+        """
+        self._faults.fail_next(kind, count, method, path_contains, retry_after, delay, edit)
 
     def clear_faults(self) -> None:
         """Drops every fault queued by fail_next."""
@@ -277,13 +303,9 @@ class Sandbox:
             return [slot.record for slot in self._log]
 
     def writes(self) -> list[RequestRecord]:
-        """Returns the non-GET requests that were applied: answered 2xx, and either not
-        faulted or only cut off on the way back ("truncated")."""
-        return [
-            r
-            for r in self.requests
-            if r.method != "GET" and 200 <= r.status < 300 and r.fault in (None, "truncated")
-        ]
+        """Returns the non-GET requests that were applied (``RequestRecord.applied``): the
+        API accepted them (2xx) unfaulted, or under "truncated" or an "applied_*" fault."""
+        return [r for r in self.requests if r.applied]
 
     def clear_log(self) -> None:
         """Forgets every recorded request."""
@@ -397,42 +419,56 @@ class Sandbox:
             handler.reset()
             return
         fault = None
+        applied = False
         try:
             if incoming.inside:
+                target = Target(incoming.method, incoming.path, lambda: self._later_page(incoming))
                 fault = self._faults.decide(
-                    incoming.method,
-                    incoming.path,
-                    self.fault_rate,
-                    self.fault_kinds,
-                    self.fault_methods,
+                    target, self.fault_rate, self.fault_kinds, self.fault_methods
                 )
             if fault is not None:  # visible in the log while the request is still held
                 with self._log_lock:
                     slot.record = replace(slot.record, fault=fault.kind)
-            if fault is not None and fault.kind == "slow":
-                # Held, unanswered, then dropped: a client whose read timeout is shorter
-                # sees a read timeout. stop() ends the hold early.
-                self._stopping.wait(fault.delay or 0.0)
             if fault is not None and fault.kind in ("reset", "slow"):
+                # Not applied. The edit comes first: a client may retry during a hold.
+                self._edit(fault)
+                if fault.kind == "slow":
+                    # Held, unanswered, then dropped: a client whose read timeout is
+                    # shorter sees a read timeout. stop() ends the hold early.
+                    self._stopping.wait(fault.delay or 0.0)
                 self._finish(slot, 0, fault)
                 handler.reset()
                 return
-            response = self._answer(handler, incoming, fault)
+            response, applied = self._answer(handler, incoming, fault)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = json_response(500, {"detail": SERVER_ERROR})
-        self._finish(slot, response.status, fault)
+        if fault is not None:
+            self._edit(fault)
+        if fault is not None and fault.kind == "applied_reset":
+            self._finish(slot, 0, fault, applied)
+            handler.reset()
+            return
+        self._finish(slot, response.status, fault, applied)
         handler.send(response)
 
-    def _answer(self, handler: Handler, incoming: Incoming, fault: Fault | None) -> Response:
+    def _answer(
+        self, handler: Handler, incoming: Incoming, fault: Fault | None
+    ) -> tuple[Response, bool]:
+        """Returns (the answer to send, whether the request was a write the API applied)."""
         if not incoming.inside:
-            return Response(404, b"Not Found", "text/plain; charset=utf-8")
-        if fault is not None and fault.kind != "truncated":
-            return fault_response(fault)
+            if incoming.method == "GET" and incoming.path == LOGIN_PATH:
+                return Response(200, LOGIN_PAGE, HTML), False  # where "redirect" sends
+            return Response(404, b"Not Found", "text/plain; charset=utf-8"), False
+        kind = fault.kind if fault is not None else None
+        if fault is not None and kind not in _HANDLED_KINDS:
+            return fault_response(fault, handler.path), False
         api = self._api
         if api is None:
             raise RuntimeError("the sandbox is stopped")
         host = handler.headers.get("Host") or "{}:{}".format(*self.server_address)
+        # A body cut off or replaced in transit still means the server did the work.
+        apply = kind is None or kind in _APPLYING_KINDS
         response = api.handle(
             incoming.method,
             incoming.path,
@@ -441,12 +477,33 @@ class Sandbox:
             incoming.body_error,
             incoming.authorization,
             host,
-            # A body cut off in transit still means the server did the work.
-            apply=fault is None or fault.kind == "truncated",
+            apply=apply,
         )
-        if fault is not None:  # truncated: valid HTTP, half the JSON
-            return replace(response, body=response.body[: len(response.body) // 2])
-        return response
+        applied = apply and incoming.method != "GET" and 200 <= response.status < 300
+        if fault is None:
+            return response, applied
+        if kind == "truncated":  # valid HTTP, half the JSON
+            return replace(response, body=response.body[: len(response.body) // 2]), applied
+        if kind == "empty_page":
+            return emptied_page(response), applied
+        return fault_response(fault, handler.path), applied  # applied_*: the answer is lost
+
+    def _later_page(self, incoming: Incoming) -> bool:
+        """Returns whether the request is a GET of an existing page >= 2 of a listing."""
+        api = self._api
+        if api is None or incoming.method != "GET":
+            return False
+        return api.is_later_page(incoming.path, incoming.query, incoming.authorization)
+
+    def _edit(self, fault: Fault) -> None:
+        """Runs the fault's edit, if any; what it raises is printed and kept, not raised."""
+        if fault.edit is None:
+            return
+        try:
+            fault.edit(self)
+        except Exception as error:
+            traceback.print_exc(file=sys.stderr)
+            self.edit_errors.append(error)
 
     def _notify(self, record: RequestRecord) -> None:
         callback = self.on_request
@@ -457,18 +514,20 @@ class Sandbox:
         except Exception:
             traceback.print_exc(file=sys.stderr)
 
-    def _finish(self, slot: Slot, status: int, fault: Fault | None) -> None:
+    def _finish(self, slot: Slot, status: int, fault: Fault | None, applied: bool = False) -> None:
         record = replace(
             slot.record,
             status=status,
             fault=fault.kind if fault else None,
             finished_at=time.monotonic(),
+            applied=applied,
         )
         with self._log_lock:
             slot.record = record
         if self.verbose:
             elapsed = (record.finished_at or 0) - record.started_at
             note = f" fault={record.fault}" if record.fault else ""
+            note += " applied" if record.applied and record.fault else ""
             print(
                 f"{record.method} {record.path} {status} {elapsed * 1000:.1f}ms{note}",
                 file=sys.stderr,

@@ -19,6 +19,7 @@ from secoda_pipelines.secoda.errors import (
     SecodaRateLimitError,
     SecodaResponseError,
     SecodaServerError,
+    SecodaShortListingError,
 )
 from secoda_pipelines.secoda.limiter import WriteLimiter
 
@@ -36,6 +37,7 @@ __all__ = [
     "SecodaRateLimitError",
     "SecodaResponseError",
     "SecodaServerError",
+    "SecodaShortListingError",
     "WriteLimiter",
     "detail_path",
     "normalize_base_url",

@@ -10,11 +10,11 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -40,6 +40,7 @@ from secoda_pipelines.secoda.errors import (
     SecodaRateLimitError,
     SecodaResponseError,
     SecodaServerError,
+    SecodaShortListingError,
 )
 from secoda_pipelines.secoda.limiter import Write, WriteLimiter
 from secoda_pipelines.secoda.paging import Page, decode_json, parse_page
@@ -53,8 +54,12 @@ DOCUMENTED_BASE_URLS = (
 )
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Sending these twice does no more than sending them once; a POST may create twice.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+# Sent again by the client after they may have reached the server. Never a write: Secoda
+# has no conditional update, so a write is tried again only by a caller that has read the
+# target again first (defs/jobs' write loop).
+READ_METHODS = frozenset({"GET", "HEAD"})
+# An attempt is not started with less time than this left (a 0 s timeout is refused).
+MIN_ATTEMPT_SECONDS = 0.05
 _REDACTED = "***"
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")
 
@@ -63,9 +68,19 @@ def normalize_base_url(url: str | None) -> str:
     """Returns the base URL with exactly one trailing slash (the default when url is empty).
 
     Raises:
-        SecodaConfigError: the URL is not http(s).
+        SecodaConfigError: the URL is not http(s), or carries ``user:password@`` (the
+            message shows the URL without them).
     """
     url = (url or "").strip() or DEFAULT_BASE_URL
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        host = parts.netloc.rpartition("@")[2]
+        shown = urlunsplit((parts.scheme, f"***@{host}", parts.path, "", ""))
+        raise SecodaConfigError(
+            f"SECODA_API_URL={shown!r} carries a user name or password: Secoda takes only "
+            "the API key, sent as a Bearer token. Remove user:password@ from the URL and put "
+            "the key in SECODA_API_KEY"
+        )
     if not url.startswith(("https://", "http://")):
         raise SecodaConfigError(
             f"SECODA_API_URL={url!r} is not an http(s) URL; use one of {DOCUMENTED_BASE_URLS}"
@@ -154,10 +169,8 @@ class _Failure:
             saying how many attempts were made (see `SecodaClient._tries`).
         cause: the urllib3 error `Retry.increment` counts; None for a retryable status.
         response: the answer, for a retryable status (its Retry-After).
-        final: True when it must not be retried whatever the budget (a POST that may have
+        final: True when it must not be retried whatever the budget (a write that may have
             been applied, a TLS or URL error).
-        maybe_applied: the request may have reached the server and been applied (sent
-            before the connection broke, or answered 5xx).
     """
 
     reason: str
@@ -165,7 +178,6 @@ class _Failure:
     cause: Exception | None
     response: requests.Response | None
     final: bool = False
-    maybe_applied: bool = False
 
 
 _URLLIB3_FAILURES = (ConnectTimeoutError, ReadTimeoutError, ProtocolError)
@@ -212,17 +224,20 @@ class SecodaClient:
 
     Writes (POST/PUT/PATCH/DELETE) pass, attempt by attempt, through one `WriteLimiter`
     shared by every thread, so a well-configured run never meets a 429; a 429 is still
-    waited out and retried, for every method. A request that was never sent (connection
-    refused, connect timeout) is retried for every method, and its error says it was not
-    sent. PATCH, PUT and DELETE are idempotent, so they are also retried on 5xx, broken
-    connections and read timeouts. A POST that met a 5xx, a connection broken after sending
-    or a read timeout may have created its object, and a blind retry could create it twice,
-    so that error goes to the caller (saying Secoda may have applied it), whose plan
-    re-reads the server's state before it writes again. A DELETE answered 404 after an
-    attempt that may have been applied has done its work, and returns None.
+    waited out and retried, for every method (a throttled request is refused before it
+    runs). A request that was never sent (connection refused, connect timeout) is retried
+    for every method, and its error says it was not sent. A write that may have reached
+    Secoda (answered 5xx, a connection broken after sending, a read timeout, an answer cut
+    off) is never sent again here: Secoda has no conditional update, so a second PATCH built
+    before the first could undo an edit made in between. Its error has `maybe_applied` set,
+    for the caller to read the target and decide what is still needed (the write-back jobs'
+    loop does). A redirect (never followed) or an answer that is not the API's JSON (a
+    proxy's HTML page) is an error naming its status, never a success.
 
-    The API key is sent only in the Authorization header; it never appears in a URL, a log
-    line, an exception or this object's repr.
+    The API key is sent only as ``Authorization: Bearer``, whatever ``~/.netrc`` holds
+    (proxy settings from the environment still apply); it never appears in a URL, a log
+    line, an exception or this object's repr. A base URL carrying ``user:password@`` is
+    refused.
 
     Args:
         api_key: the key; None is accepted here and refused at the first call.
@@ -263,6 +278,11 @@ class SecodaClient:
             )
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+        if not max_retry_seconds > MIN_ATTEMPT_SECONDS:
+            raise ValueError(
+                f"max_retry_seconds must be more than {MIN_ATTEMPT_SECONDS} s (each call's "
+                f"time for all its attempts), got {max_retry_seconds!r}"
+            )
         self.timeout = timeout
         self.max_in_flight = max_in_flight
         self.max_pages = max_pages
@@ -298,6 +318,9 @@ class SecodaClient:
         session = requests.Session()
         session.mount("https://", adapter)
         session.mount("http://", adapter)
+        # Set on the session, the key also keeps requests from taking credentials out of
+        # ~/.netrc (or the URL), which it does only for requests that carry no auth.
+        session.auth = _BearerKey(self._api_key)
         session.headers.update(
             {"Accept": "application/json", "User-Agent": "secoda-pipelines/0.1 (+requests)"}
         )
@@ -305,14 +328,18 @@ class SecodaClient:
 
     # ----------------------------------------------------------------------------- requests
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self) -> None:
+        """Returns None when the key is set.
+
+        Raises:
+            SecodaConfigError: it is not (naming SECODA_API_KEY and where to get one).
+        """
         if self._api_key is None:
             raise SecodaConfigError(
                 "SECODA_API_KEY is not set: create a key in Secoda (Settings > API) and export "
                 "SECODA_API_KEY=<key> (for the local sandbox, the key `secoda-pipelines "
                 "sandbox` prints)"
             )
-        return {"Authorization": f"Bearer {self._api_key}"}
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, _REDACTED) if self._api_key else text
@@ -324,7 +351,7 @@ class SecodaClient:
             read=None,
             status=None,
             other=0,  # TLS, proxy, malformed URL: retrying does not help
-            allowed_methods=IDEMPOTENT_METHODS,
+            allowed_methods=READ_METHODS,
             status_forcelist=RETRY_STATUSES,
             backoff_factor=self.backoff_factor,
             backoff_max=self.backoff_max,
@@ -340,16 +367,20 @@ class SecodaClient:
 
         Raises:
             SecodaError: a subclass naming what failed and after how many attempts, and,
-                when the deadline stopped the retries, why.
+                when the deadline stopped the retries, why; `maybe_applied` set on a write
+                that may have taken effect.
         """
-        headers = self._headers()
+        self._headers()  # a missing key fails here, before anything is sent
         url = self.base_url + path
         where = f"{method} {path}{_query_text(params)}"
         retry = self._retry_policy()
         attempts, started, deadline = 0, 0.0, 0.0
         failure: _Failure | None = None
-        maybe_applied = False
         while True:
+            if failure is not None and deadline - time.monotonic() < MIN_ATTEMPT_SECONDS:
+                limit = f"max_retry_seconds={self.max_retry_seconds:g}"
+                note = f"giving up: no time left within {limit}"
+                raise failure.error(self._tries(attempts, started, note)) from None
             write: Write | None = None
             if method in WRITE_METHODS:
                 if failure is None:
@@ -365,19 +396,16 @@ class SecodaClient:
             if attempts == 0:
                 started = time.monotonic()
                 deadline = started + self.max_retry_seconds
+            left = deadline - time.monotonic()
             attempts += 1
-            left = max(0.0, deadline - time.monotonic())
-            timeout = (round(min(self.timeout[0], left), 3), round(min(self.timeout[1], left), 3))
+            timeout = (_clipped(self.timeout[0], left), _clipped(self.timeout[1], left))
             try:
-                result, failure = self._attempt(
-                    method, path, params, body, headers, timeout, retry, maybe_applied
-                )
+                result, failure = self._attempt(method, path, params, body, timeout, retry)
             finally:
                 if write is not None:
                     self.limiter.answered(write)
             if failure is None:
                 return result
-            maybe_applied = maybe_applied or failure.maybe_applied
             if failure.final:
                 raise failure.error(self._tries(attempts, started)) from None
             try:
@@ -406,77 +434,124 @@ class SecodaClient:
         path: str,
         params: Mapping[str, Any] | None,
         body: Any,
-        headers: Mapping[str, str],
         timeout: tuple[float, float],
         retry: _CallRetry,
-        maybe_applied: bool,
     ) -> tuple[Any, _Failure | None]:
         """Sends the request once; returns (the parsed answer, None) or (None, what failed).
 
-        `maybe_applied`: an earlier attempt of this call may have reached the server (so a
-        DELETE answered 404 now has done its work).
+        A write that may have reached Secoda (answered 5xx, its connection broken after
+        sending, its answer cut off) is never sent again here: its failure is final and
+        marked `maybe_applied`, for the caller to read the target before another attempt.
 
         Raises:
             SecodaHTTPError: an error status that is not retried (400, 401, 403, 404, ...).
+            SecodaResponseError: a redirect (3xx), never followed.
         """
         where = f"{method} {path}{_query_text(params)}"
+        writing = method in WRITE_METHODS
         try:
             response = self.session.request(
                 method,
                 self.base_url + path,
                 params=params,
                 json=body,
-                headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
             )
+        except requests.exceptions.ContentDecodingError as exc:
+            # Content-Encoding said gzip (or deflate) and the body is not: an answer, unreadable.
+            problem = f"{type(_cause(exc)).__name__}: {str(_cause(exc))[:200]}"
+            return None, self._body_failure(where, None, problem, "could not be decoded", writing)
         except requests.exceptions.RequestException as exc:
             cause = _cause(exc)
             sent = _after_sending(cause)
             final = sent is None or (sent and not retry.may_resend(method))
 
             def connection_error(tries: str) -> SecodaError:
-                return self._connection_error(where, cause, tries, sent, not final)
+                error = self._connection_error(where, cause, tries, sent, not final)
+                error.maybe_applied = bool(sent) and writing
+                return error
 
             # Retry counts a broken connection as a read error only in urllib3's own types.
             counted = cause if isinstance(cause, _URLLIB3_FAILURES) else ProtocolError(cause)
             reason = f"{type(cause).__name__}: {cause}"
-            return None, _Failure(reason, connection_error, counted, None, final, bool(sent))
+            return None, _Failure(reason, connection_error, counted, None, final)
         status = response.status_code
-        if retry.is_retry(method, status):
+        if status in RETRY_STATUSES:
+            final = not retry.is_retry(method, status)
 
             def status_error(tries: str) -> SecodaError:
-                return self._status_error(response, method, path, params, tries)
+                error = self._status_error(response, method, path, params, tries)
+                error.maybe_applied = writing and status != 429
+                return error
 
-            reason = f"answered {status}"
-            return None, _Failure(reason, status_error, None, response, False, status != 429)
-        if status == 404 and method == "DELETE" and maybe_applied:
-            logger.warning(
-                "DELETE %s answered 404 after an earlier attempt that may have been applied; "
-                "taken as deleted",
-                path,
-            )
-            return None, None
+            return None, _Failure(f"answered {status}", status_error, None, response, final)
         if status >= 400:
             raise self._status_error(response, method, path, params)
-        if method in WRITE_METHODS:
-            return self._write_result(method, path, response), None
+        if 300 <= status < 400:
+            raise self._redirect_error(response, where)
+        if writing and not response.content:
+            return None, None
+        if _is_html(response):
+            problem = f"an HTML page ({_content_type(response)}), not the API's JSON"
+            # A proxy's page stands in for the API's answer: read again for a GET; for a
+            # write, nothing says it was applied, and nothing says it was not.
+            return None, self._body_failure(where, response, problem, "", writing, applied=False)
         try:
             return decode_json(response.text), None
         except ValueError as exc:
             problem = f"{type(exc).__name__}: {str(exc)[:200]}"
-            reason = f"the body is not complete JSON ({problem})"
+            incomplete = "is not complete JSON"
+            return None, self._body_failure(where, response, problem, incomplete, writing)
 
-            def body_error(tries: str) -> SecodaError:
-                return SecodaResponseError(
-                    self._redact(
-                        f"{where} at {self.base_url} answered a body that is not complete "
-                        f"JSON{tries} ({problem})"
-                    )
-                )
+    def _body_failure(
+        self,
+        where: str,
+        response: requests.Response | None,
+        problem: str,
+        what: str,
+        writing: bool,
+        applied: bool = True,
+    ) -> _Failure:
+        """Returns the failure of an answer whose body is not the API's JSON.
 
-            # The status was fine but the body broke off: for the budget, a broken read.
-            return None, _Failure(reason, body_error, ProtocolError(reason), None)
+        A GET is read again (for the budget, a broken read). A write's failure is final:
+        its answer came, so Secoda handled it (`applied`: it may have taken effect).
+        """
+        status = None if response is None else response.status_code
+        answered = f"answered {status} with" if status is not None else "answered"
+        described = f"a body that {what} ({problem})" if what else problem
+        reason = f"{answered} {described}"
+
+        def body_error(tries: str) -> SecodaError:
+            note = (
+                "; Secoda may have applied it, so it was not sent again (read the target "
+                "before another attempt)"
+                if writing and applied
+                else ("; it is not taken as applied" if writing else "")
+            )
+            error = SecodaResponseError(
+                self._redact(f"{where} at {self.base_url} {reason}{tries}{note}"), status=status
+            )
+            error.maybe_applied = writing and applied
+            return error
+
+        return _Failure(reason, body_error, ProtocolError(reason), None, final=writing)
+
+    def _redirect_error(self, response: requests.Response, where: str) -> SecodaResponseError:
+        """Returns the error for a redirect: never followed, never the API's answer."""
+        status = response.status_code
+        location = self._redact(response.headers.get("Location", "(no Location)"))[:200]
+        note = "; the write is not taken as applied" if where.split()[0] in WRITE_METHODS else ""
+        return SecodaResponseError(
+            self._redact(
+                f"{where} at {self.base_url} answered {status} {response.reason}, a redirect "
+                f"to {location}, not the API's JSON{note}: check that SECODA_API_URL is the "
+                f"API's address (the documented forms are {DOCUMENTED_BASE_URLS}) and that no "
+                "login page or proxy stands in front of it"
+            ),
+            status=status,
+        )
 
     @staticmethod
     def _tries(attempts: int, started: float, note: str = "") -> str:
@@ -484,22 +559,6 @@ class SecodaClient:
         elapsed = time.monotonic() - started
         text = f" after {attempts} attempt{'s' if attempts != 1 else ''} over {elapsed:.1f} s"
         return f"{text} ({note})" if note else text
-
-    def _write_result(self, method: str, path: str, response: requests.Response) -> Any:
-        if not response.content:
-            return None
-        try:
-            return decode_json(response.text)
-        except ValueError:
-            # The write was applied; only its answer is unreadable. Sending it again could
-            # create twice (POST), so the caller gets None.
-            logger.warning(
-                "%s %s succeeded (%d) with a body that is not JSON",
-                method,
-                path,
-                response.status_code,
-            )
-            return None
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """Returns the parsed JSON of ``GET path`` (``"None"`` strings as None).
@@ -537,8 +596,8 @@ class SecodaClient:
                 self._redact(
                     f"{where} got no answer from Secoda at {self.base_url}{tries}: the "
                     f"connection broke or timed out after the request was sent {what}, so "
-                    "Secoda may have applied it; it was not retried (read what exists "
-                    "before sending it again)"
+                    "Secoda may have applied it; it was not sent again (read the target "
+                    "before another attempt)"
                 )
             )
         return SecodaConnectionError(self._redact(f"{text}. Check SECODA_API_URL and the network"))
@@ -546,14 +605,14 @@ class SecodaClient:
     # ----------------------------------------------------------------------------- listing
 
     def _get_page(self, path: str, params: Mapping[str, Any] | None, number: int) -> Page | None:
-        """Returns one page, or None when a page after the first is gone (404)."""
+        """Returns one page, or None when a page after the first answers 404."""
         query = {**(params or {}), "page": number}
         try:
             body = self.get(path, query)
         except SecodaNotFoundError:
             if number == 1:
                 raise
-            return None  # rows were deleted while paging and the last page vanished
+            return None
         return parse_page(body, number, path)
 
     def iter_pages(
@@ -563,42 +622,88 @@ class SecodaClient:
 
         Page 1 is read first; when it says how many pages there are, the others are fetched
         up to `max_in_flight` at a time. The listing always requests ``?page=N`` on `path`
-        itself (``links.next`` may name another path) and stops at the first page the
-        server marks as the last, or at a page that no longer exists.
+        itself (``links.next`` may name another path) and goes on while any of the server's
+        signals says another page follows. A later page that comes back empty while more
+        are promised, or answers 404, is read once more before it is believed.
+
+        The rows read are held against page 1's ``count``: when they come up short (rows
+        deleted while paging shift others onto pages already read), the listing is read
+        once more from page 1 and only the rows not yet yielded are yielded.
 
         Raises:
+            SecodaShortListingError: still fewer rows than the server's count after the
+                second reading (names the path and both numbers).
             SecodaPagingError: the server does not advance, or the listing passes `max_pages`.
             SecodaError: a request failed after its retries.
         """
         path = normalize_path(path)
         seen: set[Any] = set()
+        expected, fetched = yield from self._read_listing(path, params, seen)
+        if expected is None or fetched >= expected:
+            return
+        logger.warning(
+            f"GET {path}{_query_text(params)} yielded {fetched} of the {expected} rows its "
+            "count promised; reading it once more from page 1"
+        )
+        expected, fetched = yield from self._read_listing(path, params, seen)
+        if expected is not None and fetched < expected:
+            raise SecodaShortListingError(
+                f"GET {path}{_query_text(params)} at {self.base_url} listed {fetched} rows "
+                f"where its count says {expected}, also when read a second time: the listing "
+                "is incomplete, so nothing is decided on it (run again; if it persists, the "
+                "server's paging is broken)",
+                path=path,
+                expected=expected,
+                fetched=fetched,
+            )
+
+    def _read_listing(
+        self, path: str, params: Mapping[str, Any] | None, seen: set[Any]
+    ) -> Generator[list[dict[str, Any]], None, tuple[int | None, int]]:
+        """Reads the listing once, yielding each page's rows not in `seen` (which it extends);
+        returns (page 1's count, the distinct rows this reading found)."""
+        found: set[Any] = set()
+        fetched = 0
         previous_ids: list[Any] | None = None
         first = self._get_page(path, params, 1)
         assert first is not None
+        expected = first.count
         limit = first.total_pages
         next_number = 2
-        last = first
         pending: deque[tuple[int, Future[Page | None]]] = deque()
         pool: ThreadPoolExecutor | None = None
         try:
             page: Page | None = first
-            while page is not None:
+            number = 1
+            while True:
+                if page is None or (number > 1 and not page.results and page.has_next):
+                    # The page before promised this one: a 404 or an empty page with more
+                    # to come is believed only when it says so twice.
+                    page = self._get_page(path, params, number)
+                if page is None:
+                    break
                 ids = [row.get("id") for row in page.results]
                 if ids and ids == previous_ids:
                     raise SecodaPagingError(
                         f"GET {path}?page={page.number} answered the same rows as page "
                         f"{page.number - 1}: the server ignores ?page=, so the listing stops"
                     )
-                previous_ids = ids
-                fresh = [r for r in page.results if _first_sighting(r, seen)]
-                yield fresh
-                last = page
-                if not page.has_next or (page.number > 1 and not page.results):
+                previous_ids = ids or previous_ids
+                for row in page.results:
+                    if _first_sighting(row, found):
+                        fetched += 1
+                yield [r for r in page.results if _first_sighting(r, seen)]
+                if not page.has_next:
                     break
+                if not page.results and (
+                    (expected is not None and fetched >= expected)
+                    or (limit is not None and page.number >= limit)
+                ):
+                    break  # an empty page past everything promised: the end
                 if page.total_pages is not None and page.number > 1:
                     limit = max(limit or 0, page.total_pages)
                 # Pages are planned up to the known count; past it, one at a time.
-                target = limit if limit is not None and limit > last.number else last.number + 1
+                target = limit if limit is not None and limit > page.number else page.number + 1
                 if pool is None and target > next_number:
                     pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="secoda")
                 while next_number <= target and len(pending) < self.max_in_flight:
@@ -619,13 +724,14 @@ class SecodaClient:
                     next_number += 1
                 if not pending:
                     break
-                _, future = pending.popleft()
+                number, future = pending.popleft()
                 page = future.result()
         finally:
             for _, future in pending:
                 future.cancel()
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+        return expected, fetched
 
     def iter_rows(
         self, path: str, params: Mapping[str, Any] | None = None
@@ -730,21 +836,65 @@ class SecodaClient:
         if status == 400:
             return SecodaBadRequestError(f"Secoda rejected {where} (400): {said}", **kwargs)
         if status == 429:
+            if method in WRITE_METHODS:
+                advice = (
+                    "The API allows about 30 writes a minute per workspace; if another client "
+                    "shares it, lower SECODA_WRITE_LIMIT_PER_MINUTE"
+                )
+            else:
+                advice = (
+                    "Secoda throttled a read, which its documented limits do not cover (the "
+                    "write limit does not apply): wait and run again, or fetch fewer pages at "
+                    "once (max_in_flight)"
+                )
             return SecodaRateLimitError(
-                f"Secoda still answered 429 Too Many Requests to {where}{tries}: {said_}. The "
-                "API allows about 30 writes a minute per workspace; if another client shares "
-                "it, lower SECODA_WRITE_LIMIT_PER_MINUTE",
+                f"Secoda still answered 429 Too Many Requests to {where}{tries}: {said_}. "
+                + advice,
                 **kwargs,
             )
         error_class = SecodaServerError if status >= 500 else SecodaHTTPError
-        if status >= 500 and method not in IDEMPOTENT_METHODS:
+        if status >= 500 and method in WRITE_METHODS:
             message = (
                 f"Secoda answered {status} to {where}{tries}: {said_}. Secoda may have applied "
-                "it, so it was not retried (read what exists before sending it again)"
+                "it, so it was not sent again (read the target before another attempt)"
             )
         else:
             message = f"Secoda answered {status} to {where}{tries}: {said}"
         return error_class(message, **kwargs)
+
+
+class _BearerKey(requests.auth.AuthBase):
+    """Sends the API key as ``Authorization: Bearer``; its repr never shows the key."""
+
+    def __init__(self, key: str | None) -> None:
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._key is not None:
+            request.headers["Authorization"] = f"Bearer {self._key}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerKey(<hidden>)"
+
+
+def _clipped(seconds: float, left: float) -> float:
+    """Returns a per-attempt timeout: `seconds`, clipped to the time `left`, never below
+    MIN_ATTEMPT_SECONDS (requests refuses a timeout of 0)."""
+    return max(MIN_ATTEMPT_SECONDS, round(min(seconds, left), 3))
+
+
+def _content_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "no Content-Type").split(";")[0].strip()
+
+
+def _is_html(response: requests.Response) -> bool:
+    """Returns whether the answer is an HTML page (a proxy's or a login page), by its
+    Content-Type or, when that says nothing, by its first character."""
+    kind = _content_type(response).lower()
+    if "html" in kind:
+        return True
+    return "json" not in kind and response.content.lstrip()[:1] == b"<"
 
 
 def _first_sighting(row: dict[str, Any], seen: set[Any]) -> bool:

@@ -2,6 +2,19 @@
 
 Every message is written for the person running the pipeline: it says what failed, what
 was sent where, and what to change. None of them ever contains the API key.
+
+    SecodaError                      maybe_applied: a write that may have taken effect
+    ├── SecodaConfigError            no key, a bad base URL, a bad setting
+    ├── SecodaHTTPError              an error status (status, method, path, detail)
+    │   ├── SecodaAuthError          401, 403
+    │   ├── SecodaNotFoundError      404
+    │   ├── SecodaBadRequestError    400
+    │   ├── SecodaRateLimitError     429 after every retry
+    │   └── SecodaServerError        5xx after every retry (a write's first 5xx)
+    ├── SecodaConnectionError        unreachable, or broken after sending
+    ├── SecodaResponseError          2xx or 3xx that is not the API's JSON (status)
+    └── SecodaPagingError            a listing that does not advance, or comes up short
+        └── SecodaShortListingError  fewer rows than the listing's count, after a retry
 """
 
 from __future__ import annotations
@@ -10,7 +23,16 @@ from typing import Any
 
 
 class SecodaError(Exception):
-    """Base class of every error the Secoda client raises."""
+    """Base class of every error the Secoda client raises.
+
+    Attributes:
+        maybe_applied: True when the failed request was a write that may have reached
+            Secoda and taken effect (answered 5xx, a connection broken after sending, an
+            answer cut off): the caller must read the target again before another attempt.
+            The client never sends such a write again itself.
+    """
+
+    maybe_applied: bool = False
 
 
 class SecodaConfigError(SecodaError):
@@ -67,8 +89,33 @@ class SecodaConnectionError(SecodaError):
 
 
 class SecodaResponseError(SecodaError):
-    """The server answered 2xx with a body that is not the JSON the API promises."""
+    """The server answered with something that is not the API's JSON: a redirect (3xx, e.g.
+    to a login page), a proxy's HTML page, or a body that breaks off or cannot be decoded.
+
+    Attributes:
+        status: the HTTP status of that answer (None when there was none to read).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class SecodaPagingError(SecodaError):
     """A paged listing did not advance, or exceeded the page cap: the server is misbehaving."""
+
+
+class SecodaShortListingError(SecodaPagingError):
+    """A listing yielded fewer rows than its first page's ``count``, also when read again.
+
+    Attributes:
+        path: the listing's path.
+        expected: the ``count`` the server gave.
+        fetched: the distinct rows read.
+    """
+
+    def __init__(self, message: str, *, path: str, expected: int, fetched: int):
+        super().__init__(message)
+        self.path = path
+        self.expected = expected
+        self.fetched = fetched

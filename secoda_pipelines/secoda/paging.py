@@ -25,14 +25,16 @@ class Page:
     Attributes:
         number: the page number that was requested (1-based).
         results: the rows, with ``"None"`` strings already turned into ``None``.
-        has_next: False as soon as any of the server's signals says this is the last page.
+        has_next: True while any of the server's signals says another page follows.
         total_pages: the server's page count, when it says (or it can be derived).
+        count: the rows the whole listing holds, when the server says.
     """
 
     number: int
     results: list[dict[str, Any]]
     has_next: bool
     total_pages: int | None
+    count: int | None = None
 
 
 def _nulls_from_none_strings(obj: dict[str, Any]) -> dict[str, Any]:
@@ -83,9 +85,11 @@ def _rows(items: list[Any], requested: int, path: str) -> list[dict[str, Any]]:
 def parse_page(body: Any, requested: int, path: str) -> Page:
     """Returns the page a list response describes, for the page number that was requested.
 
-    `body` is what `decode_json` returned, so ``"None"`` strings are already None. Stops
-    (has_next False) when ``meta.next_page`` is null, ``links.next`` (or DRF ``next``) is
-    null, or ``requested >= total_pages``; whichever the body carries.
+    `body` is what `decode_json` returned, so ``"None"`` strings are already None. Another
+    page follows (has_next) while any signal the body carries says so: ``meta.next_page``,
+    ``links.next`` (or DRF ``next``) not null, or ``requested < total_pages``. A listing ends
+    only when the server says there is no next page (SPEC A), and the listing's ``count``
+    catches a server whose signals end it early.
 
     Raises:
         SecodaResponseError: the body is neither a list nor a paged object, or holds a row
@@ -96,9 +100,10 @@ def parse_page(body: Any, requested: int, path: str) -> Page:
     if isinstance(body, list):  # an unpaged endpoint: everything at once
         return Page(requested, _rows(body, requested, path), False, requested)
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        keys = f" with keys {sorted(body)[:8]}" if isinstance(body, dict) else ""
         raise SecodaResponseError(
             f"GET {path}?page={requested} did not answer a paged list "
-            f"(expected an object with 'results', got {type(body).__name__})"
+            f"(expected an object with 'results', got {type(body).__name__}{keys})"
         )
     results = _rows(body["results"], requested, path)
     meta = body.get("meta") if isinstance(body.get("meta"), dict) else None
@@ -120,13 +125,12 @@ def parse_page(body: Any, requested: int, path: str) -> Page:
     if "next" in body and meta is None and links is None:  # DRF shape
         signals.append(body["next"] is not None)
 
+    count = _int_or_none(body.get("count"))
     total_pages = _int_or_none(body.get("total_pages"))
-    if total_pages is None and requested == 1 and results:
-        count = _int_or_none(body.get("count"))
-        if count is not None:
-            total_pages = max(1, math.ceil(count / len(results)))
+    if total_pages is None and requested == 1 and results and count is not None:
+        total_pages = max(1, math.ceil(count / len(results)))
     if total_pages is not None and "total_pages" in body:
         signals.append(requested < total_pages)
     if not signals:  # no signal at all: an empty page is the only end we can see
         signals.append(bool(results))
-    return Page(requested, results, all(signals), total_pages)
+    return Page(requested, results, any(signals), total_pages, count)

@@ -4,6 +4,8 @@ PostgreSQL (`postgres_*`) when SECODA_WAREHOUSE_URL is set, else the DuckDB file
 (`io_manager.WarehouseIOManager` asks it for a DbIOManager) and the job reports'
 SQL (`report_store.ReportStore` turns a job's frame into rows of the fixed schemas in
 `report_tables`, the one description of every report table whatever backend holds it).
+A write-back run holds the Secoda workspace through `ReportStore.workspace_lock`
+(`workspace_lock`): one writer at a time, whichever way its run was started.
 """
 
 from secoda_pipelines.store.io_manager import WarehouseIOManager
@@ -20,6 +22,7 @@ from secoda_pipelines.store.report_tables import (
 )
 from secoda_pipelines.store.selection import WAREHOUSE_URL_VARIABLE, choose_warehouse
 from secoda_pipelines.store.warehouse import Warehouse, WarehouseError
+from secoda_pipelines.store.workspace_lock import WorkspaceBusyError
 
 __all__ = [
     "FAILED",
@@ -34,6 +37,7 @@ __all__ = [
     "Warehouse",
     "WarehouseError",
     "WarehouseIOManager",
+    "WorkspaceBusyError",
     "choose_warehouse",
     "report_table",
 ]

@@ -4,10 +4,14 @@ to it patiently, since DuckDB lets one process at a time write a file.
 Every step that writes DuckDB (an asset's IO manager, a job's report) connects through
 `connect_duckdb`: while another process holds the file, it waits, with jittered backoff,
 up to `LOCK_WAIT_SECONDS`, instead of failing as soon as a parallel step or run writes.
+
+`LockFile` is a lock file beside the DuckDB file (`write_lock_path`): the one writer per
+Secoda workspace of `workspace_lock` when the warehouse is this file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import random
@@ -147,3 +151,74 @@ def memory_limited(connection: duckdb.DuckDBPyConnection, limit: str) -> Iterato
         yield
     finally:
         connection.execute("RESET memory_limit")
+
+
+def write_lock_path(duckdb_file: str, tag: str) -> Path:
+    """Returns the lock file beside the DuckDB file for `tag`:
+    `<duckdb file>.writes-<tag>.lock`, in the same folder."""
+    path = Path(duckdb_file)
+    return path.with_name(f"{path.name}.writes-{tag}.lock")
+
+
+class LockFile:
+    """An exclusive `flock` on a file, taken without blocking.
+
+    The lock belongs to the file description this object opens: another `LockFile` on the
+    same path waits for it, in another process or in this one. The kernel drops it when
+    the descriptor is closed, so also when the process dies however it dies (SIGKILL too):
+    a lock file is never stale, and is never deleted (deleting a file others may be
+    locking lets two of them hold "the" lock). The descriptor is not inherited by child
+    processes. Needs a local file system (over NFS, flock is emulated and may not exclude
+    two holders in one process).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._fd: int | None = None
+        self._held = False
+
+    def try_lock(self, content: str) -> bool:
+        """Takes the lock if no one holds it, then writes `content` into the file (for
+        waiters to read); returns whether this object holds the lock now.
+
+        Raises:
+            OSError: the file cannot be created or opened (its folder is missing, or not
+                writable).
+        """
+        if self._held:
+            return True
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self._held = True
+        data = content.encode()
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, data, 0)
+        return True
+
+    def content(self) -> str:
+        """Returns what the holder wrote into the file: "" when the file is missing, empty,
+        or being rewritten at this instant. Raises nothing."""
+        try:
+            return self.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def unlock(self) -> None:
+        """Empties the file when this object holds the lock, releases it and closes the
+        file; does nothing when the file is not open. Raises nothing."""
+        fd, self._fd = self._fd, None
+        held, self._held = self._held, False
+        if fd is None:
+            return
+        try:
+            if held:  # emptied while still held: never erase another holder's lines
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError as error:  # closing below releases the lock all the same
+            logger.warning("could not empty the lock file %s: %s", self.path, error)
+        finally:
+            os.close(fd)

@@ -1,6 +1,15 @@
-"""The assets' IO manager on DuckDB: dagster-duckdb-pandas' DbIOManager, connecting to the
-file chosen when the run starts and waiting out other writers (`duckdb_files`), and
-writing under a small memory limit (`WRITE_MEMORY_LIMIT`)."""
+"""The assets' IO manager on DuckDB: dagster-duckdb's DbIOManager and client, connecting to
+the file chosen when the run starts and waiting out other writers (`duckdb_files`), with a
+pandas type handler of our own that writes under a small memory limit
+(`WRITE_MEMORY_LIMIT`), in one transaction, by column name.
+
+What the handler adds to dagster-duckdb-pandas': an output without rows still creates its
+table (with its columns), so what reads it finds it; a column the table lacks is added (an
+asset that gains a column keeps its stored rows, null in it); a snapshot history (metadata
+`snapshot_column`, see `io_manager`) replaces only the snapshots it writes; and a table not
+created yet is read as an empty history when it is one, else refused naming the asset to
+materialize first.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +27,9 @@ from secoda_pipelines.store.duckdb_files import (
     connect_duckdb,
     memory_limited,
 )
+from secoda_pipelines.store.io_manager import empty_history, snapshot_column, snapshot_values
+from secoda_pipelines.store.stored_metadata import stored_frame_metadata
+from secoda_pipelines.store.warehouse import WarehouseError
 
 # DuckDB's memory for a write. By default DuckDB keeps every block it writes cached, up to
 # 80% of the machine's memory: storing a 500,000-row frame then costs about as much again as
@@ -26,6 +38,28 @@ from secoda_pipelines.store.duckdb_files import (
 # still enough with 32 threads (+21 MiB at 16MB). Measured in docs/benchmarks.md,
 # "Refreshing one integration".
 WRITE_MEMORY_LIMIT = "32MB"  # also the job reports' (duckdb_warehouse)
+STORAGE_KIND = "duckdb"
+_FRAME = "secoda_output_frame"  # the name the output frame is registered under
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table(table_slice: TableSlice) -> str:
+    return f"{_quoted(table_slice.schema)}.{_quoted(table_slice.table)}"
+
+
+def _table_columns(
+    connection: duckdb.DuckDBPyConnection, table_slice: TableSlice
+) -> list[str] | None:
+    """Returns the stored table's column names, or None when it does not exist."""
+    rows = connection.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [table_slice.schema, table_slice.table],
+    ).fetchall()
+    return [row[0] for row in rows] or None
 
 
 class _PatientDuckDbClient(DuckDbClient):
@@ -46,23 +80,94 @@ class _PatientDuckDbClient(DuckDbClient):
         finally:
             connection.close()
 
+    @staticmethod
+    def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
+        """Deletes the slice's rows as dagster-duckdb does (all of an unpartitioned table's),
+        except for a snapshot history, whose type handler replaces the snapshots it writes
+        in the transaction that writes them."""
+        if snapshot_column(context) is None:
+            DuckDbClient.delete_table_slice(context, table_slice, connection)
+
+
+def _write(
+    connection: duckdb.DuckDBPyConnection,
+    table_slice: TableSlice,
+    replaced: tuple[str, list[object]] | None,
+) -> None:
+    """Stores the frame registered as `_FRAME` in the slice's table, in the connection's
+    open transaction: creates the table (even without rows), adds the columns it lacks,
+    deletes the rows whose snapshot column holds one of the values when `replaced` is
+    (snapshot column, values), then inserts by column name. Raises duckdb.Error."""
+    name = _table(table_slice)
+    stored = _table_columns(connection, table_slice)
+    if stored is None:
+        connection.execute(f"CREATE TABLE {name} AS SELECT * FROM {_FRAME} LIMIT 0")
+        stored = _table_columns(connection, table_slice) or []
+    for field, kind, *_ in connection.execute(f"DESCRIBE SELECT * FROM {_FRAME}").fetchall():
+        if field not in stored:
+            connection.execute(f"ALTER TABLE {name} ADD COLUMN {_quoted(field)} {kind}")
+    if replaced is not None and replaced[1]:
+        column, values = replaced
+        marks = ", ".join("?" for _ in values)
+        connection.execute(f"DELETE FROM {name} WHERE {_quoted(column)} IN ({marks})", values)
+    connection.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {_FRAME}")
+
 
 class _LeanDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
-    """dagster-duckdb-pandas' handler, writing under `WRITE_MEMORY_LIMIT`."""
+    """Stores DataFrames in DuckDB under `WRITE_MEMORY_LIMIT`, in one transaction (see the
+    module docstring), and reads them back as dagster-duckdb-pandas does."""
 
     def handle_output(  # type: ignore[override]
         self, context, table_slice: TableSlice, obj: pd.DataFrame, connection
-    ) -> Mapping[str, object] | None:
-        """Stores the frame as dagster-duckdb-pandas does; returns its metadata (None: the
-        handler adds it to the context itself). Raises duckdb.Error."""
+    ) -> Mapping[str, object]:
+        """Stores the frame; returns the output's metadata (row count, columns).
+
+        Raises:
+            duckdb.Error: the write failed; nothing of it was stored.
+            ValueError: a snapshot history's output lacks its snapshot column.
+        """
+        column = snapshot_column(context)
+        replaced = None if column is None else (column, snapshot_values(obj, column))
         with memory_limited(connection, WRITE_MEMORY_LIMIT):
-            return super().handle_output(context, table_slice, obj, connection)
+            connection.register(_FRAME, obj)
+            try:
+                connection.begin()
+                try:
+                    _write(connection, table_slice, replaced)
+                    connection.commit()
+                except BaseException:
+                    # Before memory_limited resets the limit: an aborted transaction would
+                    # refuse the SET and hide this error.
+                    connection.rollback()
+                    raise
+            finally:
+                connection.unregister(_FRAME)
+        return stored_frame_metadata(context, obj, STORAGE_KIND)
+
+    def load_input(self, context, table_slice: TableSlice, connection) -> pd.DataFrame:
+        """Returns the slice's rows; a snapshot history not taken yet as no rows.
+
+        Raises:
+            WarehouseError: any other table does not exist yet (names the asset to
+                materialize first).
+        """
+        if table_slice.partition_dimensions and not context.asset_partition_keys:
+            return pd.DataFrame()
+        if _table_columns(connection, table_slice) is None:
+            if snapshot_column(context) is not None:
+                return empty_history(table_slice.columns)
+            raise WarehouseError(
+                f"warehouse table {table_slice.schema}.{table_slice.table} does not exist "
+                f"yet: materialize {table_slice.schema}/{table_slice.table} first"
+            )
+        return connection.execute(DuckDbClient.get_select_statement(table_slice)).fetchdf()
 
 
 def duckdb_io_manager(path: str, wait_seconds: float = LOCK_WAIT_SECONDS) -> DbIOManager:
     """Returns the DbIOManager storing DataFrames in the DuckDB file at `path`, one table
     per asset (`secoda.tables`, `reports.adoption`); a partitioned asset replaces only its
-    partition's rows (metadata `partition_expr`)."""
+    partition's rows (metadata `partition_expr`), a snapshot history only the snapshots it
+    writes (metadata `snapshot_column`)."""
     return DbIOManager(
         db_client=_PatientDuckDbClient(path, wait_seconds),
         database=path,

@@ -1,9 +1,20 @@
 """`WarehouseIOManager`: the IO manager of every asset, storing DataFrames wherever
-`selection.choose_warehouse` says when the run starts."""
+`selection.choose_warehouse` says when the run starts.
+
+Besides Dagster's own conventions (one table per asset; a partitioned asset's write replaces
+only its partitions' rows, metadata `partition_expr`), every backend honours one more: an
+unpartitioned asset whose definition metadata names a `snapshot_column` is a history of
+snapshots. Its write replaces only the rows whose snapshot column holds a value the output
+holds (today's day, for a daily snapshot) and keeps every other row; and a reader of it
+before its first snapshot gets an empty frame ("no history yet"), not an error.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
+import pandas as pd
 from dagster._core.storage.db_io_manager import DbIOManager
 
 from secoda_pipelines.store.selection import (
@@ -13,11 +24,52 @@ from secoda_pipelines.store.selection import (
     warehouse_url_field,
 )
 
+# Definition metadata of an unpartitioned asset that keeps a history of snapshots: the
+# column (e.g. snapshot_date) whose values name the snapshot a row belongs to.
+SNAPSHOT_COLUMN = "snapshot_column"
+
+
+def snapshot_column(context: dg.OutputContext | dg.InputContext) -> str | None:
+    """Returns the snapshot column of the asset being written (an OutputContext) or read (an
+    InputContext: the upstream asset's), or None when that asset is not a snapshot history
+    (or is partitioned: its partitions decide what a write replaces)."""
+    if not context.has_asset_key or context.has_asset_partitions:
+        return None
+    output = context if isinstance(context, dg.OutputContext) else context.upstream_output
+    if output is None:
+        return None
+    column = (output.definition_metadata or {}).get(SNAPSHOT_COLUMN)
+    return str(column) if column else None
+
+
+def snapshot_values(frame: pd.DataFrame, column: str) -> list[object]:
+    """Returns the distinct non-null values of `frame[column]` (the snapshots the output
+    holds), as plain Python values a database driver binds (timestamps as datetimes).
+
+    Raises:
+        ValueError: the frame has no such column (names it and the columns it has).
+    """
+    if column not in frame.columns:
+        raise ValueError(
+            f"the output has no snapshot column {column!r} (its columns: "
+            f"{', '.join(map(str, frame.columns))}); the asset's metadata "
+            f"{SNAPSHOT_COLUMN!r} must name one of them"
+        )
+    values = frame[column].dropna().drop_duplicates().tolist()
+    return [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in values]
+
+
+def empty_history(columns: Sequence[str] | None) -> pd.DataFrame:
+    """Returns the frame a snapshot history reads as before its first snapshot: no rows,
+    the requested columns (none when none were requested)."""
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in columns or ()})
+
 
 class WarehouseIOManager(dg.ConfigurableIOManagerFactory):
     """DataFrames in the warehouse, one table per asset (`secoda.tables`,
     `reports.adoption`); a partitioned asset's write replaces only its partition's rows
-    (metadata `partition_expr`)."""
+    (metadata `partition_expr`), a snapshot history's only the snapshots it writes
+    (metadata `snapshot_column`, see the module docstring)."""
 
     warehouse_url: str = warehouse_url_field()
     database: str = database_field()

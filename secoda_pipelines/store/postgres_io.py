@@ -7,6 +7,10 @@ together, so a reader sees a partition either as it was or as rewritten, and a r
 halfway leaves it as it was. Writers of the same slice (the same partition, or the whole
 table) queue on an advisory lock per partition key; writers of different partitions take
 different locks and only row locks on their own rows, so they never wait for each other.
+
+A snapshot history (metadata `snapshot_column`, see `io_manager`) is written under the
+table's lock: the snapshots the output holds are deleted and its rows copied in the same
+transaction, every other snapshot kept; before its first snapshot it reads as no rows.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from datetime import datetime
 import dagster as dg
 import pandas as pd
 import psycopg
-from dagster._core.definitions.metadata import TableMetadataSet
 from dagster._core.storage.db_io_manager import (
     DbClient,
     DbIOManager,
@@ -28,6 +31,7 @@ from dagster._core.storage.db_io_manager import (
 )
 from psycopg import sql
 
+from secoda_pipelines.store.io_manager import empty_history, snapshot_column, snapshot_values
 from secoda_pipelines.store.postgres_connection import (
     database_name,
     transaction,
@@ -43,6 +47,7 @@ from secoda_pipelines.store.postgres_frames import (
     same_type,
     table_name,
 )
+from secoda_pipelines.store.stored_metadata import stored_frame_metadata
 from secoda_pipelines.store.warehouse import WarehouseError
 
 STORAGE_KIND = "postgres"
@@ -93,11 +98,14 @@ class PostgresClient(DbClient):
     @staticmethod
     def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
         """Deletes the slice's rows, first queueing behind any other writer of the same
-        partitions (or, unpartitioned, of the table)."""
+        partitions (or, unpartitioned, of the table). A snapshot history's rows are left to
+        the type handler, which deletes the snapshots it writes, in this transaction."""
         table = f"{table_slice.schema}.{table_slice.table}"
         keys = context.asset_partition_keys if table_slice.partition_dimensions else []
         with connection.cursor() as cursor:
             lock_for_change(cursor, *[f"slice {table} {k}" for k in keys or ["*"]])
+            if snapshot_column(context) is not None:
+                return
             if existing_columns(cursor, table_slice.schema, table_slice.table) is None:
                 return
             name = table_name(table_slice.schema, table_slice.table)
@@ -132,13 +140,23 @@ class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
     def handle_output(
         self, context, table_slice: TableSlice, obj: pd.DataFrame, connection
     ) -> dict[str, object]:
-        """Creates the table (or adds the frame's new columns) and COPYs the rows; returns
-        the output's metadata (row count, columns)."""
+        """Creates the table (or adds the frame's new columns), deletes the snapshots the
+        frame holds when the asset is a snapshot history, and COPYs the rows; returns the
+        output's metadata (row count, columns).
+
+        Raises:
+            WarehouseError: a column's stored type differs from the frame's.
+            ValueError: a snapshot history's output lacks its snapshot column.
+        """
         schema, table = table_slice.schema, table_slice.table
         columns = frame_columns(obj)
+        column = snapshot_column(context)
+        values = [] if column is None else snapshot_values(obj, column)
         with connection.cursor() as cursor:
-            partition_exprs = [d.partition_expr for d in table_slice.partition_dimensions]
-            ensure_table(cursor, schema, table, columns, indexed=partition_exprs)
+            indexed = [d.partition_expr for d in table_slice.partition_dimensions]
+            if column is not None:
+                indexed.append(column)  # authored in the asset's metadata, as partition_expr
+            ensure_table(cursor, schema, table, columns, indexed=indexed)
             current = existing_columns(cursor, schema, table) or {}
             clashes = [
                 f"{name} is {current[name]} there but {kind} in this output"
@@ -150,27 +168,29 @@ class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
                     f"warehouse table {schema}.{table}: {'; '.join(clashes)}. Nothing was "
                     "written; drop or rename the table to let this run create it anew"
                 )
+            if values:
+                cursor.execute(
+                    sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
+                        table_name(schema, table), sql.Identifier(str(column))
+                    ),
+                    [values],
+                )
             copy_frame(cursor, regclass(schema, table), obj)
-        count = (
-            TableMetadataSet(partition_row_count=len(obj), storage_kind=STORAGE_KIND)
-            if context.has_partition_key
-            else TableMetadataSet(row_count=len(obj), storage_kind=STORAGE_KIND)
-        )
-        schema = dg.TableSchema(
-            columns=[dg.TableColumn(name=str(n), type=str(t)) for n, t in obj.dtypes.items()]
-        )
-        return {**count, "dataframe_columns": dg.MetadataValue.table_schema(schema)}
+        return stored_frame_metadata(context, obj, STORAGE_KIND)
 
     def load_input(self, context, table_slice: TableSlice, connection) -> pd.DataFrame:
-        """Returns the slice's rows.
+        """Returns the slice's rows; a snapshot history not taken yet as no rows.
 
         Raises:
-            WarehouseError: the table does not exist yet (names the asset to materialize).
+            WarehouseError: any other table does not exist yet (names the asset to
+                materialize first).
         """
         if table_slice.partition_dimensions and not context.asset_partition_keys:
             return pd.DataFrame()
         with connection.cursor() as cursor:
             if existing_columns(cursor, table_slice.schema, table_slice.table) is None:
+                if snapshot_column(context) is not None:
+                    return empty_history(table_slice.columns)
                 raise WarehouseError(
                     f"warehouse table {table_slice.schema}.{table_slice.table} does not exist "
                     f"yet: materialize {table_slice.schema}/{table_slice.table} first"

@@ -15,10 +15,7 @@ import psycopg
 from dagster._core.storage.db_io_manager import DbIOManager
 from psycopg import sql
 
-from secoda_pipelines.store.postgres_connection import (
-    masked,
-    transaction,
-)
+from secoda_pipelines.store.postgres_connection import transaction, warehouse_name
 from secoda_pipelines.store.postgres_frames import (
     copy_frame,
     ensure_table,
@@ -49,7 +46,7 @@ class PostgresWarehouse(Warehouse):
         self._url = url
 
     def __repr__(self) -> str:
-        return f"PostgresWarehouse({masked(self._url)!r})"
+        return f"PostgresWarehouse({warehouse_name(self._url)!r})"
 
     def io_manager(self) -> DbIOManager:
         return postgres_io_manager(self._url)
@@ -128,7 +125,7 @@ class PostgresWarehouse(Warehouse):
             return read_frame(cursor, query, list(equal.values()))
 
     def location(self) -> str:
-        return masked(self._url)
+        return warehouse_name(self._url)
 
     def query_hint(self, sql_text: str) -> str:
         # The URL stays in the variable: printing it would print the password.

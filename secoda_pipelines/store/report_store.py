@@ -1,20 +1,26 @@
 """`ReportStore`: the resource every job writes its report through, whatever the backend.
 
 A job appends its rows once per run (`append`), then records what each write did on those
-same rows (`record_writes`): one row per resource per run. This module holds what every
-backend shares, turning a job's frame into rows of the table's fixed schema; the warehouse
-`selection.choose_warehouse` picks when the run starts only runs the SQL.
+same rows (`record_writes`): one row per resource per run. A write-back run holds the
+Secoda workspace while it writes (`workspace_lock`), so that one run at a time writes to
+it. This module holds what every backend shares, turning a job's frame into rows of the
+table's fixed schema; the warehouse `selection.choose_warehouse` picks when the run starts
+only runs the SQL.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import dagster as dg
 import duckdb
 import pandas as pd
+from pydantic import Field
 
+from secoda_pipelines.store.duckdb_files import duckdb_path
 from secoda_pipelines.store.report_rows import typed_rows
 from secoda_pipelines.store.report_tables import (
     REPORT_TABLES,
@@ -25,9 +31,15 @@ from secoda_pipelines.store.selection import (
     choose_warehouse,
     database_field,
     lock_wait_field,
+    warehouse_url,
     warehouse_url_field,
 )
 from secoda_pipelines.store.warehouse import Warehouse
+from secoda_pipelines.store.workspace_lock import (
+    WRITE_LOCK_WAIT_DESCRIPTION,
+    WRITE_LOCK_WAIT_SECONDS,
+    WorkspaceLock,
+)
 
 
 class ReportStore(dg.ConfigurableResource):
@@ -37,6 +49,9 @@ class ReportStore(dg.ConfigurableResource):
     warehouse_url: str = warehouse_url_field()
     database: str = database_field()
     lock_wait_seconds: float = lock_wait_field()
+    write_lock_wait_seconds: float = Field(
+        default=WRITE_LOCK_WAIT_SECONDS, ge=0, description=WRITE_LOCK_WAIT_DESCRIPTION
+    )
 
     def warehouse(self) -> Warehouse:
         """Returns the warehouse these settings (else the environment, now) name.
@@ -46,6 +61,37 @@ class ReportStore(dg.ConfigurableResource):
             ValueError: the DuckDB file is named like one of its schemas.
         """
         return choose_warehouse(self.warehouse_url, self.database, self.lock_wait_seconds)
+
+    def workspace_lock(
+        self, workspace: str, run_id: str, log: logging.Logger | None = None
+    ) -> AbstractContextManager[None]:
+        """Returns the lock that makes run `run_id` the one writer of the Secoda workspace
+        at base URL `workspace`, for a `with` block around the run's writes.
+
+        Entering the block takes it: a session advisory lock in the PostgreSQL warehouse,
+        else an flock on a lock file beside the DuckDB file (see `workspace_lock`). While
+        another run holds the workspace, it waits up to `write_lock_wait_seconds`, logging
+        to `log` (a Dagster log manager, a logger; None: this module's) whom it waits for,
+        at once and every minute. Leaving the block releases it, also on an exception; the
+        server or the kernel releases it when the process dies. Enter it while holding no
+        DuckDB connection or transaction.
+
+        Raises:
+            ValueError: `workspace` is not an http(s) URL, or `run_id` is empty (at once).
+            WarehouseError: SECODA_WAREHOUSE_URL is not usable (at once), or the lock
+                cannot be taken (on entering).
+            WorkspaceBusyError: on entering, another run still held the workspace after the
+                wait; the message names its run id.
+        """
+        postgres = warehouse_url(self.warehouse_url)
+        return WorkspaceLock(
+            workspace,
+            run_id,
+            postgres_url=postgres,
+            duckdb_file="" if postgres else duckdb_path(self.database),
+            wait_seconds=self.write_lock_wait_seconds,
+            log=log,
+        )
 
     def append(
         self,

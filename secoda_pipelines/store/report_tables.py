@@ -142,7 +142,8 @@ MIGRATION_COVERAGE = ReportTable(
         ("kept", INT),
         ("unmatched", INT),
         ("ambiguous", INT),
-        ("safe_to_delete_source", BOOL),
+        ("safe_to_delete_source", BOOL),  # the run's verdict, the same on each of its rows
+        ("blocked_by", TEXT),  # what blocks it, "; "-separated; null when safe
     ),
     records_writes=False,  # a summary of the run's plan or of the target after it
 )

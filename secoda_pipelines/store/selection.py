@@ -50,7 +50,8 @@ def warehouse_url(configured: str | None = None) -> str | None:
     else SECODA_WAREHOUSE_URL as the environment holds it now; None for DuckDB.
 
     Raises:
-        WarehouseError: the URL is not a postgresql:// URL (shown without its password).
+        WarehouseError: the URL is not a postgresql:// URL that psycopg reads one way only
+            (shown, if at all, with every secret masked).
     """
     raw = (configured or os.environ.get(WAREHOUSE_URL_VARIABLE) or "").strip()
     if not raw:

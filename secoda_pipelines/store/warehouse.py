@@ -91,8 +91,11 @@ class Warehouse(ABC):
 
     @abstractmethod
     def location(self) -> str:
-        """Returns where the tables are, fit to print: a path, or a URL without password."""
+        """Returns where the tables are, fit to print: the DuckDB file's path, or a database
+        named by host, port and database only (`postgresql://host:port/database`: no user,
+        password or parameter)."""
 
     @abstractmethod
     def query_hint(self, sql: str) -> str:
-        """Returns a shell command that runs `sql` on this warehouse (never the password)."""
+        """Returns a shell command that runs `sql` on this warehouse; a secret (a password)
+        never appears in it: the command reads it from the environment."""

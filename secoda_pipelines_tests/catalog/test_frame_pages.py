@@ -36,6 +36,7 @@ from secoda_pipelines.catalog.frames import (
     to_lower,
     to_text,
     to_timestamp,
+    unreadable_counts,
 )
 
 FRAMES: dict[str, tuple[Callable[[Sequence[dict[str, Any]]], pd.DataFrame], tuple]] = {
@@ -56,6 +57,7 @@ CONVERTERS = {
     "bool": to_bool,
     "timestamp": to_timestamp,
     "list": to_json_list,
+    "unreadable": unreadable_counts,
 }
 
 # What the API has been seen to send, and worse: every kind of field gets every value.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from secoda_pipelines.catalog.frames import (
     QUESTION_REPLY_FIELDS,
     TABLE_FIELDS,
     USER_FIELDS,
+    id_list,
     list_lengths,
     parse_list,
     rows_of_other_integrations,
@@ -34,6 +36,7 @@ from secoda_pipelines.catalog.frames import (
     to_json_list,
     to_text,
     to_timestamp,
+    unreadable_counts,
 )
 from secoda_pipelines_tests.helpers import duckdb_round_trip
 
@@ -74,6 +77,8 @@ SCHEMAS: dict[str, tuple[Callable[[list[dict[str, Any]]], pd.DataFrame], dict[st
             "owners": STR,
             "tags": STR,
             "created_at": TS,
+            "external_usage_unreadable": STR,
+            "internal_usage_unreadable": STR,
         },
     ),
     "questions": (
@@ -266,6 +271,9 @@ def test_dashboards_usage_as_nullable_ints_and_user_lists_null_vs_empty() -> Non
     assert frame["external_updated_at"].iloc[0] == utc("2024-05-01 04:00:00")
     assert frame["external_updated_at"].iloc[1:].isna().all()
     assert frame["created_at"].iloc[0] == utc("2023-01-01 00:00:00")
+    # What was sent where a count belongs but is not one: kept, so it is not taken for null.
+    assert frame["external_usage_unreadable"].tolist() == [pd.NA, pd.NA, pd.NA]
+    assert frame["internal_usage_unreadable"].tolist() == [pd.NA, "1.5", "lots"]
 
 
 def test_dashboards_accept_integration_id_when_integration_is_absent() -> None:
@@ -407,6 +415,43 @@ def test_list_fields_are_compact_json_never_python_reprs() -> None:
     ]
 
 
+def test_objects_in_list_fields_are_stored_as_their_ids_in_every_list_column() -> None:
+    user = {"id": "u1", "email": "ann@example.com", "first_name": "Ann"}
+    other = {"id": 7, "email": "bob@example.com"}
+    nameless = {"email": "eve@example.com"}  # no id: kept as the object it is, as JSON
+    objects = [user, other, nameless]
+    dashboards = dashboards_frame(
+        [
+            {
+                "id": "d1",
+                "owners": objects,
+                "tags": [{"id": "t1", "name": "finance"}],
+                "external_users": objects,
+                "internal_users": json.dumps([user]),
+            }
+        ]
+    )
+    users = users_frame(
+        [{"id": "u1", "user_groups": [{"id": "g1", "name": "Data"}], "teams": [other]}]
+    )
+    tables = tables_frame([{"id": "t", "owners": [user], "tags": [{"id": "t2"}]}])
+    expected = '["u1",7,{"email":"eve@example.com"}]'
+    assert dashboards["owners"].tolist() == [expected]
+    assert dashboards["external_users"].tolist() == [expected]
+    assert dashboards["internal_users"].tolist() == ['["u1"]']
+    assert dashboards["tags"].tolist() == ['["t1"]']
+    assert users["user_groups"].tolist() == ['["g1"]']
+    assert users["teams"].tolist() == ["[7]"]
+    assert (tables["owners"].tolist(), tables["tags"].tolist()) == (['["u1"]'], ['["t2"]'])
+    every_list = pd.concat(
+        [dashboards[["owners", "tags", "external_users"]].stack(), users["teams"]]
+    )
+    assert not every_list.str.contains("'").any(), "no Python repr anywhere"
+    assert parse_list(dashboards["owners"].iloc[0]) == ["u1", 7, nameless]
+    assert id_list([user, other, nameless, [user]]) == ["u1", "7"]
+    assert list_lengths([objects, json.dumps(objects)]).tolist() == [3, 3]
+
+
 def test_list_fields_keep_lists_of_equal_length_as_elements() -> None:
     assert to_json_list([["a", "b"], ["c", "d"]]).tolist() == ['["a","b"]', '["c","d"]']
     assert list_lengths([["a", "b"], ["c", "d"]]).tolist() == [2, 2]
@@ -422,6 +467,20 @@ def test_parse_list_and_lengths_read_json_text_back() -> None:
 def test_to_int_reads_whole_numbers_only() -> None:
     values = [1, "12", " 7 ", 3.0, "4.0", "1.5", "", None, True, "abc", float("nan")]
     assert to_int(values).tolist() == [1, 12, 7, 3, 4, *[pd.NA] * 6]
+
+
+def test_usage_values_that_are_not_counts_are_kept_as_sent_not_taken_for_null() -> None:
+    values = [12, "12", " 7 ", "4.0", None, float("nan"), "", "n/a", 1.5, "1.5", True, [3]]
+    assert to_int(values).tolist() == [12, 12, 7, 4, *[pd.NA] * 8]
+    assert unreadable_counts(values).tolist() == [
+        *[pd.NA] * 6,
+        "",
+        "n/a",
+        "1.5",
+        "1.5",
+        "true",
+        "[3]",
+    ]
 
 
 def test_to_bool_reads_the_usual_spellings() -> None:
@@ -456,13 +515,17 @@ BACK = {STR: to_text, INT: to_int, BOOL: to_bool, TS: to_timestamp}
 @pytest.mark.parametrize("asset", sorted(SCHEMAS))
 def test_every_frame_survives_a_duckdb_round_trip(asset: str, tmp_path: Path) -> None:
     build, schema = SCHEMAS[asset]
+    # An `unreadable` column is read from another field's key: null for these counts.
+    own = [field for field in FIELDS[asset] if field.kind != "unreadable"]
+    derived = [field.name for field in FIELDS[asset] if field.kind == "unreadable"]
     rows = [
-        {field.keys[0]: VALUES[field.kind][0] for field in FIELDS[asset]},
+        {field.keys[0]: VALUES[field.kind][0] for field in own},
         {"id": "all-null"},
-        {field.keys[0]: VALUES[field.kind][1] for field in FIELDS[asset]},
+        {field.keys[0]: VALUES[field.kind][1] for field in own},
     ]
     frame = build(rows)
-    assert frame.iloc[0].notna().all() and frame.iloc[2].notna().all()
+    assert frame.drop(columns=derived).iloc[[0, 2]].notna().all().all()
+    assert frame[derived].isna().all().all()
     back, types = duckdb_round_trip(frame, tmp_path / "frames.duckdb")
     assert types == {name: DUCKDB_TYPES[dtype] for name, dtype in schema.items()}
     assert back.iloc[1].drop("id").isna().all(), "nulls stay null"

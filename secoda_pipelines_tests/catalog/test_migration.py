@@ -1,4 +1,7 @@
-"""Migration planning rules on hand-made rows."""
+"""Migration planning rules on hand-made rows: the package's rule functions, and the plan
+as both the package's planner (`MigrationMatcher`) and the tests' oracle of SPEC B
+(`migration_oracle.plan_by_spec`) make it, each checked against what was worked out by
+hand."""
 
 from __future__ import annotations
 
@@ -9,14 +12,27 @@ import pytest
 from secoda_pipelines.catalog.migration import (
     Renames,
     decide_fields,
-    is_documented,
     is_empty,
-    plan_migration,
     preview_source,
     rename_map_errors,
-    slim,
-    unused_rename_keys,
+    unused_rename_keys_of,
 )
+from secoda_pipelines.catalog.migration_match import MigrationMatcher, plan_in_duckdb
+from secoda_pipelines_tests.catalog import migration_oracle
+
+
+def matcher(*sides, database_map=None, schema_map=None, **options):
+    renames = Renames.from_maps(database_map, schema_map)
+    return plan_in_duckdb(*sides, renames=renames, **options)
+
+
+PLANNERS = {"matcher": matcher, "oracle": migration_oracle.plan_by_spec}
+
+
+@pytest.fixture(params=sorted(PLANNERS))
+def plan_migration(request):
+    """The plan of the rows given, made by the package's planner or by the oracle."""
+    return PLANNERS[request.param]
 
 
 def table(id_, title, db="Analytics", schema="Core", **docs):
@@ -34,14 +50,16 @@ def column(id_, table_title, title, db="analytics", schema="core", **docs):
     }
 
 
-@pytest.mark.parametrize("value", [None, "", [], False])
+@pytest.mark.parametrize("value", [None, "None", "", [], False])
 def test_empty_values(value):
     assert is_empty(value)
+    assert migration_oracle.empty(value)
 
 
-@pytest.mark.parametrize("value", ["x", ["t"], True, 0.0 + 1])
+@pytest.mark.parametrize("value", ["x", ["t"], True, 0.0 + 1, 0, "none", " "])
 def test_non_empty_values(value):
     assert not is_empty(value)
+    assert not migration_oracle.empty(value)
 
 
 def test_each_field_rule():
@@ -67,6 +85,8 @@ def test_each_field_rule():
     assert decision.patch == {"description": "Orders", "pii": True}
     assert decision.kept == []
     assert decision.action == "update"
+    fields = ["description", "definition", "tags", "pii", "owners"]
+    assert migration_oracle.decide(source, target, fields, False) == (decision.patch, [])
 
 
 def test_different_target_value_is_kept_unless_overwrite():
@@ -77,7 +97,7 @@ def test_different_target_value_is_kept_unless_overwrite():
     assert (replaced.patch, replaced.action) == ({"description": "new"}, "update")
 
 
-def test_plan_matches_case_insensitively_and_marks_ambiguous_and_unmatched():
+def test_plan_matches_case_insensitively_and_marks_ambiguous_and_unmatched(plan_migration):
     source_tables = [
         table("s1", "Orders", description="o"),
         table("s2", "customers", description="c"),
@@ -109,9 +129,139 @@ def test_plan_matches_case_insensitively_and_marks_ambiguous_and_unmatched():
     assert plan["kind"].tolist() == ["table"] * 4 + ["column"] * 2
 
 
+# --- columns of unmatched and ambiguous tables --------------------------------------------
+
+
+def by_source(plan):
+    return plan.set_index("source_id")
+
+
+def assert_held_back(row, action, detail):
+    """The column is neither matched nor written, and its reason names its table."""
+    assert (row["action"], row["target_id"], row["detail"]) == (action, None, detail)
+    assert (row["patch"], row["expected"], row["fields"], row["kept_fields"]) == ({}, {}, [], [])
+
+
+def test_a_column_of_an_unmatched_table_is_unmatched_though_its_key_is_in_the_target(
+    plan_migration,
+):
+    # The target lists a column under "legacy" but no table "legacy" (the table went
+    # between the two listings): the column's own key matches, its table does not.
+    source_tables = [table("s1", "Legacy", description="old"), table("s2", "orders")]
+    target_tables = [table("t2", "orders")]
+    source_columns = [
+        column("c1", "legacy", "id", description="key"),
+        column("c2", "orders", "id", description="key"),
+    ]
+    target_columns = [column("tc1", "LEGACY", "ID"), column("tc2", "orders", "id")]
+    plan = by_source(plan_migration(source_tables, target_tables, source_columns, target_columns))
+    assert plan.loc["s1", "action"] == "unmatched"
+    assert_held_back(
+        plan.loc["c1"],
+        "unmatched",
+        "its table analytics.core.legacy is unmatched: no table analytics.core.legacy in the "
+        "target",
+    )
+    assert plan.loc["c1", "documented"]  # it counts against deleting the source
+    assert plan.loc["c2", ["action", "target_id", "patch"]].tolist() == [
+        "update",
+        "tc2",
+        {"description": "key"},
+    ]
+
+
+def test_a_column_of_a_table_found_twice_in_the_target_is_ambiguous(plan_migration):
+    # Only one of the two target tables has the column: its own key is found once.
+    source_tables = [table("s1", "customers", description="people")]
+    target_tables = [table("t1", "customers"), table("t2", " CUSTOMERS")]
+    source_columns = [column("c1", "customers", "email", pii=True)]
+    target_columns = [column("tc1", "Customers", "email")]
+    plan = by_source(plan_migration(source_tables, target_tables, source_columns, target_columns))
+    assert plan.loc["s1", "action"] == "ambiguous"
+    assert_held_back(
+        plan.loc["c1"],
+        "ambiguous",
+        "its table analytics.core.customers is ambiguous: analytics.core.customers occurs 2 "
+        "times in the target: t1, t2",
+    )
+
+
+def test_a_column_of_tables_renamed_onto_one_key_is_ambiguous(plan_migration):
+    source_tables = [table("s1", "orders", db="eu"), table("s2", "orders", db="us")]
+    target_tables = [table("t1", "orders", db="global")]
+    source_columns = [column("c1", "orders", "id", db="EU", description="key")]
+    target_columns = [column("tc1", "orders", "id", db="global")]
+    maps = {"database_map": {"eu": "global", "us": "global"}}
+    plan = by_source(
+        plan_migration(source_tables, target_tables, source_columns, target_columns, **maps)
+    )
+    assert plan.loc["c1", ["key", "matched_as"]].tolist() == [
+        "eu.core.orders.id",
+        "global.core.orders.id",
+    ]
+    assert_held_back(
+        plan.loc["c1"],
+        "ambiguous",
+        "its table global.core.orders is ambiguous: global.core.orders occurs 2 times in the "
+        "source: s1, s2",
+    )
+
+
+def test_the_table_rule_comes_before_the_columns_own_key(plan_migration):
+    # The column's own key is found twice in the target, and its table not at all: it is
+    # unmatched, for its table.
+    source_tables = [table("s1", "gone")]
+    source_columns = [column("c1", "gone", "id", description="key")]
+    target_columns = [column("tc1", "gone", "id"), column("tc2", "GONE", "Id")]
+    plan = by_source(
+        plan_migration(source_tables, [table("t9", "x")], source_columns, target_columns)
+    )
+    assert_held_back(
+        plan.loc["c1"],
+        "unmatched",
+        "its table analytics.core.gone is unmatched: no table analytics.core.gone in the target",
+    )
+
+
+def test_a_column_whose_table_the_source_does_not_list_follows_the_target_table(
+    plan_migration,
+):
+    # The table was created between the two listings: the column is matched when the
+    # target has its table once, and unmatched (naming the table) when it has none.
+    target_tables = [table("t1", "fresh")]
+    source_columns = [
+        column("c1", "fresh", "id", description="key"),
+        column("c2", "other", "id", description="key"),
+    ]
+    target_columns = [column("tc1", "fresh", "id"), column("tc2", "other", "id")]
+    plan = by_source(plan_migration([], target_tables, source_columns, target_columns))
+    assert plan.loc["c1", ["action", "target_id"]].tolist() == ["update", "tc1"]
+    assert_held_back(
+        plan.loc["c2"],
+        "unmatched",
+        "its table analytics.core.other is unmatched: no table analytics.core.other in the target",
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "action", "patch"),
+    [
+        ("None", None, "unchanged", {}),  # the API's null is never carried
+        ("Orders", "None", "update", {"description": "Orders"}),  # ... and is filled
+        ("Orders", "Other", "kept", {}),
+    ],
+)
+def test_the_api_null_is_an_empty_value(plan_migration, source, target, action, patch):
+    plan = plan_migration(
+        [table("s1", "t", description=source)], [table("t1", "t", description=target)]
+    )
+    assert plan.loc[0, ["action", "patch"]].tolist() == [action, patch]
+    assert plan.loc[0, "documented"] == (source != "None")
+
+
 def test_unknown_field_is_refused():
     with pytest.raises(ValueError, match=r"unknown field\(s\) \['colour'\]"):
-        plan_migration([], [], fields=["description", "colour"])
+        matcher([], [], fields=["description", "colour"])
 
 
 def test_preview_source_is_the_most_recent_older_integration_of_the_same_type():
@@ -127,25 +277,10 @@ def test_preview_source_is_the_most_recent_older_integration_of_the_same_type():
     assert preview_source(integrations[2], integrations) is None
 
 
-def test_slim_keeps_only_what_planning_reads():
-    row = column("c1", "orders", "id", description="key", tags=["t"], pii=True, url="x", extra=1)
-    assert slim([row], "column", ["description", "tags"]) == [
-        {
-            "id": "c1",
-            "table_database": "analytics",
-            "table_schema": "core",
-            "table_title": "orders",
-            "title": "id",
-            "description": "key",
-            "tags": ["t"],
-        }
-    ]
-
-
 # --- database_map and schema_map ---------------------------------------------------------
 
 
-def test_a_rename_matches_what_plain_names_cannot_case_insensitively():
+def test_a_rename_matches_what_plain_names_cannot_case_insensitively(plan_migration):
     source_tables = [table("s1", "Orders", db="PROD", schema="Public", description="o")]
     target_tables = [table("t1", "orders", db="acme-analytics", schema="core")]
     source_columns = [column("c1", "ORDERS", "Id", db="Prod", schema="PUBLIC", description="k")]
@@ -153,9 +288,13 @@ def test_a_rename_matches_what_plain_names_cannot_case_insensitively():
     plain = plan_migration(source_tables, target_tables, source_columns, target_columns)
     assert plain["action"].tolist() == ["unmatched", "unmatched"]
 
-    renames = Renames.from_maps({" prod ": "ACME-Analytics"}, {"PUBLIC": "Core"})
     plan = plan_migration(
-        source_tables, target_tables, source_columns, target_columns, renames=renames
+        source_tables,
+        target_tables,
+        source_columns,
+        target_columns,
+        database_map={" prod ": "ACME-Analytics"},
+        schema_map={"PUBLIC": "Core"},
     ).set_index("source_id")
     assert plan.loc["s1", ["action", "target_id"]].tolist() == ["update", "t1"]
     assert plan.loc["c1", ["action", "target_id"]].tolist() == ["update", "tc1"]
@@ -178,17 +317,17 @@ def test_a_schema_rename_applies_in_every_database_and_renames_are_not_chained()
     assert renames.key(("other", "finance", "t")) == ("other", "finance", "t")
 
 
-def test_two_sources_renamed_onto_one_key_are_ambiguous():
+def test_two_sources_renamed_onto_one_key_are_ambiguous(plan_migration):
     source_tables = [table("s1", "orders", db="eu"), table("s2", "orders", db="us")]
     target_tables = [table("t1", "orders", db="global")]
-    renames = Renames.from_maps({"EU": "global", "us": "Global"}, {})
-    plan = plan_migration(source_tables, target_tables, renames=renames)
+    maps = {"database_map": {"EU": "global", "us": "Global"}}
+    plan = plan_migration(source_tables, target_tables, **maps)
     assert plan["action"].tolist() == ["ambiguous", "ambiguous"]
     assert plan["key"].tolist() == ["eu.core.orders", "us.core.orders"]
     assert "global.core.orders occurs 2 times in the source: s1, s2" in plan["detail"][0]
 
 
-def test_no_renames_match_as_the_source_key():
+def test_no_renames_match_as_the_source_key(plan_migration):
     plan = plan_migration([table("s1", "Orders")], [table("t1", "orders")])
     assert plan.loc[0, "key"] == plan.loc[0, "matched_as"] == "analytics.core.orders"
 
@@ -225,7 +364,10 @@ def test_a_map_key_no_source_table_uses_is_named_with_the_names_in_use():
         table("s1", "a", db="Prod", schema="public"),
         table("s2", "b", db="prod", schema="Fin"),
     ]
-    errors = unused_rename_keys({"PROD": "x", "prd": "x"}, {"FIN": "y", "pubilc": "z"}, tables)
+    with MigrationMatcher(["description"]) as planner:
+        planner.add_rows("source", "table", tables)
+        used = planner.source_names
+    errors = unused_rename_keys_of({"PROD": "x", "prd": "x"}, {"FIN": "y", "pubilc": "z"}, used)
     assert errors == [
         "database_map key 'prd' is no database of the source's tables; its databases: Prod",
         "schema_map key 'pubilc' is no schema of the source's tables; its schemas: Fin, public",
@@ -240,9 +382,10 @@ def test_a_map_key_no_source_table_uses_is_named_with_the_names_in_use():
         ({"pii": True}, True),
         ({"tags": ["t"]}, True),
         ({"owners": ["u1"]}, False),  # not one of the fields asked for
+        ({"description": "None", "definition": "None"}, False),  # the API's null
+        ({"pii": 0}, True),  # 0 is not false
     ],
 )
-def test_a_resource_is_documented_by_a_non_empty_migrated_field(docs, documented):
-    assert is_documented(docs, ["description", "definition", "tags", "pii"]) is documented
+def test_a_resource_is_documented_by_a_non_empty_migrated_field(plan_migration, docs, documented):
     plan = plan_migration([table("s1", "t", **docs)], [])
     assert plan.loc[0, "documented"] == documented

@@ -1,39 +1,47 @@
-"""The DuckDB planner (`catalog.migration_match`) against the reference planner
-(`catalog.migration.plan_migration`): the same plan, row for row, on the demo workspace and
-on generated workspaces full of the cases that matter."""
+"""The package's planner (`catalog.migration_match.MigrationMatcher`) against SPEC B's
+rules as the tests' oracle states them (`migration_oracle.plan_by_spec`): the same plan, row
+for row, on the demo and small sandbox workspaces and on generated workspaces full of the
+cases that matter; and the same coverage."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import math
-import random
+from collections import Counter
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from secoda_pipelines.catalog import migration_match
-from secoda_pipelines.catalog.coverage import (
-    coverage_of_counts,
-    migration_coverage,
-    plan_counts,
-)
-from secoda_pipelines.catalog.migration import (
-    MIGRATABLE_FIELDS,
-    PLAN_COLUMNS,
-    Renames,
-    plan_migration,
-    unused_rename_keys,
-    unused_rename_keys_of,
-)
+from secoda_pipelines.catalog.coverage import COUNT_COLUMNS, coverage_of_counts
+from secoda_pipelines.catalog.migration import Renames, unused_rename_keys_of
 from secoda_pipelines.catalog.migration_match import (
     MigrationMatcher,
     as_plan_frame,
     plan_in_duckdb,
 )
+from secoda_pipelines_tests.catalog.migration_oracle import (
+    PLAN_COLUMNS,
+    SPEC_DEFAULT_FIELDS,
+    SPEC_FIELDS,
+    coverage_by_spec,
+    empty,
+    fold,
+    plan_by_spec,
+)
+from secoda_pipelines_tests.catalog.migration_workspaces import (
+    generated_workspace,
+    listed,
+    listings,
+)
 
-DEFAULT = ("description", "definition", "tags", "pii")
+DEFAULT = SPEC_DEFAULT_FIELDS
+RENAMES = {
+    "database_map": {"raw": "Analytics", "a.b": "a"},
+    "schema_map": {" Public ": "core", "b.c": "c"},
+}
 
 
 def records(plan: pd.DataFrame) -> list[dict[str, Any]]:
@@ -47,11 +55,26 @@ def records(plan: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def assert_same_plan(source_tables, target_tables, source_columns, target_columns, **options):
-    expected = plan_migration(
-        source_tables, target_tables, source_columns, target_columns, **options
+def matcher_plan(
+    source_tables,
+    target_tables,
+    source_columns,
+    target_columns,
+    *,
+    database_map=None,
+    schema_map=None,
+    **options,
+):
+    renames = Renames.from_maps(database_map, schema_map)
+    return plan_in_duckdb(
+        source_tables, target_tables, source_columns, target_columns, renames=renames, **options
     )
-    actual = plan_in_duckdb(source_tables, target_tables, source_columns, target_columns, **options)
+
+
+def assert_same_plan(source_tables, target_tables, source_columns, target_columns, **options):
+    """Asserts that the matcher's plan is SPEC B's, row for row; returns it."""
+    expected = plan_by_spec(source_tables, target_tables, source_columns, target_columns, **options)
+    actual = matcher_plan(source_tables, target_tables, source_columns, target_columns, **options)
     assert len(actual) == len(expected)
     for at, (mine, theirs) in enumerate(zip(records(actual), records(expected), strict=True)):
         assert mine == theirs, f"plan row {at} differs"
@@ -59,95 +82,12 @@ def assert_same_plan(source_tables, target_tables, source_columns, target_column
     return actual
 
 
+def fields_in_use(rows) -> set[str]:
+    """The SPEC fields that some row has non-empty."""
+    return {field for field in SPEC_FIELDS if any(not empty(row.get(field)) for row in rows)}
+
+
 # ------------------------------------------------------------------------- generated
-
-DATABASES = ["Analytics", " ANALYTICS ", "raw", None, "a.b", "a", "Straße", "STRASSE", ""]
-SCHEMAS = ["core", "Core", " public", "b.c", "c", "", None, "finance"]
-TITLES = ["orders", "Orders ", "customers", "x", "b.c", "ïnvoices", "None", "", None]
-VALUES = {
-    "description": [None, "", "Orders", "orders", "x", 1, 1.0, "None", "  "],
-    "definition": [None, "", "`id`: key.", "md", True],
-    "tags": [None, [], ["t1"], ["t1", "t2"], ["t2", "t1"], ["t3", "t1", "t2"], "t1"],
-    "pii": [None, False, True, 1, 0],
-    "owners": [None, [], ["u1"], ["u2", "u1"], [{"id": 1}], [{"id": 1}, {"id": 2}]],
-    "verified": [None, False, True],
-}
-
-
-def _docs(rng: random.Random) -> dict[str, Any]:
-    docs = {}
-    for field, values in VALUES.items():
-        if rng.random() < 0.85:  # now and then the API leaves a field out
-            docs[field] = rng.choice(values)
-    return docs
-
-
-def _table(rng: random.Random, number: int, ids: str) -> dict[str, Any]:
-    row = {
-        "id": f"{ids}{number}" if rng.random() < 0.8 else number,
-        "database": rng.choice(DATABASES),
-        "schema": rng.choice(SCHEMAS),
-        "title": rng.choice(TITLES),
-        "integration": ids,
-        **_docs(rng),
-    }
-    if rng.random() < 0.05:
-        del row["schema"]
-    return row
-
-
-def _column(rng: random.Random, number: int, ids: str) -> dict[str, Any]:
-    return {
-        "id": f"{ids}c{number}",
-        "table_database": rng.choice(DATABASES),
-        "table_schema": rng.choice(SCHEMAS),
-        "table_title": rng.choice(TITLES),
-        "title": rng.choice(["id", "ID", "amount", " email", "a.b", None]),
-        "type": "text",
-        **_docs(rng),
-    }
-
-
-def _like(rng: random.Random, row: dict[str, Any], ids: str, number: int) -> dict[str, Any]:
-    """A target copy of a source row: same key (re-cased, re-spaced), docs mostly alike."""
-    copy = {**row, "id": f"{ids}{number}"}
-    for name in ("database", "schema", "title", "table_database", "table_title"):
-        if isinstance(copy.get(name), str) and rng.random() < 0.5:
-            copy[name] = f" {copy[name].upper()} "
-    for field, values in VALUES.items():
-        if rng.random() < 0.3:
-            copy[field] = rng.choice(values)
-        elif isinstance(copy.get(field), list) and rng.random() < 0.5:
-            copy[field] = list(reversed(copy[field]))
-    return copy
-
-
-def generated_workspace(seed: int, size: int = 120) -> tuple[list, list, list, list]:
-    """A source and target with duplicates on either side, unmatched resources, keys
-    differing only in case and spaces, keys whose parts hold dots, empty values of every
-    kind, tags and owners in another order, missing fields and integer ids."""
-    rng = random.Random(seed)
-    sides = []
-    for make in (_table, _column):
-        source = [make(rng, n, "s") for n in range(size)]
-        target = [_like(rng, row, "t", n) for n, row in enumerate(source) if rng.random() < 0.7]
-        target += [make(rng, size + n, "t") for n in range(size // 4)]  # unmatched, dups
-        target += [_like(rng, rng.choice(source), "td", n) for n in range(size // 10)]
-        rng.shuffle(target)
-        sides.append((source, target))
-    (source_tables, target_tables), (source_columns, target_columns) = sides
-    return source_tables, target_tables, source_columns, target_columns
-
-
-def _listings(workspace: tuple[list, list, list, list]) -> list[tuple[str, str, list]]:
-    """The four listings of a generated workspace: (side, kind, rows), sources first."""
-    source_tables, target_tables, source_columns, target_columns = workspace
-    return [
-        ("source", "table", source_tables),
-        ("source", "column", source_columns),
-        ("target", "table", target_tables),
-        ("target", "column", target_columns),
-    ]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -158,13 +98,38 @@ def test_generated_workspace_gives_the_same_plan_row_for_row(seed, overwrite):
     assert set(plan["action"]) == {"update", "kept", "unchanged", "unmatched", "ambiguous"} - (
         {"kept"} if overwrite else set()
     )
+    columns = plan[plan["kind"] == "column"]
+    # Both rules on columns are exercised: some are held back by their table, some
+    # matched on their own keys and written.
+    assert columns["detail"].fillna("").str.startswith("its table ").any()
+    assert (columns["action"] == "update").any()
+
+
+def test_columns_of_generated_unmatched_and_ambiguous_tables_are_never_written():
+    """Every column the plan writes sits under a table key found once in the target and
+    at most once in the source: the plan never writes a column whose table is unmatched or
+    ambiguous (checked on the plan itself, not only against the oracle)."""
+    for seed in range(6):
+        source_tables, target_tables, source_columns, target_columns = generated_workspace(seed)
+        plan = matcher_plan(source_tables, target_tables, source_columns, target_columns)
+        in_source = Counter(_key(r, ("database", "schema", "title")) for r in source_tables)
+        in_target = Counter(_key(r, ("database", "schema", "title")) for r in target_tables)
+        columns = {str(r["id"]): r for r in source_columns}
+        written = plan[(plan["kind"] == "column") & plan["target_id"].notna()]
+        assert len(written)
+        for source_id in written["source_id"]:
+            table = _key(columns[source_id], ("table_database", "table_schema", "table_title"))
+            assert (in_source[table], in_target[table]) in ((0, 1), (1, 1)), table
+
+
+def _key(row, names):
+    return tuple(fold(row.get(name)) for name in names)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_every_field_and_renames_give_the_same_plan(seed):
-    renames = Renames.from_maps({"raw": "Analytics", "a.b": "a"}, {" Public ": "core", "b.c": "c"})
     plan = assert_same_plan(
-        *generated_workspace(seed), fields=MIGRATABLE_FIELDS, overwrite=False, renames=renames
+        *generated_workspace(seed), fields=SPEC_FIELDS, overwrite=False, **RENAMES
     )
     assert (plan["key"] != plan["matched_as"]).any()
 
@@ -177,11 +142,14 @@ def test_any_field_order_and_subset_gives_the_same_plan(fields):
 
 
 def test_tables_only_and_empty_sides_give_the_same_plan():
-    source_tables, target_tables, _, _ = generated_workspace(5)
+    source_tables, target_tables, source_columns, _ = generated_workspace(5)
     assert_same_plan(source_tables, target_tables, [], [])
     assert_same_plan(source_tables, [], [], [])
     assert_same_plan([], target_tables, [], [])
     assert_same_plan([], [], [], [])
+    # Columns whose tables the listings lack altogether: unmatched, naming the table.
+    plan = assert_same_plan([], [], source_columns, [])
+    assert plan["detail"].str.startswith("its table ").all()
 
 
 def test_many_chunks_in_and_out_give_the_same_plan(monkeypatch):
@@ -190,21 +158,32 @@ def test_many_chunks_in_and_out_give_the_same_plan(monkeypatch):
     monkeypatch.setattr(migration_match, "FETCH_ROWS", 2_048)
     workspace = generated_workspace(3, size=1_500)
     with MigrationMatcher(DEFAULT) as matcher:
-        for side, kind, rows in _listings(workspace):
+        for side, kind, rows in listings(workspace):
             assert matcher.add_rows(side, kind, iter(rows)) == len(rows)
         chunks = list(matcher.plan_chunks())
     assert len(chunks) == 2  # 3,000 source rows: 2,048 then 952
-    expected = plan_migration(*workspace[:2], workspace[2], workspace[3])
-    assert records(as_plan_frame(chunks)) == records(expected)
+    assert records(as_plan_frame(chunks)) == records(plan_by_spec(*workspace))
+
+
+def spec_counts(plan: pd.DataFrame, source_tables, source_columns) -> pd.DataFrame:
+    """The plan's rows counted by (kind, action, documented), with each kind's SPEC
+    fields in use in the source: what `MigrationMatcher.counts` must give."""
+    in_use = {"table": fields_in_use(source_tables), "column": fields_in_use(source_columns)}
+    counts = plan.groupby(["kind", "action", "documented"]).size().rename("resources")
+    counts = counts.reset_index()
+    counts["source_fields"] = [
+        json.dumps([f for f in SPEC_FIELDS if f in in_use[kind]]) for kind in counts["kind"]
+    ]
+    return counts[list(COUNT_COLUMNS)]
 
 
 def test_counts_updates_and_report_rows_read_the_same_plan():
     """What the job reads of a plan (its counts, its updates, the rows a report copies) is
-    the reference plan's, whatever the page sizes the rows came in."""
+    SPEC B's plan, whatever the page sizes the rows came in."""
     workspace = generated_workspace(7, size=400)
-    expected = plan_migration(*workspace, fields=DEFAULT)
+    expected = plan_by_spec(*workspace, fields=DEFAULT)
     with MigrationMatcher(DEFAULT) as matcher:
-        for side, kind, rows in _listings(workspace):
+        for side, kind, rows in listings(workspace):
             pages = [rows[at : at + 37] for at in range(0, len(rows), 37)]
             assert matcher.add_pages(side, kind, iter([[], *pages, []])) == len(rows)
         matcher.plan()
@@ -214,8 +193,11 @@ def test_counts_updates_and_report_rows_read_the_same_plan():
         assert matcher.update_count() == len(updates)
 
     keys = ["kind", "action", "documented"]
-    reference = plan_counts(expected).sort_values(keys).reset_index(drop=True)
-    pd.testing.assert_frame_equal(counts.sort_values(keys).reset_index(drop=True), reference)
+    reference = spec_counts(expected, workspace[0], workspace[2])
+    pd.testing.assert_frame_equal(
+        counts.sort_values(keys).reset_index(drop=True),
+        reference.sort_values(keys).reset_index(drop=True),
+    )
     wanted = expected[expected["action"] == "update"]
     assert [u.item for u in updates] == wanted.index.tolist()
     assert [(u.kind, u.key, u.target_id) for u in updates] == list(
@@ -230,6 +212,43 @@ def test_counts_updates_and_report_rows_read_the_same_plan():
     assert [json.loads(v) for v in report["fields"]] == expected["fields"].tolist()
 
 
+@pytest.mark.parametrize(
+    ("fields", "include_columns", "overwrite"),
+    [
+        (DEFAULT, True, False),
+        (SPEC_FIELDS, True, True),
+        (("description",), True, True),
+        (SPEC_FIELDS, False, True),
+    ],
+)
+def test_the_coverage_of_the_counts_is_spec_b_coverage(fields, include_columns, overwrite):
+    source_tables, target_tables, source_columns, target_columns = generated_workspace(2)
+    if not include_columns:
+        source_columns, target_columns = [], []  # the run never lists them
+    workspace = (source_tables, target_tables, source_columns, target_columns)
+    plan = plan_by_spec(*workspace, fields=fields, overwrite=overwrite)
+    with MigrationMatcher(fields, overwrite=overwrite) as matcher:
+        for side, kind, rows in listings(workspace):
+            matcher.add_rows(side, kind, rows)
+        matcher.plan()
+        coverage = coverage_of_counts(
+            matcher.counts(), "plan", fields=fields, include_columns=include_columns
+        )
+    expected = coverage_by_spec(
+        plan,
+        [*source_tables, *source_columns],
+        fields=fields,
+        include_columns=include_columns,
+    )
+    assert coverage["kind"].tolist() == (["table", "column"] if include_columns else ["table"])
+    for row in coverage.to_dict("records"):
+        figures = {k: row[k] for k in expected[row["kind"]]}
+        assert figures == expected[row["kind"]], row["kind"]
+        assert row["safe_to_delete_source"] is expected["safe_to_delete_source"]
+        assert row["blocked_by"] == ("; ".join(expected["blocked_by"]) or None)
+    assert expected["blocked_by"]  # generated workspaces always leave something behind
+
+
 def test_a_listing_that_fails_midway_raises_and_leaves_the_matcher_usable():
     source = generated_workspace(1)[0]
 
@@ -241,8 +260,10 @@ def test_a_listing_that_fails_midway_raises_and_leaves_the_matcher_usable():
         with pytest.raises(ConnectionError, match="the listing broke"):
             matcher.add_pages("source", "table", pages())
         matcher.clear("source")
+        assert matcher.source_fields == {"table": set(), "column": set()}
         assert matcher.add_pages("source", "table", [source]) == len(source)
         assert matcher.count("source", "table") == len(source)
+        assert matcher.source_fields["table"] == fields_in_use(source)
         with pytest.raises(KeyError, match="kind 'view'"):
             matcher.add_pages("source", "view", [source])
 
@@ -250,36 +271,57 @@ def test_a_listing_that_fails_midway_raises_and_leaves_the_matcher_usable():
 def test_chunks_carry_report_text_and_dicts_only_where_needed():
     source = [{"id": "s1", "database": "d", "schema": "s", "title": "t", "description": "x"}]
     target = [{"id": "t1", "database": "D", "schema": "S", "title": "T", "tags": ["a"]}]
+    target.append({**target[0], "id": "t2", "title": "u"})
     source.append({**source[0], "id": "s2", "title": "u"})
     with MigrationMatcher(["description", "tags"]) as matcher:
         matcher.add_rows("source", "table", source)
         matcher.add_rows("target", "table", target)
         (chunk,) = matcher.plan_chunks()
-    assert chunk["fields"].tolist() == ['["description"]', "[]"]
+    assert chunk["fields"].tolist() == ['["description"]', '["description"]']
     assert chunk["kept_fields"].tolist() == ["[]", "[]"]
+    assert chunk["patch"].tolist() == [{"description": "x"}, {"description": "x"}]
+    assert chunk["expected"].tolist() == [{"description": None}, {"description": None}]
+    source[1]["description"] = None
+    with MigrationMatcher(["description", "tags"]) as matcher:
+        matcher.add_rows("source", "table", source)
+        matcher.add_rows("target", "table", target)
+        (chunk,) = matcher.plan_chunks()
+    assert chunk["fields"].tolist() == ['["description"]', "[]"]
     assert chunk["patch"].tolist() == [{"description": "x"}, None]
-    assert chunk["expected"].tolist() == [{"description": None}, None]
-    assert json.loads(chunk["fields"][0]) == ["description"]
 
 
-def test_counts_give_the_same_coverage_as_the_plan():
-    workspace = generated_workspace(2)
-    plan = plan_migration(*workspace)
-    counts = plan_counts(plan)
-    kinds = ["table", "column"]
-    expected = migration_coverage(plan, kinds, "plan")
-    pd.testing.assert_frame_equal(coverage_of_counts(counts, kinds, "plan"), expected)
-    assert int(counts["resources"].sum()) == len(plan)
+def test_the_source_fields_in_use_are_noted_per_kind_whatever_the_run_migrates():
+    workspace = generated_workspace(4)
+    with MigrationMatcher(["description"]) as matcher:
+        for side, kind, rows in listings(workspace):
+            matcher.add_pages(side, kind, [rows[at : at + 10] for at in range(0, len(rows), 10)])
+        assert matcher.source_fields == {
+            "table": fields_in_use(workspace[0]),
+            "column": fields_in_use(workspace[2]),
+        }
+    assert matcher.source_fields["table"] == set(SPEC_FIELDS)
+    none_documented = [{"id": "s1", "title": "t", "owners": [], "pii": False, "tags": "None"}]
+    with MigrationMatcher(["description"]) as matcher:
+        matcher.add_rows("source", "table", none_documented)
+        assert matcher.source_fields == {"table": set(), "column": set()}
 
 
-def test_source_names_give_the_same_unused_rename_keys():
+def test_source_names_give_the_unused_rename_keys_of_the_source_tables():
     source_tables = generated_workspace(4)[0]
     maps = ({"raw": "x", "nowhere": "y", " ANALYTICS": "z"}, {"core": "a", "typo": "b"})
     with MigrationMatcher(DEFAULT) as matcher:
         matcher.add_rows("source", "table", source_tables)
         used = matcher.source_names
-    assert unused_rename_keys_of(*maps, used) == unused_rename_keys(*maps, source_tables)
-    assert len(unused_rename_keys_of(*maps, used)) == 2
+    first_seen: dict[str, dict[str, str]] = {"database": {}, "schema": {}}
+    for row in source_tables:
+        for level, names in first_seen.items():
+            names.setdefault(fold(row.get(level)), str(row.get(level) or "").strip())
+    assert used == first_seen
+    errors = unused_rename_keys_of(*maps, used)
+    assert [e.split(" is no ")[0] for e in errors] == [
+        "database_map key 'nowhere'",
+        "schema_map key 'typo'",
+    ]
 
 
 def test_clear_replaces_one_side_only():
@@ -291,6 +333,7 @@ def test_clear_replaces_one_side_only():
         assert as_plan_frame(matcher.plan_chunks())["action"].tolist() == ["update"]
         matcher.clear("target")
         assert (matcher.count("source", "table"), matcher.count("target", "table")) == (1, 0)
+        assert matcher.source_fields["table"] == {"description"}
         matcher.add_rows("target", "table", [{**target[0], "description": "x"}])
         assert as_plan_frame(matcher.plan_chunks())["action"].tolist() == ["unchanged"]
 
@@ -300,12 +343,7 @@ def test_unknown_field_is_refused():
         MigrationMatcher(["description", "colour"])
 
 
-# ------------------------------------------------------------------------------ demo
-
-
-def _listed(client, integration_id):
-    params = {"integration_id": integration_id}
-    return client.list("table/tables/", params), client.list("table/columns/", params)
+# ---------------------------------------------------------------------- sandboxes
 
 
 def test_demo_workspace_gives_the_same_plan_for_every_pair_of_integrations(sandbox, make_client):
@@ -313,16 +351,16 @@ def test_demo_workspace_gives_the_same_plan_for_every_pair_of_integrations(sandb
     client as the job lists them, with and without overwrite, with every field."""
     client = make_client(sandbox)
     integrations = client.list("integration/integrations/")
-    listed = {i["id"]: _listed(client, i["id"]) for i in integrations}
-    with_tables = [i for i, (tables, _) in listed.items() if tables]
+    lists = {i["id"]: listed(client, i["id"]) for i in integrations}
+    with_tables = [i for i, (tables, _) in lists.items() if tables]
     assert len(with_tables) >= 3
     pairs = 0
     for source, target in itertools.permutations(with_tables, 2):
         (source_tables, source_columns), (target_tables, target_columns) = (
-            listed[source],
-            listed[target],
+            lists[source],
+            lists[target],
         )
-        for overwrite, fields in ((False, DEFAULT), (True, MIGRATABLE_FIELDS)):
+        for overwrite, fields in ((False, DEFAULT), (True, SPEC_FIELDS)):
             assert_same_plan(
                 source_tables,
                 target_tables,
@@ -339,10 +377,42 @@ def test_demo_renamed_pair_gives_the_same_plan_with_the_maps(sandbox, make_clien
     client = make_client(sandbox)
     integrations = {i["name"]: i["id"] for i in client.list("integration/integrations/")}
     source, target = (
-        _listed(client, integrations["Redshift"]),
-        _listed(client, integrations["BigQuery"]),
+        listed(client, integrations["Redshift"]),
+        listed(client, integrations["BigQuery"]),
     )
-    renames = Renames.from_maps({"PROD": "Acme-Analytics"}, {" Public ": "CORE"})
-    plan = assert_same_plan(source[0], target[0], source[1], target[1], renames=renames)
+    maps = {"database_map": {"PROD": "Acme-Analytics"}, "schema_map": {" Public ": "CORE"}}
+    plan = assert_same_plan(source[0], target[0], source[1], target[1], **maps)
     assert {"update", "unmatched"} <= set(plan["action"])
     assert (plan["key"] != plan["matched_as"]).any()
+
+
+def test_small_workspace_gives_the_same_plan_onto_an_altered_copy(make_sandbox, make_client):
+    """The small workspace's bulk integration (1,000 tables, 10,000 columns) planned onto
+    a copy of itself in which some tables are gone, some doubled (re-cased) and some
+    values changed: every rule at a size where columns run to thousands."""
+    sandbox = make_sandbox(scale="small")
+    client = make_client(sandbox)
+    bulk = max(
+        client.list("integration/integrations/"),
+        key=lambda i: len(client.list("table/tables/", {"integration_id": i["id"]})),
+    )
+    tables, columns = listed(client, bulk["id"])
+    assert (len(tables), len(columns)) == (1_000, 10_000)
+    target_tables = [
+        {**row, "id": f"t{n}", "description": "changed" if n % 5 == 0 else row.get("description")}
+        for n, row in enumerate(tables)
+        if n % 7
+    ]
+    target_tables += [
+        {**row, "id": f"d{n}", "title": str(row["title"]).upper()}
+        for n, row in enumerate(tables)
+        if n % 11 == 1
+    ]
+    target_columns = [
+        {**row, "id": f"c{n}", "description": None if n % 3 == 0 else row.get("description")}
+        for n, row in enumerate(columns)
+    ]
+    plan = assert_same_plan(tables, target_tables, columns, target_columns, fields=SPEC_FIELDS)
+    by_kind = plan.groupby("kind")["action"].value_counts()
+    assert by_kind["column"]["unmatched"] and by_kind["column"]["ambiguous"]
+    assert by_kind["column"]["update"] and by_kind["table"]["kept"]

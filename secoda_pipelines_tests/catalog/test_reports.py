@@ -124,6 +124,30 @@ def test_null_and_zero_usage_and_null_or_empty_users_all_count_as_unused() -> No
     assert stale["days_since_external_update"].tolist() == [200, 200, 200, pd.NA]
 
 
+def test_usage_that_is_not_a_count_is_unknown_and_makes_no_dashboard_stale(
+    tmp_path: Path,
+) -> None:
+    """SPEC B: stale needs both counts null or 0. "n/a", "" or 1.5 is neither: the views are
+    unknown, so the dashboard is not stale; a count sent as text ("12") is that count."""
+    unknown = ["", "n/a", "1.5", 1.5, True, {"views": 3}]
+    rows = [dashboard(f"ext{i}", external_usage=v) for i, v in enumerate(unknown)]
+    rows += [dashboard(f"int{i}", internal_usage=v) for i, v in enumerate(unknown)]
+    rows += [
+        dashboard("text_twelve", external_usage="12"),
+        dashboard("text_zero", external_usage="0", internal_usage=" 0 "),
+        dashboard("null", external_usage=None, internal_usage=None),
+        dashboard("none_string_decoded", external_usage=None),
+    ]
+    frame = dashboards_frame(rows)
+    expected = ["none_string_decoded", "null", "text_zero"]
+    assert stale_ids(rows) == expected
+    # The same from the table as stored, and from raw API rows without the frame's columns.
+    back, _ = duckdb_round_trip(frame, tmp_path / "unknown.duckdb", "dashboards")
+    assert stale_dashboards(back, NOW)["id"].tolist() == expected
+    raw = pd.DataFrame(rows).rename(columns={"integration": "integration_id"})
+    assert stale_dashboards(raw, NOW)["id"].tolist() == expected
+
+
 def test_exactly_stale_after_days_old_is_not_yet_stale() -> None:
     rows = [
         dashboard("on_boundary", external_updated_at=iso(NOW - timedelta(days=90))),
@@ -307,6 +331,22 @@ def test_an_unknown_user_gets_a_null_email_and_int_owner_ids_join() -> None:
     report = adopt([reply("r1", "q1", ["ghost"]), reply("r2", "q1", [7])], [])
     emails = dict(zip(report["user_id"], report["email"], strict=True))
     assert emails == {"7": "seven@example.com", "ghost": pd.NA}
+
+
+def test_owners_given_as_user_objects_count_for_their_ids() -> None:
+    ann = {"id": "u1", "email": "ann@example.com", "first_name": "Ann"}
+    seven = {"id": 7, "email": "seven@example.com"}
+    replies = [
+        reply("r1", "q1", [ann, seven], accepted=True),
+        reply("r2", "q2", [ann, {"email": "no-id@example.com"}]),
+    ]
+    report = adopt(replies, [])
+    assert by_user(report) == {"u1": (2, 1), "7": (1, 1)}
+    assert report["email"].tolist() == ["ann@example.com", "seven@example.com"]
+    # Stored first, as the report asset reads them: the same.
+    stored = question_replies_frame(replies)
+    assert stored["owners"].tolist() == ['["u1",7]', '["u1",{"email":"no-id@example.com"}]']
+    assert by_user(adoption(stored, questions_frame([]), USERS)) == by_user(report)
 
 
 def test_sorted_by_replies_then_accepted_descending_then_user_id() -> None:

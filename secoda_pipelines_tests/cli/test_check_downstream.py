@@ -295,3 +295,15 @@ def test_an_unexpected_exception_is_one_line_without_the_key(monkeypatch):
     assert (code, out) == (check_downstream.ERROR, "")
     assert err.startswith("error: ") and "\n" not in err and "boom" in err
     assert SECRET not in err
+
+
+@pytest.mark.parametrize("kind", ["page_404", "empty_page"])
+def test_a_lineage_listing_cut_short_is_an_error_never_a_pass(make_sandbox, kind):
+    # Every later page of every lineage listing comes back 404 (or empty): the listing is
+    # read twice, comes up short of its count both times, and the check exits 2.
+    sandbox = make_sandbox(page_size=1)
+    sandbox.fail_next(kind, count=1000, path_contains="lineage/manual/")
+    result = check("product.events.page_views", "--depth", "0", url=sandbox.base_url)
+    error = one_line_error(result)
+    assert "lineage/manual/" in error and "where its count says" in error
+    assert "incomplete" in error

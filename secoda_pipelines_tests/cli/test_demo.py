@@ -6,13 +6,11 @@ import os
 import signal
 import time
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 import requests
 
-from secoda_pipelines.store.postgres_connection import masked
 from secoda_pipelines_tests.cli.console_script import Running, free_port, port_is_free, run
 from secoda_pipelines_tests.helpers import (
     api_rows,
@@ -20,6 +18,7 @@ from secoda_pipelines_tests.helpers import (
     independent_stale,
     query,
 )
+from secoda_pipelines_tests.store.secret_urls import files_text, secret_url, warehouse_name
 
 
 def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
@@ -82,22 +81,23 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
 def test_demo_with_a_warehouse_url_keeps_every_table_in_postgresql(
     sandbox, warehouse_url, tmp_path
 ):
-    password = urlsplit(warehouse_url).password
+    # A password with every reserved character, percent-encoded in user:password@.
+    secret = secret_url(warehouse_url, "userinfo_encoded")
     expected_stale = independent_stale(
         api_rows(sandbox, "dashboard/dashboards/"), datetime.now(UTC)
     )
 
-    result = run("demo", "--warehouse", warehouse_url, cwd=tmp_path)
+    result = run("demo", "--warehouse", secret.url, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert f"Stale dashboards: {len(expected_stale)}" in out
     assert "create_manual_lineage (2 edges): create: 1, exists: 1" in out
-    assert f"The tables are in {masked(warehouse_url)}. Query them with psql:" in out
+    name = warehouse_name(warehouse_url)
+    assert f"The tables are in {name}. Query them with psql:" in out
     assert 'psql "$SECODA_WAREHOUSE_URL" -c "SELECT * FROM reports.stale_dashboards"' in out
-    assert password not in out + result.stderr
-    assert password not in (tmp_path / ".demo" / "runs.log").read_text()
-    with psycopg.connect(warehouse_url) as connection:
+    assert secret.shown_in([out, result.stderr, *files_text(tmp_path / ".demo")]) == []
+    with psycopg.connect(secret.url) as connection:
         stored = connection.execute("SELECT count(*) FROM reports.stale_dashboards").fetchone()
         schemas = connection.execute(
             "SELECT DISTINCT table_schema FROM information_schema.tables "

@@ -131,3 +131,88 @@ def test_sandbox_command_rejects_a_bad_scale(tmp_path):
     assert result.returncode == 2
     assert "'huge' is not one of 'demo', 'small', 'large'" in result.stderr
     assert not (tmp_path / ".sandbox").exists()
+
+
+def test_sandbox_fault_kinds_and_methods_choose_what_faults_and_how(tmp_path):
+    port = free_port()
+    sandbox = Running(
+        "sandbox",
+        *("--port", str(port), "--fault-rate", "1"),
+        *("--fault-kinds", "applied_503,empty_page", "--fault-methods", "get,POST"),
+        cwd=tmp_path,
+    )
+    key = bearer(DEFAULT_API_KEY)
+    try:
+        url = served_url(sandbox)
+        settings = (
+            "Latency 0 ms per request; fault rate 1 of GET, POST requests; "
+            "429 past 30 writes a minute."
+        )
+        assert settings in sandbox.lines
+        assert "Random fault kinds: applied_503, empty_page." in sandbox.lines
+
+        # Page 1 of a listing: neither kind applies to it, so it is served whole.
+        first = requests.get(url + "table/tables/", headers=key, timeout=30)
+        assert first.status_code == 200 and len(first.json()["results"]) == 50
+        # Page 2 of the 85 tables: empty, the envelope still counting 85.
+        second = requests.get(url + "table/tables/", params={"page": 2}, headers=key, timeout=30)
+        assert second.status_code == 200
+        assert (second.json()["count"], second.json()["results"]) == (85, [])
+
+        # A POST: applied, then answered by a proxy's 503 page.
+        created = new_integration(url, DEFAULT_API_KEY, "behind-a-503")
+        assert created.status_code == 503 and created.headers["Content-Type"].startswith(
+            "text/html"
+        )
+        listed = requests.get(url + "integration/integrations/", headers=key, timeout=30)
+        assert "behind-a-503" in [i["name"] for i in listed.json()["results"]]
+
+        # PATCH is not one of --fault-methods: answered by the API.
+        dashboard = requests.get(url + "dashboard/dashboards/", headers=key, timeout=30)
+        path = f"dashboard/dashboards/{dashboard.json()['results'][0]['id']}/"
+        patched = requests.patch(url + path, json={"description": "d"}, headers=key, timeout=30)
+        assert patched.status_code == 200 and patched.json()["description"] == "d"
+    finally:
+        code = sandbox.stop()
+    assert code == 0, sandbox.finish()
+
+
+def test_sandbox_fault_kinds_all_is_every_kind_but_slow(tmp_path):
+    port = free_port()
+    sandbox = Running(
+        "sandbox", "--port", str(port), "--fault-rate", "0.5", "--fault-kinds", "all", cwd=tmp_path
+    )
+    try:
+        served_url(sandbox)
+        every = (
+            "429_retry_after, 429, 500, 503, reset, truncated, applied_500, applied_503, "
+            "applied_reset, redirect, html_200, empty_page, page_404"
+        )
+        assert f"Random fault kinds: {every}." in sandbox.lines
+    finally:
+        code = sandbox.stop()
+    assert code == 0, sandbox.finish()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        (
+            "--fault-kinds",
+            "500,teapot",
+            "unknown fault kind 'teapot'; valid kinds: 429_retry_after, 429, 500, 503, reset, "
+            "truncated, slow, applied_500, applied_503, applied_reset, redirect, html_200, "
+            "empty_page, page_404 (or all)",
+        ),
+        (
+            "--fault-methods",
+            "GET,FETCH",
+            "unknown method 'FETCH'; valid methods: GET, POST, PUT, PATCH, DELETE",
+        ),
+    ],
+)
+def test_sandbox_command_rejects_a_bad_fault_kind_or_method(tmp_path, option, value, message):
+    result = run("sandbox", option, value, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert f"Invalid value for '{option}': {message}" in result.stderr
+    assert not (tmp_path / ".sandbox").exists()

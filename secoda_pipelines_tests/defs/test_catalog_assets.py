@@ -14,7 +14,7 @@ import pytest
 
 from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
 from secoda_pipelines.defs.assets.reports import adoption_monthly_report, report_assets
-from secoda_pipelines.defs.assets.usage import dashboard_usage, utc_today
+from secoda_pipelines.defs.assets.usage import dashboard_usage
 from secoda_pipelines.defs.checks import IDS_CHECK
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK as STALE_CHECK
 from secoda_pipelines.defs.resources import SecodaResource
@@ -36,8 +36,6 @@ SECRET = "sk-live-wrong-2b7c41"
 
 
 def materialize(resources, instance, selection=UNPARTITIONED, **kwargs):
-    if selection is UNPARTITIONED:
-        kwargs.setdefault("partition_key", utc_today())
     return dg.materialize(
         ALL_ASSETS, selection=selection, resources=resources, instance=instance, **kwargs
     )
@@ -400,7 +398,172 @@ def test_rows_of_another_integration_fail_the_partition_and_store_nothing(
     assert "1 row names integration int-c (c1)" in message
     assert "nothing was stored" in message
     # allow_retries=False: the asset's retry policy does not list the same rows again.
-    assert server.queries == [(f"/api/v1/{path}", {"integration_id": ["int-a"], "page": ["1"]})]
+    assert server.queries == [
+        ("/api/v1/integration/integrations/int-a/", {}),  # it still exists
+        (f"/api/v1/{path}", {"integration_id": ["int-a"], "page": ["1"]}),
+    ]
     stored = query(warehouse, f"SELECT id, integration_id FROM secoda.{name} ORDER BY id")
     assert stored.values.tolist() == stored_b.values.tolist(), "int-b's rows stay as they were"
     assert "int-a" not in set(stored["integration_id"])
+
+
+# ---- integrations that vanish -------------------------------------------------------------
+
+
+def delete_integration(sandbox, integration_id: str) -> None:
+    """Deletes the integration from the sandbox's store, as Secoda would when a user removes
+    it (its tables and columns are left: a listing filtered by it may still answer them)."""
+    store = sandbox.open_store()
+    with store.transaction():
+        assert store.delete("integration/integrations/", integration_id)
+
+
+def stored_rows(warehouse, name: str) -> list[tuple[str, str]]:
+    frame = query(warehouse, f"SELECT integration_id, id FROM secoda.{name} ORDER BY 1, 2")
+    return [tuple(row) for row in frame.values.tolist()]
+
+
+@pytest.mark.parametrize("asset", [tables, columns], ids=["tables", "columns"])
+def test_a_vanished_integrations_partition_fails_and_keeps_its_stored_rows(
+    asset, sandbox, resources, instance, warehouse
+):
+    name = asset.key.path[-1]
+    warehouses = [
+        i["id"]
+        for i in api_rows(sandbox, "integration/integrations/")
+        if api_rows(sandbox, "table/tables/", integration_id=i["id"])
+    ]
+    gone, kept = warehouses[:2]
+    instance.add_dynamic_partitions("secoda_integrations", [gone, kept])
+    selection = dg.AssetSelection.assets(asset)
+    for partition in (gone, kept):
+        assert materialize(resources, instance, selection, partition_key=partition).success
+    before = stored_rows(warehouse, name)
+    assert {integration for integration, _ in before} == {gone, kept}
+    # Its tables and columns go too: a listing filtered by it now answers nothing at all.
+    doomed = [
+        (path, row["id"])
+        for path in ("table/columns/", "table/tables/")
+        for row in api_rows(sandbox, path, integration_id=gone)
+    ]
+    delete_integration(sandbox, gone)
+    store = sandbox.open_store()
+    with store.transaction():
+        for path, row_id in doomed:
+            store.delete(path, row_id)
+    sandbox.clear_log()
+
+    result = materialize(resources, instance, selection, partition_key=gone, raise_on_error=False)
+
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    message = failure.step_failure_data.user_failure_data.description
+    assert f"Secoda no longer has integration(s) {gone}" in message
+    assert "GET integration/integrations/<id>/ answered 404" in message
+    assert "Nothing was stored: the stored rows stay as they were" in message
+    assert stored_rows(warehouse, name) == before, "the vanished integration's rows stay"
+    paths = [r.path for r in sandbox.requests]
+    assert paths == [f"integration/integrations/{gone}/"], "nothing listed, not retried"
+    # A backfill run over both partitions stores nothing either, naming the vanished one.
+    result = materialize(
+        resources,
+        instance,
+        selection,
+        tags={
+            "dagster/asset_partition_range_start": gone,
+            "dagster/asset_partition_range_end": kept,
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert f"integration(s) {gone} " in message and "nor of this run's 1 other partition" in message
+    assert stored_rows(warehouse, name) == before
+
+
+def test_an_integration_id_secoda_never_had_stores_nothing(sandbox, resources, instance, warehouse):
+    instance.add_dynamic_partitions("secoda_integrations", ["no-such-integration"])
+    result = materialize(
+        resources,
+        instance,
+        dg.AssetSelection.assets(tables),
+        partition_key="no-such-integration",
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert "Secoda no longer has integration(s) no-such-integration" in message
+    assert not any(r.path == "table/tables/" for r in sandbox.requests)
+    assert not warehouse.exists(), "nothing was written anywhere"
+
+
+def test_an_integration_deleted_while_it_is_listed_never_stores_an_empty_listing(
+    sandbox, resources, instance, warehouse
+):
+    """Deleted between the check and the listing, its listing answers nothing: the check
+    made again after an empty listing refuses it, and the stored rows stay."""
+    integration = sandbox.insert(
+        "integration/integrations/", {"name": "Short-lived", "type": "postgres"}
+    )
+    sandbox.insert(
+        "table/tables/",
+        {"title": "t", "integration": integration["id"], "schema": "s", "database": "d"},
+    )
+    instance.add_dynamic_partitions("secoda_integrations", [integration["id"]])
+    selection = dg.AssetSelection.assets(tables)
+    assert materialize(resources, instance, selection, partition_key=integration["id"]).success
+    before = stored_rows(warehouse, "tables")
+    assert len(before) == 1
+
+    def delete_as_it_is_listed(request) -> None:
+        # Called as each request arrives, before it is answered.
+        if request.path == "table/tables/":
+            sandbox.on_request = None
+            store = sandbox.open_store()
+            with store.transaction():
+                store.delete("integration/integrations/", integration["id"])
+                for row in store.find("table/tables/", []):
+                    if row.get("integration") == integration["id"]:
+                        store.delete("table/tables/", row["id"])
+
+    sandbox.on_request = delete_as_it_is_listed
+    sandbox.clear_log()
+    result = materialize(
+        resources, instance, selection, partition_key=integration["id"], raise_on_error=False
+    )
+    assert not result.success
+    message = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert f"Secoda no longer has integration(s) {integration['id']}" in message
+    assert [(r.path, r.status) for r in sandbox.requests] == [
+        (f"integration/integrations/{integration['id']}/", 200),
+        ("table/tables/", 200),  # answered with no rows
+        (f"integration/integrations/{integration['id']}/", 404),
+    ]
+    assert stored_rows(warehouse, "tables") == before
+
+
+def test_a_listing_cut_short_fails_the_step_and_keeps_what_was_stored(
+    sandbox, resources, instance, warehouse
+):
+    integration = next(
+        i["id"]
+        for i in api_rows(sandbox, "integration/integrations/")
+        if len(api_rows(sandbox, "table/columns/", integration_id=i["id"])) > 100
+    )
+    instance.add_dynamic_partitions("secoda_integrations", [integration])
+    selection = dg.AssetSelection.assets(columns)
+    assert materialize(resources, instance, selection, partition_key=integration).success
+    before = stored_rows(warehouse, "columns")
+    # Every later page of the columns listing is cut, in this run and its step retries.
+    sandbox.fail_next("page_404", count=10_000, path_contains="table/columns/")
+
+    result = materialize(
+        resources, instance, selection, partition_key=integration, raise_on_error=False
+    )
+
+    assert not result.success
+    retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert retried, "a short listing may be a passing fault: the step is tried again"
+    message = retried[0].event_specific_data.error.to_string()
+    assert "where its count says" in message and "table/columns/" in message
+    assert stored_rows(warehouse, "columns") == before

@@ -45,7 +45,8 @@ def test_asset_graph_snapshot():
         "secoda/question_replies": catalog,
         "secoda/tables": partitioned,
         "secoda/columns": partitioned,
-        "secoda/dashboard_usage": (*catalog[:3], "0 0 * * * UTC from 2025-01-01+1"),
+        # A history of daily snapshots, not partitioned by day: a past day cannot be taken.
+        "secoda/dashboard_usage": catalog,
         "reports/stale_dashboards": (
             "reports",
             ["duckdb", "pandas"],
@@ -89,9 +90,10 @@ def test_schedule_targets_todays_snapshot_the_unpartitioned_catalog_and_reports(
         )
         result = schedule.evaluate_tick(context)
     [request] = result.run_requests
-    assert request.partition_key == "2026-11-26"
+    assert request.partition_key is None, "no partition: the run takes the day it runs on"
     assert request.run_key == "catalog-refresh:2026-11-26"
     job = defs.resolve_job_def(schedule.job_name)
+    assert job.partitions_def is None, "launchable from the launchpad without a partition"
     assert sorted(k.to_user_string() for k in job.asset_layer.executable_asset_keys) == [
         "reports/adoption",
         "reports/stale_dashboards",
@@ -112,3 +114,21 @@ def test_sensor_and_jobs_are_named_as_the_spec_says():
     ]
     job = defs.resolve_job_def("secoda_integration_refresh")
     assert job.partitions_def.name == "secoda_integrations"
+
+
+def test_the_usage_history_declares_its_snapshot_column():
+    assets_def = defs.resolve_assets_def(dg.AssetKey(["secoda", "dashboard_usage"]))
+    metadata = assets_def.metadata_by_key[assets_def.key]
+    assert metadata["snapshot_column"] == "snapshot_date"
+    assert assets_def.partitions_def is None
+
+
+def test_ticks_get_a_client_that_gives_up_within_a_tick():
+    """SPEC B: a tick ends within 45 s however long Secoda is down (Dagster's limit: 60 s).
+    The tick client's per-call retry deadline and attempt timeouts make that so."""
+    from secoda_pipelines.defs.resources import TICK_RETRY_SECONDS, TICK_TIMEOUT, SecodaResource
+
+    client = SecodaResource(api_url="http://127.0.0.1:9/api/v1/", api_key="k").get_tick_client()
+    assert client.max_retry_seconds == TICK_RETRY_SECONDS <= 30
+    assert client.timeout == TICK_TIMEOUT and max(TICK_TIMEOUT) <= 15
+    assert TICK_RETRY_SECONDS + max(TICK_TIMEOUT) <= 45

@@ -67,6 +67,7 @@ def expected_plan(sandbox, overwrite=False, fields=FIELDS, include_columns=True)
         return tuple(str(row.get(p) or "").strip().lower() for p in parts)
 
     plan = {}
+    blocked = {}  # table key -> unmatched or ambiguous: its columns are too
     kinds = (("table", "table/tables/"), ("column", "table/columns/"))
     for kind, path in kinds if include_columns else kinds[:1]:
         source = api_rows(sandbox, path, integration_id=legacy)
@@ -78,11 +79,16 @@ def expected_plan(sandbox, overwrite=False, fields=FIELDS, include_columns=True)
         for row in source:
             k = key(row, kind)
             candidates = target_by_key.get(k, [])
+            if kind == "column" and k[:3] in blocked:
+                plan[row["id"]] = (blocked[k[:3]], None, [], [])
+                continue
             if source_keys[k] > 1 or len(candidates) > 1:
                 plan[row["id"]] = ("ambiguous", None, [], [])
+                blocked[k] = "ambiguous"
                 continue
             if not candidates:
                 plan[row["id"]] = ("unmatched", None, [], [])
+                blocked[k] = "unmatched"
                 continue
             other = candidates[0]
             written, kept = [], []
@@ -194,14 +200,15 @@ def test_apply_writes_exactly_the_planned_patches(sandbox, warehouse, instance):
     progress = [
         record.user_message
         for record in instance.all_logs(result.run_id)
-        if record.user_message.startswith("Migration: ")
+        if record.user_message.startswith("Target resources: ")
     ]
     total = len(planned)
     assert [p.split(",")[0] for p in progress] == [
-        f"Migration: {done} of {total} written" for done in [*range(50, total, 50), total]
+        *(f"Target resources: {done} of {total} done" for done in range(50, total, 50)),
+        f"Target resources: {total} written",
     ]
-    assert f"Migration: 50 of {total} written, {total - 50} remaining" in progress[0]
-    assert all("to go" in p for p in progress)
+    assert f"Target resources: 50 of {total} done, {total - 50} remaining" in progress[0]
+    assert all("to go" in p for p in progress[:-1])
     # Coverage from the target read again: nothing pending, but the source's documented
     # unmatched and ambiguous resources still stand in the way of deleting it.
     # An update that also kept a field is `kept` once written, any other one `carried`.
@@ -524,22 +531,37 @@ OUTCOME_OF_ACTION = {
 COVERAGE_FIGURES = ("resources", "documented", "carried", "pending", "kept", "unmatched")
 
 
-def expected_coverage(sandbox, expected, fields=FIELDS):
-    """SPEC B's coverage counted with plain loops over the API rows and `expected_plan`."""
+def expected_coverage(sandbox, expected, fields=FIELDS, include_columns=True):
+    """SPEC B's coverage counted with plain loops over the API rows and `expected_plan`:
+    per kind, the documented source resources by what the plan does with them; and the
+    run's verdict, the same on both rows: safe only when no documented resource is pending,
+    kept, unmatched or ambiguous and the run covered every field the source documents."""
     legacy, _, _ = warehouses(sandbox)
-    coverage = {}
+    coverage, blockers, documents = {}, [], set()
     for kind, path in (("table", "table/tables/"), ("column", "table/columns/")):
         counts = Counter()
         for row in api_rows(sandbox, path, integration_id=legacy):
+            documents |= {f for f in DOC_FIELDS if not _blank(row.get(f))}
+            if kind == "column" and not include_columns:
+                continue
             counts["resources"] += 1
             if any(not _blank(row.get(field)) for field in fields):
                 counts["documented"] += 1
                 counts[OUTCOME_OF_ACTION[expected[row["id"]][0]]] += 1
-        figures = {f: counts[f] for f in (*COVERAGE_FIGURES, "ambiguous")}
-        figures["safe_to_delete_source"] = not (
-            counts["pending"] or counts["unmatched"] or counts["ambiguous"]
-        )
-        coverage[kind] = figures
+        if kind == "column" and not include_columns:
+            continue
+        coverage[kind] = {f: counts[f] for f in (*COVERAGE_FIGURES, "ambiguous")}
+        blockers += [
+            f"{counts[outcome]} {kind}(s) {outcome}"
+            for outcome in ("pending", "kept", "unmatched", "ambiguous")
+            if counts[outcome]
+        ]
+    if not include_columns:
+        blockers.append("columns not included")
+    blockers += [f"field {f} not migrated" for f in DOC_FIELDS if f in documents - set(fields)]
+    for figures in coverage.values():
+        figures["safe_to_delete_source"] = not blockers
+        figures["blocked_by"] = "; ".join(blockers) or None
     return coverage
 
 
@@ -580,7 +602,25 @@ def test_dry_run_coverage_counts_the_documented_source_resources(sandbox, wareho
 def test_include_columns_false_reports_table_coverage_only(sandbox, warehouse, instance):
     result = run(sandbox, warehouse, instance, include_columns=False)
     assert result.success
-    assert set(coverage_rows(warehouse, result.run_id)) == {"table"}
+    coverage = coverage_rows(warehouse, result.run_id)
+    assert set(coverage) == {"table"}
+    assert coverage["table"]["safe_to_delete_source"] is False
+    assert "columns not included" in coverage["table"]["blocked_by"]
+
+
+def test_a_narrow_field_list_never_says_the_source_is_safe_to_delete(sandbox, warehouse, instance):
+    # The demo source documents owners and verified too: carrying only descriptions leaves
+    # them behind, whatever the descriptions' figures say.
+    expected = expected_coverage(
+        sandbox, expected_plan(sandbox, fields=("description",)), fields=("description",)
+    )
+    result = run(sandbox, warehouse, instance, fields=["description"])
+    assert result.success
+    coverage = coverage_rows(warehouse, result.run_id)
+    for kind, figures in expected.items():
+        assert {k: coverage[kind][k] for k in figures} == figures, kind
+    assert "field tags not migrated" in coverage["table"]["blocked_by"]
+    assert "field owners not migrated" in coverage["table"]["blocked_by"]
 
 
 # --- a migration across renamed databases and schemas -----------------------------------
@@ -759,9 +799,12 @@ def test_coverage_before_and_after_an_apply(sandbox, warehouse, instance):
         assert after[kind]["pending"] == 0
         assert after[kind]["carried"] == before[kind]["carried"] + before[kind]["pending"]
         assert after[kind]["kept"] == before[kind]["kept"]
-        assert after[kind]["safe_to_delete_source"] is True
+        # A kept value is one the source holds and the target does not: not yet safe.
+        assert after[kind]["safe_to_delete_source"] is False
+        assert after[kind]["blocked_by"] == "1 table(s) kept"
     md = output_metadata(applied, "documentation_migration")
-    assert md["safe_to_delete_source"].value is True
+    assert md["safe_to_delete_source"].value is False
+    assert md["blocked_by"].value == "1 table(s) kept"
     assert md["coverage_basis"].value == "target after writes"
     assert (md["tables_carried"].value, md["columns_carried"].value) == (3, 2)
 
@@ -791,7 +834,8 @@ def test_coverage_before_and_after_an_apply(sandbox, warehouse, instance):
         "ambiguous": 0,
     }
     assert final["table"]["safe_to_delete_source"] is False
-    assert final["column"]["safe_to_delete_source"] is True
+    assert final["column"]["safe_to_delete_source"] is False  # the run's verdict, on each row
+    assert {r["blocked_by"] for r in final.values()} == {"1 table(s) kept; 1 table(s) unmatched"}
     assert output_metadata(again, "documentation_migration")["safe_to_delete_source"].value is False
     history = report_rows(warehouse, "migration_coverage")
     assert history.groupby("run_id").size().to_dict() == {
@@ -824,7 +868,7 @@ def test_failed_writes_carry_the_coverage_in_the_failure(sandbox, warehouse, ins
     pair = renamed_pair(sandbox, bad_column_description=True)
     result = run_pair(sandbox, warehouse, instance, pair, dry_run=False, **RENAMES)
     assert not result.success
-    assert "1 of 3 writes failed" in failure_message(result)
+    assert "1 of 3 target resource write(s) failed" in failure_message(result)
     coverage = coverage_rows(warehouse, result.run_id)
     assert (coverage["table"]["pending"], coverage["column"]["pending"]) == (0, 1)
     failure = next(e for e in result.all_events if e.is_step_failure)

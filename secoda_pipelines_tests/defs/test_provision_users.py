@@ -7,6 +7,7 @@ import pytest
 
 from secoda_pipelines.defs.jobs.provision_users import provision_users
 from secoda_pipelines.defs.jobs.reporting import continue_write_pace
+from secoda_pipelines.defs.jobs.writeback import MAX_ATTEMPTS
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
 from secoda_pipelines.store import ReportStore
@@ -174,7 +175,8 @@ def test_a_crash_midway_is_finished_by_a_rerun_without_duplicates(sandbox, wareh
         {"email": f"new{i}@example.com", "role": "viewer", "teams": ["Growth"]} for i in range(3)
     ]
     sandbox.clear_log()
-    # The second create meets a 500; a POST is not retried, since it may have been applied.
+    # The second create meets a 500 at every attempt (the loop looks for the user before each
+    # new one): the run stops there.
     original = sandbox.on_request
     posts = []
 
@@ -182,14 +184,16 @@ def test_a_crash_midway_is_finished_by_a_rerun_without_duplicates(sandbox, wareh
         if record.method == "POST":
             posts.append(record)
             if len(posts) == 2:
-                sandbox.fail_next("500", method="POST", path_contains="user/")
+                sandbox.fail_next("500", count=MAX_ATTEMPTS, method="POST", path_contains="user/")
 
     sandbox.on_request = fail_second_post
     try:
         crashed = run(sandbox, warehouse, instance, users=users, dry_run=False)
     finally:
         sandbox.on_request = original
-    assert "created 1 of 3 users, then new1@example.com failed" in failure_message(crashed)
+    assert "wrote 1 of 3 user write(s), then stopped at new1@example.com" in failure_message(
+        crashed
+    )
     assert [w.body["email"] for w in sandbox.writes()] == ["new0@example.com"]
     sandbox.clear_log()
 
@@ -229,7 +233,7 @@ def test_re_execution_from_failure_plans_again_and_writes_nothing_twice(
         if record.method == "POST":
             posts.append(record)
             if len(posts) == 2:
-                sandbox.fail_next("500", method="POST", path_contains="user/")
+                sandbox.fail_next("500", count=MAX_ATTEMPTS, method="POST", path_contains="user/")
 
     job = dg.reconstructable(provision_users_of_the_code_location)
     with dg.instance_for_test() as instance:
@@ -263,3 +267,23 @@ def test_a_second_write_back_run_continues_the_first_runs_write_pace(sandbox, wa
     client.limiter.acquire(timeout=0)  # the third write of the minute fits...
     with pytest.raises(TimeoutError):  # ...a fourth would pass Secoda's limit of 3
         client.limiter.acquire(timeout=0)
+
+
+def test_a_user_listing_cut_short_plans_nothing_and_writes_nothing(
+    make_sandbox, warehouse, instance
+):
+    # An existing user on a page that never comes back would be planned as new: the run
+    # must stop before planning, not create a duplicate.
+    sandbox = make_sandbox(page_size=2)
+    sandbox.fail_next("page_404", count=10_000, path_contains="user/")
+    result = run(
+        sandbox,
+        warehouse,
+        instance,
+        users=[{"email": "someone-new@example.com", "role": "viewer"}],
+        dry_run=False,
+    )
+    assert not result.success
+    assert "where its count says" in failure_message(result)
+    assert sandbox.writes() == []
+    assert report_rows(warehouse, "user_provisioning").empty

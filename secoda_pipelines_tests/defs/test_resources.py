@@ -209,3 +209,23 @@ def test_nothing_that_holds_the_key_prints_it(sandbox, monkeypatch):
     assert all(SECRET not in text for text in printed), printed
     assert all(SECRET not in text for text in logged)
     assert "api_url=" in printed[0] and "api_key" not in printed[0]
+
+
+def test_an_api_url_with_a_password_fails_the_run_without_showing_it(monkeypatch):
+    password = "url-pw-5Jq2"
+    monkeypatch.setenv("SECODA_API_URL", f"https://admin:{password}@secoda.example/api/v1/")
+    monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [integration_names],
+            resources={"secoda": SecodaResource()},
+            instance=instance,
+            raise_on_error=False,
+        )
+        logged = [str(record) for record in instance.all_logs(result.run_id)]
+        stored_run = str(instance.get_run_by_id(result.run_id))
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.to_string()
+    assert "SECODA_API_KEY" in message and "user:password@" in message
+    assert all(password not in text for text in [*logged, stored_run, message])

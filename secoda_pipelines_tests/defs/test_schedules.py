@@ -1,77 +1,171 @@
-"""The schedules' run requests: partitions, run keys, and what a tick evaluated twice does."""
+"""The schedules' run requests: partitions, run keys, what a tick evaluated twice does, and
+integrations Secoda no longer lists."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import dagster as dg
+import pytest
 
 from secoda_pipelines.definitions import defs
+from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
 from secoda_pipelines.defs.partitions import secoda_integrations
+from secoda_pipelines.defs.resources import SecodaResource
+from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
+from secoda_pipelines_tests.deployment.processes import free_port
+from secoda_pipelines_tests.helpers import api_rows, query
+
+MONDAY = datetime(2026, 11, 30, 6, tzinfo=UTC)
+TUESDAY = datetime(2026, 12, 1, 6, tzinfo=UTC)
 
 
-def tick(instance: dg.DagsterInstance, name: str, when: datetime) -> list[dg.RunRequest]:
+def secoda_at(sandbox: Sandbox, api_key: str = DEFAULT_API_KEY) -> SecodaResource:
+    return SecodaResource(api_url=sandbox.base_url, api_key=api_key)
+
+
+def evaluate(
+    instance: dg.DagsterInstance, name: str, when: datetime, secoda: SecodaResource | None
+) -> dg.ScheduleExecutionData:
+    """Returns schedule `name` evaluated for `when` (with `secoda` as its Secoda resource)."""
+    with dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=when,
+        repository_def=defs.get_repository_def(),
+        resources={"secoda": secoda} if secoda is not None else None,
+    ) as context:
+        return defs.resolve_schedule_def(name).evaluate_tick(context)
+
+
+def tick(
+    instance: dg.DagsterInstance, name: str, when: datetime, secoda: SecodaResource | None = None
+) -> list[dg.RunRequest]:
     """Returns the run requests of schedule `name` evaluated for `when`."""
-    context = dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
-    )
-    result = defs.resolve_schedule_def(name).evaluate_tick(context)
+    result = evaluate(instance, name, when, secoda)
     assert result.skip_message is None, result.skip_message
     return list(result.run_requests)
 
 
-def test_integration_refresh_requests_one_run_per_partition_per_day():
+def integration_ids(sandbox: Sandbox) -> list[str]:
+    return sorted(i["id"] for i in api_rows(sandbox, "integration/integrations/"))
+
+
+def delete_integration(sandbox: Sandbox, integration_id: str) -> None:
+    store = sandbox.open_store()
+    with store.transaction():
+        assert store.delete("integration/integrations/", integration_id)
+
+
+def test_integration_refresh_requests_one_run_per_partition_per_day(sandbox, instance):
     schedule = defs.resolve_schedule_def("daily_integration_refresh")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", "UTC")
     assert schedule.job_name == "secoda_integration_refresh"
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(secoda_integrations.name, ["int-c", "int-a", "int-b"])
-        monday = tick(instance, "daily_integration_refresh", datetime(2026, 11, 30, 6, tzinfo=UTC))
-        again = tick(instance, "daily_integration_refresh", datetime(2026, 11, 30, 6, tzinfo=UTC))
-        tuesday = tick(instance, "daily_integration_refresh", datetime(2026, 12, 1, 6, tzinfo=UTC))
+    ids = integration_ids(sandbox)
+    instance.add_dynamic_partitions(secoda_integrations.name, list(reversed(ids)))
+    secoda = secoda_at(sandbox)
+    monday = tick(instance, "daily_integration_refresh", MONDAY, secoda)
+    again = tick(instance, "daily_integration_refresh", MONDAY, secoda)
+    tuesday = tick(instance, "daily_integration_refresh", TUESDAY, secoda)
     assert [(r.partition_key, r.run_key) for r in monday] == [
-        ("int-a", "integration-refresh:int-a:2026-11-30"),
-        ("int-b", "integration-refresh:int-b:2026-11-30"),
-        ("int-c", "integration-refresh:int-c:2026-11-30"),
+        (i, f"integration-refresh:{i}:2026-11-30") for i in ids
     ]
     # The same tick evaluated again (a daemon restart, a missed tick caught up) asks for the
     # same run keys, which Dagster launches once; the next day gets new ones.
     assert [r.run_key for r in again] == [r.run_key for r in monday]
     assert {r.run_key for r in tuesday}.isdisjoint(r.run_key for r in monday)
-    assert [r.partition_key for r in tuesday] == ["int-a", "int-b", "int-c"]
+    assert [r.partition_key for r in tuesday] == ids
 
 
-def test_integration_refresh_skips_while_no_integration_is_registered():
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=datetime(2026, 11, 30, 6, tzinfo=UTC),
-            repository_def=defs.get_repository_def(),
-        )
-        result = defs.resolve_schedule_def("daily_integration_refresh").evaluate_tick(context)
+def test_integration_refresh_skips_while_no_integration_is_registered(sandbox, instance):
+    sandbox.clear_log()
+    result = evaluate(instance, "daily_integration_refresh", MONDAY, secoda_at(sandbox))
     assert result.run_requests == []
     assert "new_integration_sensor" in result.skip_message
+    assert sandbox.requests == [], "nothing to check: Secoda is not asked"
 
 
-def test_integration_refresh_launches_each_run_key_once_on_a_real_instance():
+def test_integration_refresh_launches_each_run_key_once_on_a_real_instance(sandbox, instance):
     """A tick whose runs were launched, evaluated again, launches nothing new: the instance
     already holds a run for each run key (what the daemon checks before launching)."""
     job = defs.resolve_job_def("secoda_integration_refresh")
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(secoda_integrations.name, ["int-a", "int-b"])
-        requests = tick(
-            instance, "daily_integration_refresh", datetime(2026, 11, 30, 6, tzinfo=UTC)
-        )
-        for request in requests:
-            tags = {**request.tags, "dagster/run_key": request.run_key}
-            instance.create_run_for_job(job, tags=tags)
-        again = tick(instance, "daily_integration_refresh", datetime(2026, 11, 30, 6, tzinfo=UTC))
-        launched = {
-            r.tags["dagster/run_key"]
-            for r in instance.get_runs(dg.RunsFilter(job_name="secoda_integration_refresh"))
-        }
+    ids = integration_ids(sandbox)[:2]
+    instance.add_dynamic_partitions(secoda_integrations.name, ids)
+    secoda = secoda_at(sandbox)
+    requests = tick(instance, "daily_integration_refresh", MONDAY, secoda)
+    for request in requests:
+        tags = {**request.tags, "dagster/run_key": request.run_key}
+        instance.create_run_for_job(job, tags=tags)
+    again = tick(instance, "daily_integration_refresh", MONDAY, secoda)
+    launched = {
+        r.tags["dagster/run_key"]
+        for r in instance.get_runs(dg.RunsFilter(job_name="secoda_integration_refresh"))
+    }
     assert launched == {r.run_key for r in again}
-    assert {r.tags["dagster/partition"] for r in requests} == {"int-a", "int-b"}
+    assert {r.tags["dagster/partition"] for r in requests} == set(ids)
+
+
+def test_a_vanished_integration_is_skipped_named_and_its_rows_kept(
+    sandbox, instance, resources, warehouse, capsys
+):
+    ids = integration_ids(sandbox)
+    gone = next(i for i in ids if api_rows(sandbox, "table/tables/", integration_id=i))
+    instance.add_dynamic_partitions(secoda_integrations.name, ids)
+    assert dg.materialize(
+        catalog_assets,
+        selection=[tables.key, columns.key],
+        partition_key=gone,
+        resources=resources,
+        instance=instance,
+    ).success
+    before = query(warehouse, f"SELECT id FROM secoda.tables WHERE integration_id = '{gone}'")
+    assert len(before) > 0
+    delete_integration(sandbox, gone)
+    capsys.readouterr()
+
+    requests = tick(instance, "daily_integration_refresh", MONDAY, secoda_at(sandbox))
+
+    assert [r.partition_key for r in requests] == [i for i in ids if i != gone]
+    log = capsys.readouterr().err  # the tick's log (the daemon keeps it with the tick)
+    assert (
+        "Skipped 1 secoda_integrations partition(s) whose integration Secoda no longer lists "
+        f"(their stored tables and columns are kept): ['{gone}']"
+    ) in log
+    assert instance.get_dynamic_partitions(secoda_integrations.name) == ids, "partition kept"
+    after = query(warehouse, f"SELECT id FROM secoda.tables WHERE integration_id = '{gone}'")
+    assert sorted(after["id"]) == sorted(before["id"])
+
+
+def test_every_partition_vanished_skips_the_tick_naming_them(sandbox, instance):
+    instance.add_dynamic_partitions(secoda_integrations.name, ["gone-1", "gone-2"])
+    result = evaluate(instance, "daily_integration_refresh", MONDAY, secoda_at(sandbox))
+    assert result.run_requests == []
+    assert "no longer lists the integration of any of the 2" in result.skip_message
+    assert "gone-1" in result.skip_message and "gone-2" in result.skip_message
+
+
+def test_secoda_down_at_the_tick_requests_every_partition_with_a_warning(instance, capsys):
+    """The runs check their integration themselves: a tick that cannot list Secoda still
+    requests the day's refresh rather than skipping it."""
+    instance.add_dynamic_partitions(secoda_integrations.name, ["int-a", "int-b"])
+    down = SecodaResource(
+        api_url=f"http://127.0.0.1:{free_port()}/api/v1/",
+        api_key=DEFAULT_API_KEY,
+        retry_backoff_seconds=0.01,
+    )
+    requests = tick(instance, "daily_integration_refresh", MONDAY, down)
+    assert [r.partition_key for r in requests] == ["int-a", "int-b"]
+    log = capsys.readouterr().err
+    assert "Could not list Secoda's integrations (GET integration/integrations/" in log
+    assert "could not reach Secoda" in log
+    assert "requesting every one of the 2 partitions" in log
+
+
+def test_a_refused_key_fails_the_integration_refresh_tick(sandbox, instance):
+    instance.add_dynamic_partitions(secoda_integrations.name, ["int-a"])
+    with pytest.raises(dg.DagsterUserCodeExecutionError) as raised:
+        evaluate(instance, "daily_integration_refresh", MONDAY, secoda_at(sandbox, "wrong"))
+    message = str(raised.value.__cause__ or raised.value)
+    assert "401" in message and "SECODA_API_KEY" in message
 
 
 def test_adoption_refresh_takes_the_current_month_and_closes_the_last_one_on_the_first():

@@ -23,7 +23,6 @@ import dagster as dg
 import pytest
 
 from secoda_pipelines.defs.assets.catalog import PARTITIONS_PER_RUN
-from secoda_pipelines.defs.assets.usage import utc_today
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.sandbox import Sandbox
 from secoda_pipelines.sandbox.routes import collection_path
@@ -135,9 +134,7 @@ def test_a_backfill_beside_the_catalog_refresh_succeeds_without_lock_failures(
     assert {s.id for s in seeded} <= set(deployment.instance.get_dynamic_partitions(PARTITIONS))
 
     backfill_id = deployment.launch_asset_backfill(PARTITIONED_ASSETS, [s.id for s in seeded])
-    refresh_id = deployment.launch_run(
-        "secoda_catalog_refresh", tags={"dagster/partition": utc_today()}
-    )
+    refresh_id = deployment.launch_run("secoda_catalog_refresh")
 
     backfill = deployment.wait_for_backfill(backfill_id, timeout=420)
     backfill_runs = deployment.runs(tags={"dagster/backfill": backfill_id})
@@ -173,9 +170,7 @@ def test_three_months_of_adoption_backfilled_through_graphql_run_as_three_runs(
     """The UI's backfill (GraphQL launchPartitionBackfill) over three months of
     reports/adoption_monthly launches one run per month; each stores its month's rows,
     the adoption rule applied to that month's replies, and its figures as numbers."""
-    refresh_id = deployment.launch_run(
-        "secoda_catalog_refresh", tags={"dagster/partition": utc_today()}
-    )
+    refresh_id = deployment.launch_run("secoda_catalog_refresh")
     [refresh] = deployment.wait_for_runs(timeout=240, run_ids=[refresh_id])
     assert refresh.dagster_run.status.value == "SUCCESS"
 

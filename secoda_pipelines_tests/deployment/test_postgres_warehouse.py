@@ -23,7 +23,7 @@ from dagster._serdes import serialize_value
 
 from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
 from secoda_pipelines.defs.assets.reports import adoption_monthly_report, report_assets
-from secoda_pipelines.defs.assets.usage import dashboard_usage, utc_today
+from secoda_pipelines.defs.assets.usage import dashboard_usage
 from secoda_pipelines.sandbox import Sandbox
 from secoda_pipelines.store.postgres_connection import scrubbed
 from secoda_pipelines_tests.deployment.conftest import WRITE_LIMIT, instance_yaml
@@ -231,9 +231,7 @@ def concurrent_refresh(pg_deployment: PostgresDeployment) -> ConcurrentRefresh:
             "the backfill's first run",
             check=deployment.check,
         )
-        refresh_id = deployment.launch_run(
-            "secoda_catalog_refresh", tags={"dagster/partition": utc_today()}
-        )
+        refresh_id = deployment.launch_run("secoda_catalog_refresh")
         backfill = deployment.wait_for_backfill(backfill_id, timeout=300)
         refresh_runs = deployment.wait_for_runs(timeout=120, run_ids=[refresh_id])
     finally:

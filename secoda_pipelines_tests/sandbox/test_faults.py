@@ -125,9 +125,15 @@ def test_random_faults_follow_the_seed(tmp_path: Any) -> None:
 
 
 def test_every_kind_is_known() -> None:
-    assert FAULT_KINDS == ("429_retry_after", "429", "500", "503", "reset", "truncated", "slow")
-    assert "slow" not in RANDOM_FAULT_KINDS and len(RANDOM_FAULT_KINDS) == len(FAULT_KINDS) - 1
-    with pytest.raises(ValueError):
+    kinds, pool = FAULT_KINDS, RANDOM_FAULT_KINDS
+    assert kinds == (
+        *("429_retry_after", "429", "500", "503", "reset", "truncated", "slow"),
+        *("applied_500", "applied_503", "applied_reset", "redirect", "html_200"),
+        *("empty_page", "page_404"),
+    )
+    # The default random pool is the one random faults always drew from.
+    assert pool == kinds[:6] and "slow" not in pool
+    with pytest.raises(ValueError, match=r"one of 429_retry_after, .*, page_404; got 'teapot'"):
         Sandbox("unused.sqlite", fault_kinds=["teapot"])
     with pytest.raises(ValueError, match="delay"):
         Sandbox("unused.sqlite").fail_next("slow", delay=-1)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -12,8 +15,10 @@ from secoda_pipelines.secoda import (
     SecodaBadRequestError,
     SecodaClient,
     SecodaConfigError,
+    SecodaConnectionError,
     SecodaNotFoundError,
     SecodaRateLimitError,
+    SecodaResponseError,
     detail_path,
 )
 
@@ -108,3 +113,62 @@ def test_the_key_never_reaches_logs_or_errors(make_sandbox, make_client, caplog)
     assert any("retrying" in r.getMessage() for r in caplog.records)
     assert SECRET not in caplog.text
     assert all(SECRET not in text for text in texts)
+
+
+def test_a_throttled_read_does_not_blame_the_write_limit(sandbox, make_client):
+    client = make_client(sandbox, retries=1)
+    sandbox.fail_next("429", count=10, method="GET")
+    with pytest.raises(SecodaRateLimitError) as raised:
+        client.get("user/")
+    message = str(raised.value)
+    assert "429" in message and "after 2 attempts" in message and "throttled a read" in message
+    assert "SECODA_WRITE_LIMIT_PER_MINUTE" not in message
+
+
+def test_no_attempt_is_made_with_a_timeout_of_zero():
+    # Against a refusing port with no backoff, attempts follow each other until the deadline
+    # leaves too little for one: the call gives up, never sending a 0 s timeout (requests
+    # refuses one with a bare ValueError).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/api/v1/"
+        client = SecodaClient("k", url, max_retry_seconds=0.3, backoff_factor=0.0, retries=100_000)
+        with pytest.raises(SecodaConnectionError, match="no time left within max_retry_seconds"):
+            client.get("user/")
+
+
+def test_a_deadline_too_short_for_one_attempt_is_refused():
+    with pytest.raises(ValueError, match=r"max_retry_seconds must be more than 0.05 s.*0.01"):
+        SecodaClient("k", "http://127.0.0.1:1/", max_retry_seconds=0.01)
+
+
+class _BadGzip(BaseHTTPRequestHandler):
+    """Says its body is gzip; it is not."""
+
+    def do_GET(self) -> None:
+        body = b"this is not gzip"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_undecodable_body_is_not_called_unreachable():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BadGzip)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api/v1/"
+        client = SecodaClient("k", url, retries=1, backoff_factor=0.01)
+        with pytest.raises(SecodaResponseError) as raised:
+            client.get("user/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(raised.value)
+    assert "could not be decoded" in message and "after 2 attempts" in message
+    assert "could not reach" not in message

@@ -6,9 +6,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
-from secoda_pipelines.sandbox import Sandbox
-from secoda_pipelines.secoda import SecodaClient, SecodaPagingError
+from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
+from secoda_pipelines.secoda import SecodaClient, SecodaPagingError, SecodaShortListingError
 
 
 def _page_numbers(sandbox: Sandbox, path: str) -> list[int]:
@@ -186,11 +187,16 @@ class _StuckPager(BaseHTTPRequestHandler):
 
     def do_GET(self):
         body = b'{"count": 9, "next": "x", "previous": null, "results": [{"id": 1}, {"id": 2}]}'
+        if "short" in self.path:  # says 9 rows, serves 2, and no next page
+            body = (
+                b'{"count": 9, "next": null, "previous": null, "results": [{"id": 1}, {"id": 2}]}'
+            )
         if "stale" in self.path:
             body = (
                 b'{"links": {"next": "x"}, "meta": {"page": 1, "next_page": 2}, "count": 9,'
                 b' "total_pages": 5, "results": [{"id": 1}]}'
             )
+        self.server.paths.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -204,20 +210,21 @@ class _StuckPager(BaseHTTPRequestHandler):
 @pytest.fixture
 def stuck_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _StuckPager)
+    server.paths = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/"
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/", server.paths
     server.shutdown()
     server.server_close()
 
 
 def test_a_server_ignoring_page_does_not_loop_forever(stuck_server):
-    client = SecodaClient("k", stuck_server, max_in_flight=1)
+    client = SecodaClient("k", stuck_server[0], max_in_flight=1)
     with pytest.raises(SecodaPagingError, match=r"same rows as page 1"):
         client.list("things/")
 
 
 def test_a_server_answering_another_page_number_is_caught(stuck_server):
-    client = SecodaClient("k", stuck_server)
+    client = SecodaClient("k", stuck_server[0])
     with pytest.raises(SecodaPagingError, match=r"page=2 answered page 1"):
         client.list("stale/")
 
@@ -226,3 +233,53 @@ def test_page_cap_stops_a_listing(make_sandbox, make_client):
     sandbox = make_sandbox(page_size=2)
     with pytest.raises(SecodaPagingError, match="max_pages=3"):
         make_client(sandbox, max_pages=3).list("table/tables/")
+
+
+def test_a_listing_short_of_its_count_is_read_again_then_fails_naming_both(stuck_server):
+    url, paths = stuck_server
+    with pytest.raises(SecodaShortListingError) as raised:
+        SecodaClient("k", url).list("short/")
+    message = str(raised.value)
+    assert "short/" in message and "listed 2 rows where its count says 9" in message
+    assert (raised.value.expected, raised.value.fetched) == (9, 2)
+    assert paths == ["/api/v1/short/?page=1", "/api/v1/short/?page=1"]  # read twice
+
+
+@pytest.mark.parametrize("kind", ["empty_page", "page_404"])
+def test_a_later_page_that_comes_back_empty_or_404_is_read_again(make_sandbox, make_client, kind):
+    sandbox = make_sandbox(page_size=5)
+    expected = make_client(sandbox).list("table/tables/")
+    assert len(expected) > 10
+    sandbox.clear_log()
+    sandbox.fail_next(kind, path_contains="table/tables/")
+    rows = make_client(sandbox, max_in_flight=1).list("table/tables/")
+    assert [r["id"] for r in rows] == [r["id"] for r in expected]
+    pages = _page_numbers(sandbox, "table/tables/")
+    assert pages.count(2) == 2 and len(pages) == len(set(pages)) + 1
+
+
+def test_rows_deleted_mid_listing_are_found_by_reading_it_again(make_sandbox, make_client):
+    # Oldest-first: an edge of page 1 deleted (with its mirror) while page 2 is asked for
+    # moves two rows of page 2 onto page 1, already read: they would be missed.
+    sandbox = make_sandbox(page_size=5)
+    client = make_client(sandbox, max_in_flight=1)
+    first_page = client.list("lineage/manual/")[:5]
+    deleted = []
+
+    def delete_on_page_two(record):
+        if record.query.get("page") == "2" and not deleted:
+            deleted.append(first_page[0]["id"])
+            answer = requests.delete(
+                f"{sandbox.base_url}lineage/manual/{first_page[0]['id']}/",
+                headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
+                timeout=10,
+            )
+            assert answer.status_code == 204
+
+    sandbox.clear_log()
+    sandbox.on_request = delete_on_page_two
+    rows = client.list("lineage/manual/")
+    sandbox.on_request = None
+    assert _page_numbers(sandbox, "lineage/manual/").count(1) == 2  # read once more
+    remaining = make_client(sandbox).list("lineage/manual/")
+    assert deleted and {r["id"] for r in remaining} <= {r["id"] for r in rows}

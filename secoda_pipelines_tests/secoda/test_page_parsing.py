@@ -24,17 +24,23 @@ def secoda_page(page, next_page, total_pages, next_link="https://x/?page=9"):
     ("body", "has_next"),
     [
         (secoda_page(1, 2, 7), True),
-        (secoda_page(1, None, 7), False),
-        (secoda_page(1, "None", 7), False),
-        (secoda_page(1, 2, 7, next_link=None), False),
-        (secoda_page(1, 2, 7, next_link="None"), False),
-        (secoda_page(7, 8, 7), False),
+        # One signal saying more follow is enough: a listing ends only when none does.
+        (secoda_page(1, None, 7), True),
+        (secoda_page(1, "None", 7, next_link="None"), True),
+        (secoda_page(7, 8, 7, next_link=None), True),
+        (secoda_page(7, None, 7, next_link=None), False),
+        (secoda_page(7, "None", 7, next_link="None"), False),
+        (secoda_page(7, None, 9, next_link=None) | {"total_pages": 7}, False),
     ],
 )
-def test_any_stop_signal_ends_the_listing(body, has_next):
+def test_a_listing_goes_on_while_any_signal_says_more_follow(body, has_next):
     # Through decode_json, as the client reads every body: that is where "None" becomes null.
     decoded = decode_json(json.dumps(body))
     assert parse_page(decoded, body["meta"]["page"], "p/").has_next is has_next
+
+
+def test_a_page_carries_the_listings_count():
+    assert parse_page(secoda_page(1, 2, 7), 1, "p/").count == 315
 
 
 def test_drf_none_string_next_ends_the_listing():

@@ -14,13 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
-import requests
 
-from secoda_pipelines.sandbox import DEFAULT_API_KEY
 from secoda_pipelines.secoda import (
     SecodaConnectionError,
     SecodaNotFoundError,
     SecodaRateLimitError,
+    SecodaResponseError,
     SecodaServerError,
     detail_path,
 )
@@ -75,70 +74,79 @@ def test_a_throttled_write_waits_and_is_retried(sandbox, client):
     assert len(client.limiter.granted()) == 2
 
 
-@pytest.mark.parametrize("kind", ["500", "503", "reset"])
-def test_patch_is_retried_on_server_errors(sandbox, client, kind):
-    table = _first(client, "table/tables/")
-    sandbox.clear_log()
-    sandbox.fail_next(kind, method="PATCH")
-    result = client.patch(detail_path("table/tables/", table["id"]), {"description": "y"})
-    assert result["description"] == "y"
-    assert [r.fault for r in sandbox.requests] == [kind, None]
-
-
-def test_patch_whose_read_times_out_is_retried_and_applied_once(make_sandbox, make_client):
-    sandbox = make_sandbox()
-    client = make_client(sandbox, timeout=(5.0, 1.0))
-    table = _first(client, "table/tables/")
-    path = detail_path("table/tables/", table["id"])
-    sandbox.clear_log()
-    sandbox.fail_next("slow", delay=60, method="PATCH")
-    assert client.patch(path, {"description": "late"})["description"] == "late"
-    assert [(r.method, r.fault) for r in sandbox.requests] == [("PATCH", "slow"), ("PATCH", None)]
-    assert [(w.path, w.body) for w in sandbox.writes()] == [(path, {"description": "late"})]
-    assert len(client.limiter.granted()) == 2
-
-
-def test_delete_whose_read_times_out_is_retried(make_sandbox, make_client):
+@pytest.mark.parametrize("method", ["PATCH", "DELETE", "POST"])
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("500", SecodaServerError),
+        ("503", SecodaServerError),
+        ("reset", SecodaConnectionError),
+        ("slow", SecodaConnectionError),
+        ("applied_500", SecodaServerError),
+        ("applied_reset", SecodaConnectionError),
+    ],
+)
+def test_a_write_that_may_have_been_applied_is_not_sent_again(
+    make_sandbox, make_client, method, kind, error
+):
+    # Secoda has no conditional update: a second PATCH built before the first could undo an
+    # edit made in between, so only a caller that reads the target again may try again.
     sandbox = make_sandbox()
     client = make_client(sandbox, timeout=(5.0, 1.0))
     edge = _first(client, "lineage/manual/")
-    before = sandbox.count("lineage/manual/")
+    table = _first(client, "table/tables/")
     sandbox.clear_log()
-    sandbox.fail_next("slow", delay=60, method="DELETE")
-    client.delete(detail_path("lineage/manual/", edge["id"]))
-    assert [r.fault for r in sandbox.requests] == ["slow", None]
-    assert sandbox.count("lineage/manual/") == before - 2  # the edge and its mirror
+    sandbox.fail_next(kind, method=method, delay=60 if kind == "slow" else None)
+    call = {
+        "PATCH": lambda: client.patch(detail_path("table/tables/", table["id"]), {"pii": True}),
+        "DELETE": lambda: client.delete(detail_path("lineage/manual/", edge["id"])),
+        "POST": lambda: client.post("integration/integrations/", {"name": "d", "type": "dbt"}),
+    }[method]
+    with pytest.raises(error) as raised:
+        call()
+    assert [r.method for r in sandbox.requests] == [method]
+    assert raised.value.maybe_applied is True
+    assert "may have applied it" in str(raised.value) and "not sent again" in str(raised.value)
+    assert len(sandbox.writes()) == (1 if kind.startswith("applied_") else 0)
 
 
-def test_a_retried_delete_answered_404_has_done_its_work(make_sandbox, make_client):
-    # The first DELETE is applied (here by a direct call as it arrives) but its answer never
-    # comes; the retry then finds nothing to delete.
-    sandbox = make_sandbox()
-    client = make_client(sandbox, timeout=(5.0, 1.0))
-    edge = _first(client, "lineage/manual/")
-    path = detail_path("lineage/manual/", edge["id"])
-    before = sandbox.count("lineage/manual/")
+@pytest.mark.parametrize("method", ["PATCH", "POST"])
+def test_a_redirect_is_a_failed_write_never_followed(sandbox, client, method):
+    table = _first(client, "table/tables/")
     sandbox.clear_log()
+    sandbox.fail_next("redirect", method=method)
+    with pytest.raises(SecodaResponseError) as raised:
+        if method == "PATCH":
+            client.patch(detail_path("table/tables/", table["id"]), {"description": "r"})
+        else:
+            client.post("integration/integrations/", {"name": "d", "type": "dbt"})
+    assert raised.value.status == 302 and raised.value.maybe_applied is False
+    assert "302" in str(raised.value) and "/login/" in str(raised.value)
+    assert "not taken as applied" in str(raised.value)
+    assert [r.method for r in sandbox.requests] == [method]  # the login page is not fetched
+    assert sandbox.writes() == []
 
-    def apply_then_hold(record):
-        if record.method == "DELETE" and len(sandbox.requests) == 1:
-            direct = requests.delete(
-                sandbox.base_url + path,
-                headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
-                timeout=10,
-            )
-            assert direct.status_code == 204
-            sandbox.fail_next("slow", delay=60, method="DELETE")
 
-    sandbox.on_request = apply_then_hold
-    assert client.delete(path) is None
-    sandbox.on_request = None
-    assert [(r.fault, r.status) for r in sandbox.requests] == [
-        ("slow", 0),
-        (None, 204),
-        (None, 404),
-    ]
-    assert sandbox.count("lineage/manual/") == before - 2
+def test_a_proxy_html_page_is_a_failed_write(sandbox, client):
+    table = _first(client, "table/tables/")
+    sandbox.clear_log()
+    sandbox.fail_next("html_200", method="PATCH")
+    with pytest.raises(SecodaResponseError) as raised:
+        client.patch(detail_path("table/tables/", table["id"]), {"description": "h"})
+    assert raised.value.status == 200
+    assert "HTML page (text/html)" in str(raised.value)
+    assert "not taken as applied" in str(raised.value)
+    assert [r.method for r in sandbox.requests] == ["PATCH"]
+
+
+def test_a_cut_off_answer_to_a_create_says_it_may_have_been_applied(sandbox, client):
+    sandbox.clear_log()
+    sandbox.fail_next("truncated", method="POST")
+    with pytest.raises(SecodaResponseError) as raised:
+        client.post("tag/", {"name": "cut-off", "description": "", "color": "#000000"})
+    assert raised.value.status == 201 and raised.value.maybe_applied is True
+    assert "not complete JSON" in str(raised.value)
+    assert len(sandbox.writes()) == 1  # created once, not again
 
 
 def test_a_delete_of_a_missing_object_is_still_not_found(sandbox, client):
@@ -146,15 +154,17 @@ def test_a_delete_of_a_missing_object_is_still_not_found(sandbox, client):
         client.delete(detail_path("lineage/manual/", "no-such-edge"))
 
 
-def test_patch_that_always_fails_makes_retries_plus_one_attempts(make_sandbox, make_client):
+def test_a_throttled_write_makes_retries_plus_one_attempts(make_sandbox, make_client):
     sandbox = make_sandbox()
     client = make_client(sandbox, retries=3)
     table = _first(client, "table/tables/")
     sandbox.clear_log()
-    sandbox.fail_next("503", count=50, method="PATCH")
-    with pytest.raises(SecodaServerError, match="after 4 attempts"):
+    sandbox.fail_next("429", count=50, method="PATCH")
+    with pytest.raises(SecodaRateLimitError, match="after 4 attempts") as raised:
         client.patch(detail_path("table/tables/", table["id"]), {"description": "never"})
-    assert [r.fault for r in sandbox.requests] == ["503"] * 4
+    assert "SECODA_WRITE_LIMIT_PER_MINUTE" in str(raised.value)
+    assert raised.value.maybe_applied is False
+    assert [r.fault for r in sandbox.requests] == ["429"] * 4
     assert len(client.limiter.granted()) == 4
     assert sandbox.writes() == []
 
@@ -182,20 +192,6 @@ def test_post_is_retried_after_429_and_creates_once(sandbox, client):
     )
     assert [r.status for r in sandbox.requests] == [429, 201]
     assert sandbox.count("table/tables/") == before + 1
-
-
-@pytest.mark.parametrize(
-    ("kind", "error"),
-    [("500", SecodaServerError), ("reset", SecodaConnectionError), ("slow", SecodaConnectionError)],
-)
-def test_post_is_not_retried_when_it_may_have_been_applied(make_sandbox, make_client, kind, error):
-    sandbox = make_sandbox()
-    client = make_client(sandbox, timeout=(5.0, 1.0))
-    sandbox.fail_next(kind, method="POST", delay=60 if kind == "slow" else None)
-    with pytest.raises(error) as raised:
-        client.post("integration/integrations/", {"name": "dbt", "type": "dbt"})
-    assert [r.method for r in sandbox.requests] == ["POST"]
-    assert "may have applied it" in str(raised.value) and "not retried" in str(raised.value)
 
 
 def _refusing_url() -> str:
@@ -239,7 +235,7 @@ def test_the_key_is_not_in_retry_logs(make_sandbox, make_client, caplog):
     sandbox = make_sandbox(api_key=secret)
     client = make_client(sandbox, api_key=secret)
     table = _first(client, "table/tables/")
-    sandbox.fail_next("503", count=2, method="PATCH")
+    sandbox.fail_next("429", count=2, method="PATCH")
     with caplog.at_level(logging.DEBUG):
         client.patch(detail_path("table/tables/", table["id"]), {"description": "z"})
     assert any("retrying" in r.getMessage() for r in caplog.records)

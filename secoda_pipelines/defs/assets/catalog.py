@@ -22,9 +22,10 @@ from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.metadata import frame_metadata
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
-from secoda_pipelines.secoda import SecodaClient
+from secoda_pipelines.secoda import SecodaClient, SecodaNotFoundError, detail_path
 
 SECODA_POOL = "secoda_api"
+INTEGRATIONS_PATH = "integration/integrations/"
 CATALOG_GROUP = "secoda_catalog"
 API_RETRY = dg.RetryPolicy(
     max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -81,18 +82,70 @@ def refuse_other_integrations(
     )
 
 
+def integration_exists(client: SecodaClient, integration_id: str) -> bool:
+    """Returns whether Secoda still has the integration (GET `integration/integrations/<id>/`
+    answers it; False when it answers 404).
+
+    Raises:
+        dagster.Failure: the API refused the request for good (key, URL).
+        SecodaError: Secoda failed after the client's retries.
+    """
+    with secoda_failures():
+        try:
+            client.get(detail_path(INTEGRATIONS_PATH, integration_id))
+        except SecodaNotFoundError:
+            return False
+    return True
+
+
+def refuse_vanished_integrations(
+    client: SecodaClient, partitions: Sequence[str], key: dg.AssetKey
+) -> None:
+    """Checks that Secoda still has the integration of every partition; returns None.
+
+    Raises:
+        dagster.Failure: (allow_retries=False) some integrations are gone (GET
+            `integration/integrations/<id>/` answered 404): nothing of this run is stored,
+            so every partition keeps the rows it held; the message names them and says what
+            an operator can do.
+    """
+    gone = [partition for partition in partitions if not integration_exists(client, partition)]
+    if not gone:
+        return
+    others = len(partitions) - len(gone)
+    kept = f" (nor of this run's {_plural(others, 'other partition', 'other partitions')})"
+    raise dg.Failure(
+        description=(
+            f"{key.to_user_string()}: Secoda no longer has integration(s) {', '.join(gone)} "
+            f"(GET {INTEGRATIONS_PATH}<id>/ answered 404), so there is nothing to list for "
+            f"{'that partition' if len(gone) == 1 else 'those partitions'}. Nothing was "
+            f"stored{kept if others else ''}: the stored rows stay as they were. If the "
+            f"integration is gone for good, delete its {secoda_integrations.name} partition "
+            "(daily_integration_refresh already skips it)."
+        ),
+        metadata={"vanished_integrations": gone, "partitions": list(partitions)},
+        allow_retries=False,
+    )
+
+
 def partition_frame(
     client: SecodaClient, path: str, to_frame: ToFrame, partition: str, key: dg.AssetKey
 ) -> pd.DataFrame:
     """Returns the rows `path` lists for one integration (`?integration_id=<partition>`),
     with `integration_id` set to the partition on every row.
 
+    An empty listing is taken only if the integration still exists afterwards: one deleted
+    while it was listed never replaces its stored rows with nothing.
+
     Raises:
         dagster.Failure: some rows name another integration (see
-            `refuse_other_integrations`), or the API refused the request for good.
+            `refuse_other_integrations`), the integration no longer exists (see
+            `refuse_vanished_integrations`), or the API refused the request for good.
     """
     with secoda_failures():
         frame = frame_from_pages(client.iter_pages(path, {"integration_id": partition}), to_frame)
+    if frame.empty:
+        refuse_vanished_integrations(client, [partition], key)
     refuse_other_integrations(frame, partition, key, path)
     frame["integration_id"] = pd.Series(partition, index=frame.index, dtype="string")
     return frame
@@ -131,6 +184,7 @@ def _catalog_asset(
             with secoda_failures():
                 frame = frame_from_pages(client.iter_pages(path), to_frame)
         else:
+            refuse_vanished_integrations(client, context.partition_keys, key)
             frames = [
                 partition_frame(client, path, to_frame, partition, key)
                 for partition in context.partition_keys
@@ -147,7 +201,7 @@ def _catalog_asset(
 
 integrations = _catalog_asset(
     "integrations",
-    "integration/integrations/",
+    INTEGRATIONS_PATH,
     integrations_frame,
     "Every integration in the Secoda workspace: warehouses, BI tools, dbt.",
 )

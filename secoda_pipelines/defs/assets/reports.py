@@ -17,6 +17,7 @@ from secoda_pipelines.catalog.reports import (
     adoption_figures,
     monthly_adoption,
     replies_created_in,
+    usage_unreadable,
 )
 from secoda_pipelines.catalog.usage import HISTORY_COLUMNS
 from secoda_pipelines.defs.assets.usage import USAGE_KEY
@@ -60,8 +61,8 @@ def stale_figures(stale: int, dashboards: int) -> dict[str, float | int]:
     key=STALE_KEY,
     ins={
         "dashboards": dg.AssetIn(key=["secoda", "dashboards"]),
-        # Every snapshot taken so far (an unpartitioned asset reads all of a partitioned
-        # one's), only the columns the rule reads.
+        # Every snapshot taken so far, only the columns the rule reads; before the first
+        # snapshot, no rows (the history's `snapshot_column` metadata says so).
         "usage": dg.AssetIn(key=USAGE_KEY, metadata={"columns": list(HISTORY_COLUMNS)}),
     },
     description=(
@@ -92,6 +93,8 @@ def stale_dashboards_report(
             **stale_figures(len(stale), len(dashboards)),
             "stale_after_days": config.stale_after_days,
             "usage_snapshot_days": snapshot_days,
+            # Never stale, whatever else holds: their usage was sent as something not a count.
+            "dashboards_with_unreadable_usage": int(usage_unreadable(dashboards).sum()),
             "as_of": now.isoformat(timespec="seconds"),
             "per_integration": dg.MetadataValue.md(markdown_preview(summary, rows=50)),
         },

@@ -1,4 +1,10 @@
-"""`secoda/dashboard_usage`: one snapshot of every dashboard's usage per UTC day."""
+"""`secoda/dashboard_usage`: a history of daily snapshots of every dashboard's usage.
+
+The API holds only current usage and a past day cannot be fetched again (SPEC A), so the
+asset is not partitioned by day: each materialization takes the current UTC day's snapshot,
+replacing that day's rows if it was taken before, and keeps every earlier day's rows (the
+warehouse IO manager's `snapshot_column` convention). The table is the history.
+"""
 
 import dagster as dg
 import pandas as pd
@@ -8,64 +14,39 @@ from secoda_pipelines.catalog.usage import usage_snapshot
 from secoda_pipelines.defs.assets.catalog import API_RETRY, CATALOG_GROUP, SECODA_POOL
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.metadata import frame_metadata
-from secoda_pipelines.defs.partitions import usage_days
 from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
+from secoda_pipelines.store.io_manager import SNAPSHOT_COLUMN
 
 USAGE_KEY = dg.AssetKey(["secoda", "dashboard_usage"])
 
 
 def utc_today() -> str:
-    """Returns today's UTC date as a partition key (``YYYY-MM-DD``)."""
+    """Returns today's UTC date as ``YYYY-MM-DD``: the day a snapshot taken now is of."""
     return pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
-
-
-def refuse_other_days(day: str, today: str) -> None:
-    """Returns None when `day` is `today`.
-
-    Raises:
-        dagster.Failure: (allow_retries=False) `day` is another day: the API holds only
-            current usage, so no other day's snapshot can be taken; nothing is stored.
-    """
-    if day == today:
-        return
-    when = "a past day" if day < today else "a day that has not begun"
-    raise dg.Failure(
-        description=(
-            f"secoda/dashboard_usage partition {day} is {when}: Secoda's API returns only "
-            "current usage (external_usage: the source's last 24 hours at its last sync; "
-            "internal_usage: Secoda's last 90 days), so a day's snapshot can only be taken "
-            f"on that day. Only today's partition, {today} (UTC), can be materialized; "
-            f"nothing was stored for {day}."
-        ),
-        metadata={"partition": day, "today_utc": today},
-        allow_retries=False,
-    )
 
 
 @dg.asset(
     key=USAGE_KEY,
     description=(
-        "Every dashboard's usage counts as the API gives them today: one snapshot per UTC "
-        "day, the history Secoda itself does not keep. Only today's partition can be taken."
+        "Every dashboard's usage counts as the API gives them, one snapshot per UTC day: "
+        "the history Secoda itself does not keep. Each materialization takes today's "
+        "snapshot (replacing one taken earlier today) and keeps every earlier day's."
     ),
     group_name=CATALOG_GROUP,
     kinds={"secoda", "pandas", "duckdb"},
     io_manager_key=WAREHOUSE_IO,
     pool=SECODA_POOL,
     retry_policy=API_RETRY,
-    partitions_def=usage_days,
-    metadata={"partition_expr": "snapshot_date"},
+    metadata={SNAPSHOT_COLUMN: "snapshot_date"},
 )
-def dashboard_usage(
-    context: dg.AssetExecutionContext, secoda: SecodaResource
-) -> dg.MaterializeResult[pd.DataFrame]:
-    """Returns today's snapshot of `dashboard/dashboards/` usage.
+def dashboard_usage(secoda: SecodaResource) -> dg.MaterializeResult[pd.DataFrame]:
+    """Returns today's (UTC, when the step starts) snapshot of `dashboard/dashboards/`
+    usage; stored, it replaces today's earlier snapshot and keeps the other days'.
 
     Raises:
-        dagster.Failure: the partition is not today (UTC), or the API refused the key.
+        dagster.Failure: the API refused the key or the request for good.
     """
-    day = context.partition_key
-    refuse_other_days(day, utc_today())
+    day = utc_today()
     with secoda_failures():
         pages = secoda.get_client().iter_pages("dashboard/dashboards/")
         dashboards = frame_from_pages(pages, dashboards_frame)

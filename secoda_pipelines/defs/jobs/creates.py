@@ -1,5 +1,6 @@
 """What the create-style jobs (users, lineage) share: reporting the checked plan, and the
-apply step that POSTs one object per `create` row, recording each write on its report row."""
+`write_one` that POSTs one object per `create` row through the write loop, looking first
+for the object an attempt whose answer was lost may have created."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,13 +11,19 @@ import pandas as pd
 
 from secoda_pipelines.defs.jobs.reporting import (
     bad_input,
-    continue_write_pace,
     report_metadata,
     with_planned_writes,
 )
-from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines.secoda import SecodaError
-from secoda_pipelines.store import FAILED, WRITTEN, ReportStore
+from secoda_pipelines.defs.jobs.writeback import (
+    Item,
+    Outcome,
+    Writes,
+    already_done,
+    apply_writes,
+    written,
+)
+from secoda_pipelines.secoda import SecodaClient, SecodaResponseError
+from secoda_pipelines.store import ReportStore
 
 CREATE = "create"
 Row = dict[str, Any]
@@ -33,6 +40,8 @@ class CreateJob:
         label: the plan column that names a row in messages (an email, an edge's source).
         id_column: the report column that receives the created object's id.
         body: the POST body of a plan row.
+        find: the id of the object a plan row would create, when it exists in Secoda now
+            (None when it does not): looked for before a create is tried again.
         nothing_done: how a rejected run's message ends ("no lineage was created").
     """
 
@@ -42,7 +51,13 @@ class CreateJob:
     label: str
     id_column: str
     body: Callable[[Row], Row]
+    find: Callable[[SecodaClient, Row], str | None]
     nothing_done: str
+
+    @property
+    def writes(self) -> Writes:
+        """Returns how the loop reports these creates (a 400 or 404 stops the run)."""
+        return Writes(self.table, self.noun, creates=True)
 
 
 def report_plan(
@@ -73,19 +88,19 @@ def report_plan(
 
 def apply_creates(
     context: dg.OpExecutionContext,
-    secoda: SecodaResource,
+    client: SecodaClient,
     reports: ReportStore,
     job: CreateJob,
     plan: pd.DataFrame,
     *,
     dry_run: bool,
 ) -> None:
-    """POSTs each `create` row of the plan in order (not in a dry run), recording on its
-    report row `written` with the new id, or `failed` with the reason; stops at the first
-    failure, leaving the rows after it `planned`.
+    """POSTs each `create` row of the plan in order through the write loop (not in a dry
+    run), recording on its report row `written` with the new id, or `failed` with why.
 
-    A POST is not retried after a 5xx (it may have been applied): a rerun plans again from
-    what exists, so nothing is created twice.
+    When a POST's outcome is unknown (answered 5xx, cut off or never answered), the object
+    is looked for (`job.find`) before it is created again: found, the row is `written` with
+    its id; so nothing is created twice.
 
     Raises:
         dagster.Failure: a create failed (names it, and how many were created before it).
@@ -94,37 +109,32 @@ def apply_creates(
     if dry_run or to_create.empty:
         verb = f"dry run: would create {len(to_create)} {job.noun}(s)"
         context.log.info(verb if dry_run else f"nothing to create: every {job.noun} exists")
-        context.add_output_metadata({"written": 0, "dry_run": dry_run})
+        context.add_output_metadata({"writes": 0, "dry_run": dry_run})
         return
-    client = secoda.get_client()
-    continue_write_pace(context, client, reports)
-    written = 0
-    for row in to_create.to_dict("records"):
-        try:
-            answer = client.post(job.path, job.body(row))
-        except SecodaError as error:
-            outcome = {"item": row["item"], "write_status": FAILED, "write_detail": str(error)}
-            reports.record_writes(job.table, context.run_id, [outcome])
-            raise dg.Failure(
-                description=(
-                    f"created {written} of {len(to_create)} {job.noun}s, then "
-                    f"{row[job.label]} failed: {str(error).rstrip('.')}. Rerun the job: it "
-                    f"plans again from the {job.noun}s that exist, so none is created twice."
-                ),
-                metadata={"written": written, "failed": row[job.label]},
-                allow_retries=False,
-            ) from None
+    items = [
+        Item(int(row["item"]), str(row[job.label]), row) for row in to_create.to_dict("records")
+    ]
+    apply_writes(context, client, reports, job.writes, items, len(items), _create_one(client, job))
+
+
+def _create_one(client: SecodaClient, job: CreateJob) -> Callable[[Row, bool], Outcome]:
+    """Returns the write of one create row: look for it first on a retry, else POST it."""
+
+    def create(row: Row, retry: bool) -> Outcome:
+        if retry and (found := job.find(client, row)) is not None:
+            return already_done(f"{job.noun} {found} exists", **{job.id_column: found})
+        answer = client.post(job.path, job.body(row))
         created_id = _created_id(answer)
-        outcome = {
-            "item": row["item"],
-            "write_status": WRITTEN,
-            "write_detail": f"created {job.noun} {created_id}",
-            job.id_column: created_id,
-        }
-        reports.record_writes(job.table, context.run_id, [outcome])
-        written += 1
-    context.log.info(f"created {written} {job.noun}(s)")
-    context.add_output_metadata({"written": written, "dry_run": False})
+        if created_id is None:
+            error = SecodaResponseError(
+                f"POST {job.path} answered {answer!r:.200} without the new {job.noun}'s id; "
+                f"the {job.noun} may have been created"
+            )
+            error.maybe_applied = True
+            raise error
+        return written(f"created {job.noun} {created_id}", **{job.id_column: created_id})
+
+    return create
 
 
 def _created_id(answer: Any) -> str | None:

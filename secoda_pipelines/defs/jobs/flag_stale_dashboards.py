@@ -10,6 +10,7 @@ dashboard is read again just before its PATCH and the new list is built from its
 they are then, so a tag someone added or removed since the plan stays as they left it.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -30,32 +31,43 @@ from secoda_pipelines.catalog.stale_flags import (
     without_tag,
 )
 from secoda_pipelines.defs.failures import secoda_failures
-from secoda_pipelines.defs.jobs.config import flat_run_config
 from secoda_pipelines.defs.jobs.reporting import (
     bad_input,
-    continue_write_pace,
     report_metadata,
     with_planned_writes,
 )
+from secoda_pipelines.defs.jobs.writeback import (
+    WRITES_TAG,
+    Item,
+    Outcome,
+    WriteBackConfig,
+    Writes,
+    already_done,
+    apply_writes,
+    skipped,
+    workspace_writes,
+    write_back_job,
+    written,
+)
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.secoda import (
-    SecodaAuthError,
     SecodaBadRequestError,
     SecodaClient,
-    SecodaNotFoundError,
+    SecodaResponseError,
     detail_path,
 )
-from secoda_pipelines.store import FAILED, SKIPPED, WRITTEN, ReportStore
+from secoda_pipelines.store import ReportStore
 
 FLAGS_TABLE = "stale_dashboard_flags"
 DASHBOARDS = "dashboard/dashboards/"
 TAGS = "tag/"
 NOTHING_DONE = "nothing was tagged"
 TAG_COLOR = "#9e9e9e"
-PROGRESS_EVERY = 50
+TAG_WRITES = Writes(FLAGS_TABLE, "tag", creates=True)
+DASHBOARD_WRITES = Writes(FLAGS_TABLE, "dashboard")
 
 
-class FlagStaleDashboardsConfig(dg.Config):
+class FlagStaleDashboardsConfig(WriteBackConfig):
     """The flat run config of `flag_stale_dashboards` (SPEC B)."""
 
     tag_name: str = Field(
@@ -69,27 +81,23 @@ class FlagStaleDashboardsConfig(dg.Config):
     remove_when_used: bool = Field(
         default=True, description="Take the tag off dashboards that are no longer stale."
     )
-    dry_run: bool = Field(default=True, description="Plan and report only; write nothing.")
 
 
 class _Flagging:
-    """One run's state: the client, the rule's inputs, and the outcomes to record."""
+    """One run's rule and writes: the client, the usage history and the tag, once known."""
 
     def __init__(
         self,
-        context: dg.OpExecutionContext,
         config: FlagStaleDashboardsConfig,
         client: SecodaClient,
-        reports: ReportStore,
         history: pd.DataFrame,
     ) -> None:
-        self.context = context
         self.config = config
         self.client = client
-        self.reports = reports
         self.history = history
         self.now = datetime.now(UTC)
-        self.outcomes: list[dict] = []
+        self.tag_name = config.tag_name.strip()
+        self.tag_id: str | None = None
 
     def stale(self, dashboards: list[dict]) -> pd.DataFrame:
         """Returns the stale report's rows for these API rows (the rule, with history)."""
@@ -100,16 +108,82 @@ class _Flagging:
             history=self.history,
         )
 
-    def record(self, item: int, status: str, detail: str, **columns: object) -> None:
-        sent = None if status == SKIPPED else pd.Timestamp.now(tz="UTC")
-        self.outcomes.append(
-            {"item": item, "write_status": status, "write_detail": detail, "written_at": sent}
-            | columns
-        )
+    def create_tag(self, row: dict, retry: bool) -> Outcome:
+        """Creates the tag, unless it exists by now (someone made it, or an attempt whose
+        answer was lost did); returns the outcome, with the tag's id.
 
-    def flush(self) -> None:
-        self.reports.record_writes(FLAGS_TABLE, self.context.run_id, self.outcomes)
-        self.outcomes.clear()
+        Raises:
+            SecodaError: the listing or the POST failed (a 400 other than "it exists" too).
+        """
+        if retry and (found := self._existing_tag()) is not None:
+            return already_done(f"tag {self.tag_name!r} exists ({found})", tag_id=found)
+        body = {
+            "name": self.tag_name,
+            "description": "Dashboards with no views, viewers or recent updates, flagged by "
+            "secoda-pipelines' flag_stale_dashboards job.",
+            "color": TAG_COLOR,
+        }
+        try:
+            created = self.client.post(TAGS, body)
+        except SecodaBadRequestError:
+            found = self._existing_tag()
+            if found is None:
+                raise
+            return skipped(f"tag {self.tag_name!r} exists now ({found})", tag_id=found)
+        tag_id = created.get("id") if isinstance(created, dict) else None
+        if tag_id is None:
+            raise SecodaResponseError(
+                f"POST {TAGS} answered {created!r:.200} without the new tag's id",
+                status=201,
+            )
+        return written(f"POST {TAGS}: created tag {tag_id}", tag_id=str(tag_id))
+
+    def _existing_tag(self) -> str | None:
+        """Returns the id of the one tag named like ours, None when there is none.
+
+        Raises:
+            SecodaBadRequestError: several tags have the name now.
+        """
+        named = tags_named(self.client.list(TAGS), self.tag_name)
+        if len(named) > 1:
+            raise SecodaBadRequestError(
+                f"{len(named)} tags are named {self.tag_name!r} now: "
+                + ", ".join(str(t["id"]) for t in named),
+                status=400,
+                method="POST",
+                path=TAGS,
+            )
+        return str(named[0]["id"]) if named else None
+
+    def change_tags(self, row: dict, retry: bool) -> Outcome:
+        """Reads the dashboard again and PATCHes its tags when it still needs the change:
+        the tags it holds now, plus or minus ours; returns the outcome.
+
+        Raises:
+            SecodaError: the read or the PATCH failed.
+        """
+        tag_id = self.tag_id
+        assert tag_id is not None
+        path = detail_path(DASHBOARDS, row["dashboard_id"])
+        current = self.client.get(path)
+        tags = list(current.get("tags") or [])
+        still_stale = not self.stale([current]).empty
+        columns = {"tag_id": tag_id, "tags_after": tags}
+        if row["action"] == ADD:
+            if tag_id in tag_ids(tags):
+                return already_done("already tagged", **columns)
+            if not still_stale:
+                return skipped("in use since the plan: not tagged", **columns)
+            after = with_tag(tags, tag_id)
+        else:
+            if tag_id not in tag_ids(tags):
+                return already_done("tag already removed", **columns)
+            if still_stale:
+                return skipped("stale again since the plan: tag kept", **columns)
+            after = without_tag(tags, tag_id)
+        self.client.patch(path, {"tags": after})
+        verb = "added" if row["action"] == ADD else "removed"
+        return written(f"PATCH tags ({verb} {tag_id})", tag_id=tag_id, tags_after=after)
 
 
 def _history(reports: ReportStore) -> pd.DataFrame:
@@ -117,7 +191,9 @@ def _history(reports: ReportStore) -> pd.DataFrame:
     return reports.warehouse().read_table("secoda", "dashboard_usage")
 
 
-def _plan(run: _Flagging) -> tuple[pd.DataFrame, dict | None]:
+def _plan(
+    context: dg.OpExecutionContext, run: _Flagging, reports: ReportStore
+) -> tuple[pd.DataFrame, dict | None]:
     """Returns (the plan with `item`, its rows' place in the report; the existing tag or
     None), after appending the plan to the report and the run's metadata.
 
@@ -126,7 +202,7 @@ def _plan(run: _Flagging) -> tuple[pd.DataFrame, dict | None]:
             written), or the API refused the key.
     """
     config = run.config
-    tag_name = config.tag_name.strip()
+    tag_name = run.tag_name
     with secoda_failures():
         tags = run.client.list(TAGS)
         dashboards = run.client.list(DASHBOARDS)
@@ -143,14 +219,14 @@ def _plan(run: _Flagging) -> tuple[pd.DataFrame, dict | None]:
     tag = named[0] if named else None
     stale = run.stale(dashboards)
     plan = plan_flags(dashboards, stale, tag, tag_name, remove_when_used=config.remove_when_used)
-    report = run.reports.append(
+    report = reports.append(
         FLAGS_TABLE,
         with_planned_writes(plan, WRITING_ACTIONS),
-        run_id=run.context.run_id,
+        run_id=context.run_id,
         dry_run=config.dry_run,
     )
     writes = int(plan["action"].isin(list(WRITING_ACTIONS)).sum())
-    run.context.add_output_metadata(
+    context.add_output_metadata(
         dict(
             report_metadata(
                 report,
@@ -164,123 +240,65 @@ def _plan(run: _Flagging) -> tuple[pd.DataFrame, dict | None]:
             )
         )
     )
-    run.context.log.info(
+    context.log.info(
         f"Plan: {writes} write(s) for {len(stale)} stale of {len(dashboards)} dashboards "
         f"({'dry run: nothing will be written' if config.dry_run else 'applying next'})"
     )
     return plan.assign(item=report["item"].to_numpy()), tag
 
 
-def _create_tag(run: _Flagging, row: pd.Series) -> str:
-    """Creates the tag (or finds the one someone created meanwhile); returns its id.
-
-    Raises:
-        dagster.Failure: the API refused the tag (its answer named).
-    """
-    name = run.config.tag_name.strip()
-    body = {
-        "name": name,
-        "description": "Dashboards with no views, viewers or recent updates, flagged by "
-        "secoda-pipelines' flag_stale_dashboards job.",
-        "color": TAG_COLOR,
-    }
-    try:
-        created = run.client.post(TAGS, body)
-    except SecodaBadRequestError as error:
-        existing = tags_named(run.client.list(TAGS), name)
-        if len(existing) != 1:
-            run.record(row["item"], FAILED, str(error))
-            run.flush()
-            raise dg.Failure(
-                description=f"creating tag {name!r} failed: {error}; nothing was tagged",
-                allow_retries=False,
-            ) from None
-        tag_id = str(existing[0]["id"])
-        run.record(row["item"], SKIPPED, f"tag {name!r} exists now ({tag_id})", tag_id=tag_id)
-        return tag_id
-    tag_id = str(created["id"])
-    run.record(row["item"], WRITTEN, f"POST tag/: created tag {tag_id}", tag_id=tag_id)
-    run.flush()  # the tag exists now: a rerun must find it rather than plan it again
-    return tag_id
+def _items(rows: pd.DataFrame) -> list[Item[dict]]:
+    return [
+        Item(int(row["item"]), f"{row['title']} ({row['dashboard_id']})", row)
+        for row in rows.to_dict("records")
+    ]
 
 
-def _change_one(run: _Flagging, row: pd.Series, tag_id: str) -> tuple[str, str, list | None]:
-    """Reads the dashboard again and PATCHes its tags when it still needs the change;
-    returns (write_status, write_detail, the tags it holds afterwards).
-
-    Raises:
-        SecodaError: the read or the PATCH failed.
-    """
-    path = detail_path(DASHBOARDS, row["dashboard_id"])
-    current = run.client.get(path)
-    tags = list(current.get("tags") or [])
-    still_stale = not run.stale([current]).empty
-    if row["action"] == ADD:
-        if tag_id in tag_ids(tags):
-            return SKIPPED, "already tagged (since the plan)", tags
-        if not still_stale:
-            return SKIPPED, "in use since the plan: not tagged", tags
-        after = with_tag(tags, tag_id)
-    else:
-        if tag_id not in tag_ids(tags):
-            return SKIPPED, "tag already removed (since the plan)", tags
-        if still_stale:
-            return SKIPPED, "stale again since the plan: tag kept", tags
-        after = without_tag(tags, tag_id)
-    run.client.patch(path, {"tags": after})
-    return WRITTEN, f"PATCH tags ({'added' if row['action'] == ADD else 'removed'} {tag_id})", after
-
-
-def _apply(run: _Flagging, plan: pd.DataFrame, tag: dict | None) -> None:
-    """Creates the tag when planned, then changes each planned dashboard, recording every
-    write on its report row. A 400 or 404 on one dashboard is recorded and the rest go on;
-    the run then fails naming them.
+def _apply(
+    context: dg.OpExecutionContext,
+    run: _Flagging,
+    reports: ReportStore,
+    plan: pd.DataFrame,
+    tag: dict | None,
+) -> None:
+    """Creates the tag when planned, then changes each planned dashboard (`apply_writes`).
 
     Raises:
         dagster.Failure: writes failed (each named), the tag could not be created, or the
             API refused the key.
     """
-    continue_write_pace(run.context, run.client, run.reports)
-    tag_id = None if tag is None else str(tag["id"])
-    failed: list[str] = []
-    counts = {WRITTEN: 0, SKIPPED: 0}
+    run.tag_id = None if tag is None else str(tag["id"])
+    creates = plan[plan["action"] == CREATE].to_dict("records")
+    if creates:
+        tag_row = [Item(int(creates[0]["item"]), f"tag {run.tag_name!r}", creates[0])]
+        apply_writes(context, run.client, reports, TAG_WRITES, tag_row, 1, _remember(run))
     changes = plan[plan["action"].isin([ADD, REMOVE])]
-    try:
-        for _, row in plan[plan["action"] == CREATE].iterrows():
-            tag_id = _create_tag(run, row)
-        for done, (_, row) in enumerate(changes.iterrows(), start=1):
-            try:
-                status, detail, after = _change_one(run, row, tag_id)
-            except (SecodaBadRequestError, SecodaNotFoundError) as error:
-                status, detail, after = FAILED, str(error), None
-                failed.append(f"{row['title']} ({row['dashboard_id']}): {error}")
-            except SecodaAuthError as error:
-                raise dg.Failure(description=str(error), allow_retries=False) from None
-            counts[status] = counts.get(status, 0) + 1
-            extra = {"tag_id": tag_id} | ({} if after is None else {"tags_after": after})
-            run.record(row["item"], status, detail, **extra)
-            if done % PROGRESS_EVERY == 0:
-                run.flush()
-    finally:
-        run.flush()
-    run.context.add_output_metadata(
-        {"writes": counts[WRITTEN], "skipped": counts[SKIPPED], "failed": len(failed)}
+    apply_writes(
+        context,
+        run.client,
+        reports,
+        DASHBOARD_WRITES,
+        _items(changes),
+        len(changes),
+        run.change_tags,
     )
-    run.context.log.info(
-        f"Flags: {counts[WRITTEN]} dashboard(s) changed, {counts[SKIPPED]} skipped, "
-        f"{len(failed)} failed"
-    )
-    if failed:
-        raise dg.Failure(
-            description=f"{len(failed)} of {len(changes)} tag changes failed: "
-            + "; ".join(failed[:20]),
-            allow_retries=False,
-        )
+
+
+def _remember(run: _Flagging) -> Callable[[dict, bool], Outcome]:
+    """Returns `run.create_tag`, keeping the tag's id for the dashboards' writes."""
+
+    def create(row: dict, retry: bool) -> Outcome:
+        outcome = run.create_tag(row, retry)
+        run.tag_id = outcome.columns["tag_id"]
+        return outcome
+
+    return create
 
 
 @dg.op(
     description="Lists dashboards and tags, applies the stale rule now, reports the plan, "
-    "then (unless dry_run) creates the tag if missing and PATCHes each changed dashboard."
+    "then (unless dry_run) creates the tag if missing and PATCHes each changed dashboard.",
+    tags={WRITES_TAG: "dashboard_tags"},
 )
 def stale_dashboard_flagging(
     context: dg.OpExecutionContext,
@@ -298,22 +316,20 @@ def stale_dashboard_flagging(
     if errors:
         raise bad_input(errors, NOTHING_DONE)
     client = secoda.get_client()
-    run = _Flagging(context, config, client, reports, _history(reports))
-    plan, tag = _plan(run)
-    if config.dry_run:
-        context.log.info("Dry run: nothing written.")
-        return
-    _apply(run, plan, tag)
+    with workspace_writes(context, reports, client, config.dry_run):
+        run = _Flagging(config, client, _history(reports))
+        plan, tag = _plan(context, run, reports)
+        if config.dry_run:
+            context.log.info("Dry run: nothing written.")
+            return
+        _apply(context, run, reports, plan, tag)
 
 
-@dg.job(
+flag_stale_dashboards = write_back_job(
+    stale_dashboard_flagging,
     name="flag_stale_dashboards",
     description=(
         "Tag the dashboards reports/stale_dashboards' rule finds stale now (creating the tag "
         "when missing) and untag those in use again. Dry run by default."
     ),
-    config=flat_run_config(FlagStaleDashboardsConfig, "stale_dashboard_flagging"),
-    tags={"secoda/writes": "dashboard_tags"},
 )
-def flag_stale_dashboards() -> None:
-    stale_dashboard_flagging()

@@ -11,14 +11,43 @@ to `reports.lineage_changes`, then, unless dry_run, one ``POST lineage/manual/``
 import dagster as dg
 from pydantic import Field
 
-from secoda_pipelines.catalog.lineage import DOWNSTREAM, EdgeInput, create_body, plan_lineage
+from secoda_pipelines.catalog.lineage import (
+    DOWNSTREAM,
+    EdgeInput,
+    create_body,
+    downstream_pair,
+    existing_pairs,
+    plan_lineage,
+)
 from secoda_pipelines.defs.failures import secoda_failures
-from secoda_pipelines.defs.jobs.config import flat_run_config
-from secoda_pipelines.defs.jobs.creates import CreateJob, apply_creates, report_plan
+from secoda_pipelines.defs.jobs.creates import CreateJob, Row, apply_creates, report_plan
 from secoda_pipelines.defs.jobs.reporting import bad_input
+from secoda_pipelines.defs.jobs.writeback import (
+    WRITES_TAG,
+    WriteBackConfig,
+    workspace_writes,
+    write_back_job,
+)
 from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines.lineage.lookups import LINEAGE, list_edges, resolve_references
+from secoda_pipelines.lineage.lookups import LINEAGE, edges_around, list_edges, resolve_references
+from secoda_pipelines.secoda import SecodaClient
 from secoda_pipelines.store import ReportStore
+
+
+def existing_edge(client: SecodaClient, row: Row) -> str | None:
+    """Returns the id of an edge (or its mirror) that links the row's two ends the way it
+    would, None when there is none.
+
+    Raises:
+        SecodaError: the listing failed.
+    """
+    source, target = str(row["from_id"]), str(row["to_id"])
+    pair = downstream_pair(source, target, str(row["direction"]))
+    pairs = existing_pairs(edges_around(client, [source]))
+    if pair not in pairs:
+        return None
+    return pairs[pair] or "(no id)"
+
 
 EDGES = CreateJob(
     table="lineage_changes",
@@ -27,6 +56,7 @@ EDGES = CreateJob(
     label="source",
     id_column="lineage_id",
     body=create_body,
+    find=existing_edge,
     nothing_done="no lineage was created",
 )
 
@@ -39,16 +69,16 @@ class EdgeRow(dg.Config):
     direction: str = Field(default=DOWNSTREAM, description="DOWNSTREAM or UPSTREAM (any case).")
 
 
-class ManualLineageConfig(dg.Config):
+class ManualLineageConfig(WriteBackConfig):
     """The run config of `create_manual_lineage` (flat: these fields at top level)."""
 
     edges: list[EdgeRow] = Field(description="The edges to create.")
-    dry_run: bool = Field(default=True, description="Plan and report only; write nothing.")
 
 
 @dg.op(
     description="Resolves and checks every requested edge against the lineage that "
-    "exists, reports the plan, then (unless dry_run) creates the new edges."
+    "exists, reports the plan, then (unless dry_run) creates the new edges.",
+    tags={WRITES_TAG: "lineage"},
 )
 def manual_lineage(
     context: dg.OpExecutionContext,
@@ -71,24 +101,23 @@ def manual_lineage(
     if not edges:
         raise bad_input(["no edges given: edges is empty"], EDGES.nothing_done)
     references = [end for e in edges for end in (e.from_entity, e.to_entity) if end]
-    with secoda_failures():
-        client = secoda.get_client()
-        resolved, unresolved = resolve_references(client, references)
-        ids = list(dict.fromkeys(entity.id for entity in resolved.values()))
-        # Any edge between two of these ids, in either direction or spelling, starts at one
-        # of them, so listing by from_entity finds it (and the server's mirror with it).
-        existing = list_edges(client, ids, "from_entity") if ids else []
-    plan, errors = plan_lineage(
-        edges, {ref: entity.id for ref, entity in resolved.items()}, unresolved, existing
-    )
-    plan = report_plan(context, reports, EDGES, plan, dry_run=config.dry_run, errors=errors)
-    apply_creates(context, secoda, reports, EDGES, plan, dry_run=config.dry_run)
+    client = secoda.get_client()
+    with workspace_writes(context, reports, client, config.dry_run):
+        with secoda_failures():
+            resolved, unresolved = resolve_references(client, references)
+            ids = list(dict.fromkeys(entity.id for entity in resolved.values()))
+            # Any edge between two of these ids, in either direction or spelling, starts at
+            # one of them, so listing by from_entity finds it (and the server's mirror).
+            existing = list_edges(client, ids, "from_entity") if ids else []
+        plan, errors = plan_lineage(
+            edges, {ref: entity.id for ref, entity in resolved.items()}, unresolved, existing
+        )
+        plan = report_plan(context, reports, EDGES, plan, dry_run=config.dry_run, errors=errors)
+        apply_creates(context, client, reports, EDGES, plan, dry_run=config.dry_run)
 
 
-@dg.job(
-    config=flat_run_config(ManualLineageConfig, "manual_lineage"),
+create_manual_lineage = write_back_job(
+    manual_lineage,
+    name="create_manual_lineage",
     description="Create manual lineage edges (ids or database.schema.table); skips existing.",
-    tags={"secoda/writes": "lineage"},
 )
-def create_manual_lineage():
-    manual_lineage()

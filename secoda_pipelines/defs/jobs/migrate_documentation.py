@@ -19,7 +19,7 @@ the writes (also when some writes failed), with the verdict `safe_to_delete_sour
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import dagster as dg
@@ -28,7 +28,6 @@ import pandas as pd
 from secoda_pipelines.catalog.coverage import PLAN_BASIS
 from secoda_pipelines.catalog.migration import ACTIONS, recheck_patch
 from secoda_pipelines.catalog.migration_match import MigrationMatcher, PlannedUpdate
-from secoda_pipelines.defs.jobs.config import flat_run_config
 from secoda_pipelines.defs.jobs.migration_coverage import (
     coverage_after_writes,
     coverage_despite,
@@ -39,31 +38,29 @@ from secoda_pipelines.defs.jobs.migration_request import (
     MigrateDocumentationConfig,
     checked_listings,
 )
-from secoda_pipelines.defs.jobs.reporting import (
-    continue_write_pace,
-    report_metadata,
+from secoda_pipelines.defs.jobs.reporting import report_metadata
+from secoda_pipelines.defs.jobs.writeback import (
+    WRITES_TAG,
+    Item,
+    Outcome,
+    Writes,
+    already_done,
+    apply_writes,
+    duration,
+    skipped,
+    workspace_writes,
+    write_back_job,
+    written,
 )
 from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines.secoda import (
-    SecodaAuthError,
-    SecodaBadRequestError,
-    SecodaClient,
-    SecodaError,
-    SecodaNotFoundError,
-    detail_path,
-)
-from secoda_pipelines.store import FAILED, PLANNED, SKIPPED, WRITTEN, ReportStore
+from secoda_pipelines.secoda import SecodaClient, SecodaError, detail_path
+from secoda_pipelines.store import PLANNED, ReportStore
 
 PLAN_TABLE = "migration_plan"
-PROGRESS_EVERY = 50
+PLAN_WRITES = Writes(PLAN_TABLE, "target resource")
 PREVIEW_ROWS = 20
 # A plan row's write_status as reported: planned where its action writes (an update).
 PLANNED_STATUS = f"CASE WHEN action = 'update' THEN '{PLANNED}' END AS write_status"
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 @dataclass(frozen=True)
@@ -121,7 +118,7 @@ def _plan(
         dry_run=config.dry_run,
         writes_planned=updates,
         actions_by_kind=_actions_by_kind(counts),
-        estimated_write_time=f"{_duration(estimate)} at {pace} writes a minute",
+        estimated_write_time=f"{duration(estimate)} at {pace} writes a minute",
     )
     context.add_output_metadata(
         {
@@ -133,105 +130,35 @@ def _plan(
     context.log.info(
         f"Plan: {updates} PATCHes for {rows} source resources "
         f"({'dry run: nothing will be written' if config.dry_run else 'applying next'}); "
-        f"about {_duration(estimate)} at {pace} writes a minute"
+        f"about {duration(estimate)} at {pace} writes a minute"
     )
     return Planned(rows, counts, updates)
 
 
-def _apply(
-    context: dg.OpExecutionContext,
-    client: SecodaClient,
-    reports: ReportStore,
-    writes: Iterable[PlannedUpdate],
-    total: int,
-) -> None:
-    """Applies the plan's `total` updates (`writes`), recording each write's outcome on its row of
-    `reports.migration_plan` (every PROGRESS_EVERY writes, and when it stops).
-
-    Each target is read again just before its PATCH, and only fields whose value is still
-    the one the plan saw are written: a value someone changed since the plan is kept
-    (`skipped`), one that already holds the planned value is not written again.
-
-    A 400 or 404 on one resource is recorded and the rest go on; the run then fails
-    listing them. Any other error (a revoked key, retries exhausted) stops at once: run
-    the job again and it writes only what is still missing.
-
-    Raises:
-        dagster.Failure: writes failed (each named), or the API refused the key.
-    """
-    outcomes: list[dict] = []
-    failed: list[str] = []
-    counts = {WRITTEN: 0, SKIPPED: 0}
-    continue_write_pace(context, client, reports)
-    started = time.monotonic()
-
-    def flush() -> None:
-        reports.record_writes(PLAN_TABLE, context.run_id, outcomes)
-        outcomes.clear()
-
-    try:
-        for done, row in enumerate(writes, start=1):
-            path = detail_path(COLLECTIONS[row.kind], row.target_id)
-            try:
-                status, detail = _write_one(client, path, row.patch, row.expected)
-            except (SecodaBadRequestError, SecodaNotFoundError) as error:
-                status, detail = FAILED, str(error)
-                failed.append(f"{row.kind} {row.key} ({row.target_id}): {error}")
-            except SecodaAuthError as error:
-                raise dg.Failure(description=str(error), allow_retries=False) from None
-            counts[status] = counts.get(status, 0) + 1
-            # When the PATCH went (none when skipped): the next run's pace starts from it.
-            sent = None if status == SKIPPED else pd.Timestamp.now(tz="UTC")
-            outcomes.append(
-                {
-                    "item": row.item,
-                    "write_status": status,
-                    "write_detail": detail,
-                    "written_at": sent,
-                }
-            )
-            if done % PROGRESS_EVERY == 0 or done == total:
-                flush()
-                elapsed = time.monotonic() - started
-                remaining = total - done
-                eta = client.limiter.seconds_for(remaining) if remaining else 0.0
-                context.log.info(
-                    f"Migration: {done} of {total} written, {remaining} remaining, "
-                    f"{elapsed:.0f} s so far, about {_duration(eta)} to go"
-                )
-    finally:
-        flush()
-    context.add_output_metadata(
-        {
-            "writes": counts[WRITTEN],
-            "skipped": counts[SKIPPED],
-            "failed": len(failed),
-            "dry_run": False,
-        }
-    )
-    if failed:
-        raise dg.Failure(
-            description=f"{len(failed)} of {total} writes failed: " + "; ".join(failed[:20]),
-            allow_retries=False,
-        )
+def _items(updates: Iterable[PlannedUpdate]) -> Iterator[Item[PlannedUpdate]]:
+    for row in updates:
+        yield Item(row.item, f"{row.kind} {row.key} ({row.target_id})", row)
 
 
-def _write_one(client: SecodaClient, path: str, patch: dict, expected: dict) -> tuple[str, str]:
-    """PATCHes what of `patch` the target still needs; returns (write_status, write_detail).
+def _write_one(client: SecodaClient) -> Callable[[PlannedUpdate, bool], Outcome]:
+    """Returns the write of one planned update: read the target again, PATCH what of the
+    plan it still needs (a value someone changed since the plan is kept)."""
 
-    Raises:
-        SecodaError: the read or the PATCH failed.
-    """
-    check = recheck_patch(patch, expected, client.get(path))
-    notes = []
-    if check.changed:
-        notes.append(f"kept {', '.join(check.changed)}: changed in Secoda since the plan")
-    if check.done:
-        notes.append(f"{', '.join(check.done)} already held the planned value")
-    if not check.patch:
-        return SKIPPED, "; ".join(notes)
-    client.patch(path, check.patch)
-    return WRITTEN, "; ".join([f"PATCH {', '.join(sorted(check.patch))}", *notes])
+    def write(row: PlannedUpdate, retry: bool) -> Outcome:
+        path = detail_path(COLLECTIONS[row.kind], row.target_id)
+        check = recheck_patch(row.patch, row.expected, client.get(path))
+        notes = []
+        if check.changed:
+            notes.append(f"kept {', '.join(check.changed)}: changed in Secoda since the plan")
+        if check.done:
+            notes.append(f"{', '.join(check.done)} already held the planned value")
+        if not check.patch:
+            detail = "; ".join(notes)
+            return already_done(detail) if not check.changed else skipped(detail)
+        client.patch(path, check.patch)
+        return written("; ".join([f"PATCH {', '.join(sorted(check.patch))}", *notes]))
+
+    return write
 
 
 def _apply_and_cover(
@@ -250,7 +177,15 @@ def _apply_and_cover(
         SecodaError: a request failed after every retry.
     """
     try:
-        _apply(context, client, reports, matcher.updates(), plan.updates)
+        apply_writes(
+            context,
+            client,
+            reports,
+            PLAN_WRITES,
+            _items(matcher.updates()),
+            plan.updates,
+            _write_one(client),
+        )
     except (dg.Failure, SecodaError) as error:
         figures = coverage_despite(error, context, config, client, reports, matcher)
         if isinstance(error, dg.Failure) and figures:
@@ -266,7 +201,8 @@ def _apply_and_cover(
 @dg.op(
     description="Lists both integrations in bulk, checks the request, plans every table and "
     "column from Secoda's state now, reports the plan, then (unless dry_run) writes it; "
-    "reports the coverage of the source's documentation on the target."
+    "reports the coverage of the source's documentation on the target.",
+    tags={WRITES_TAG: "documentation"},
 )
 def documentation_migration(
     context: dg.OpExecutionContext,
@@ -288,7 +224,10 @@ def documentation_migration(
     """
     client = secoda.get_client()
     started = time.monotonic()
-    with checked_listings(config, client) as matcher:
+    with (
+        workspace_writes(context, reports, client, config.dry_run),
+        checked_listings(config, client) as matcher,
+    ):
         listed = time.monotonic()
         plan = _plan(context, config, client, reports, matcher)
         context.add_output_metadata(
@@ -306,14 +245,11 @@ def documentation_migration(
         context.log.info(f"Dry run: {plan.updates} PATCHes planned, none written.")
 
 
-@dg.job(
+migrate_documentation = write_back_job(
+    documentation_migration,
     name="migrate_documentation",
     description=(
         "Copy documentation (description, definition, tags, PII...) from one warehouse "
         "integration's tables and columns to another's. Dry run by default."
     ),
-    config=flat_run_config(MigrateDocumentationConfig, "documentation_migration"),
-    tags={"secoda/writes": "documentation"},
 )
-def migrate_documentation() -> None:
-    documentation_migration()

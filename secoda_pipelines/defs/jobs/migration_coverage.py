@@ -1,5 +1,6 @@
 """`migrate_documentation`'s coverage: how much of the source's documentation the target
-holds, appended to `reports.migration_coverage` with the verdict `safe_to_delete_source`."""
+holds, appended to `reports.migration_coverage` with the run's verdict
+`safe_to_delete_source` and what blocks it (`blocked_by`)."""
 
 import dagster as dg
 import pandas as pd
@@ -28,12 +29,14 @@ def report_coverage(
     counts: pd.DataFrame,
     basis: str,
 ) -> dict[str, int | bool | str]:
-    """Appends the coverage of a plan, given as its counts (catalog.coverage.plan_counts),
-    to `reports.migration_coverage` (one row per kind), logs it in one line and returns its
-    figures for the run's metadata. Raises nothing of its own (the store's errors pass
-    through)."""
-    kinds = ("table", "column") if config.include_columns else ("table",)
-    coverage = coverage_of_counts(counts, kinds, basis).assign(
+    """Appends the coverage of a plan, given as its counts (`MigrationMatcher.counts`), to
+    `reports.migration_coverage` (one row per kind planned, each with the run's verdict and
+    blockers), logs it in one line and returns its figures for the run's metadata
+    (`catalog.coverage.coverage_figures`: the verdict, `blocked_by` and the counts). Raises
+    nothing of its own (the store's errors pass through)."""
+    coverage = coverage_of_counts(
+        counts, basis, fields=config.fields, include_columns=config.include_columns
+    ).assign(
         source_integration_id=config.source_integration_id,
         target_integration_id=config.target_integration_id,
     )

@@ -4,7 +4,6 @@ Python rows)."""
 
 from collections.abc import Mapping
 
-import dagster as dg
 from pydantic import Field
 
 from secoda_pipelines.catalog.migration import (
@@ -18,13 +17,14 @@ from secoda_pipelines.catalog.migration import (
 from secoda_pipelines.catalog.migration_match import MigrationMatcher
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.jobs.reporting import bad_input
+from secoda_pipelines.defs.jobs.writeback import WriteBackConfig
 from secoda_pipelines.secoda import SecodaClient
 
 NOTHING_DONE = "nothing was planned or written"
 COLLECTIONS = {"table": "table/tables/", "column": "table/columns/"}
 
 
-class MigrateDocumentationConfig(dg.Config):
+class MigrateDocumentationConfig(WriteBackConfig):
     """The flat run config of `migrate_documentation` (SPEC B)."""
 
     source_integration_id: str = Field(description="Integration whose documentation is copied.")
@@ -47,7 +47,6 @@ class MigrateDocumentationConfig(dg.Config):
         description="Source schema names renamed before matching, {old: new}, in every "
         "database; case-insensitive. Each key must be a schema of the source's tables.",
     )
-    dry_run: bool = Field(default=True, description="Plan and report only; write nothing.")
 
 
 def request_errors(config: MigrateDocumentationConfig, integrations: list[dict]) -> list[str]:

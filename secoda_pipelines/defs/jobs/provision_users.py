@@ -19,11 +19,31 @@ from secoda_pipelines.catalog.users import (
     plan_provisioning,
 )
 from secoda_pipelines.defs.failures import secoda_failures
-from secoda_pipelines.defs.jobs.config import flat_run_config
-from secoda_pipelines.defs.jobs.creates import CreateJob, apply_creates, report_plan
+from secoda_pipelines.defs.jobs.creates import CreateJob, Row, apply_creates, report_plan
 from secoda_pipelines.defs.jobs.reporting import bad_input
+from secoda_pipelines.defs.jobs.writeback import (
+    WRITES_TAG,
+    WriteBackConfig,
+    workspace_writes,
+    write_back_job,
+)
 from secoda_pipelines.defs.resources import SecodaResource
+from secoda_pipelines.secoda import SecodaClient
 from secoda_pipelines.store import ReportStore
+
+
+def existing_user(client: SecodaClient, row: Row) -> str | None:
+    """Returns the id of the user whose email is the row's (any case), None when none is.
+
+    Raises:
+        SecodaError: the listing failed.
+    """
+    email = str(row["email"]).strip().casefold()
+    for user in client.iter_rows("user/"):
+        if str(user.get("email") or "").strip().casefold() == email:
+            return None if user.get("id") is None else str(user["id"])
+    return None
+
 
 USERS = CreateJob(
     table="user_provisioning",
@@ -32,6 +52,7 @@ USERS = CreateJob(
     label="email",
     id_column="user_id",
     body=create_body,
+    find=existing_user,
     nothing_done="nothing was created",
 )
 
@@ -49,7 +70,7 @@ class UserRow(dg.Config):
     )
 
 
-class ProvisionUsersConfig(dg.Config):
+class ProvisionUsersConfig(WriteBackConfig):
     """The run config of `provision_users` (flat: these fields at top level)."""
 
     users: list[UserRow] = Field(default_factory=list, description="Users to create.")
@@ -58,7 +79,6 @@ class ProvisionUsersConfig(dg.Config):
         description="A CSV file of users (email, role, first_name, last_name, groups, teams; "
         "groups and teams separated by ';'). May be combined with users.",
     )
-    dry_run: bool = Field(default=True, description="Plan and report only; write nothing.")
 
 
 def _inputs(config: ProvisionUsersConfig) -> tuple[list[UserInput], list[str]]:
@@ -92,7 +112,8 @@ def _inputs(config: ProvisionUsersConfig) -> tuple[list[UserInput], list[str]]:
 
 @dg.op(
     description="Checks every requested user against the workspace, reports the plan, "
-    "then (unless dry_run) creates the new ones."
+    "then (unless dry_run) creates the new ones.",
+    tags={WRITES_TAG: "users"},
 )
 def user_provisioning(
     context: dg.OpExecutionContext,
@@ -111,22 +132,21 @@ def user_provisioning(
     inputs, errors = _inputs(config)
     if not inputs:
         raise bad_input(errors, USERS.nothing_done)
-    with secoda_failures():
-        client = secoda.get_client()
-        users = client.list("user/")
-        groups = client.list("auth/group/")
-        teams = client.list("auth/teams/")
-    plan, plan_errors = plan_provisioning(inputs, users, groups, teams)
-    plan = report_plan(
-        context, reports, USERS, plan, dry_run=config.dry_run, errors=errors + plan_errors
-    )
-    apply_creates(context, secoda, reports, USERS, plan, dry_run=config.dry_run)
+    client = secoda.get_client()
+    with workspace_writes(context, reports, client, config.dry_run):
+        with secoda_failures():
+            users = client.list("user/")
+            groups = client.list("auth/group/")
+            teams = client.list("auth/teams/")
+        plan, plan_errors = plan_provisioning(inputs, users, groups, teams)
+        plan = report_plan(
+            context, reports, USERS, plan, dry_run=config.dry_run, errors=errors + plan_errors
+        )
+        apply_creates(context, client, reports, USERS, plan, dry_run=config.dry_run)
 
 
-@dg.job(
-    config=flat_run_config(ProvisionUsersConfig, "user_provisioning"),
+provision_users = write_back_job(
+    user_provisioning,
+    name="provision_users",
     description="Create Secoda users (from the run config and/or a CSV); skips existing emails.",
-    tags={"secoda/writes": "users"},
 )
-def provision_users():
-    user_provisioning()

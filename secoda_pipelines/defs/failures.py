@@ -9,7 +9,6 @@ from secoda_pipelines.secoda import (
     SecodaAuthError,
     SecodaBadRequestError,
     SecodaConfigError,
-    SecodaError,
     SecodaNotFoundError,
 )
 
@@ -20,16 +19,12 @@ PERMANENT_ERRORS = (SecodaAuthError, SecodaBadRequestError, SecodaConfigError, S
 
 @contextmanager
 def secoda_failures() -> Iterator[None]:
-    """Re-raises Secoda errors as `dg.Failure` with the client's message as description:
-    permanent ones never retried, the others (Secoda down, a listing cut short) left to
-    the step's retry policy.
+    """Re-raises permanent Secoda errors as `dg.Failure(allow_retries=False)`.
 
     Raises:
-        dagster.Failure: for any SecodaError, with the client's message as description.
+        dagster.Failure: for a permanent error, with the client's message as description.
     """
     try:
         yield
     except PERMANENT_ERRORS as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
-    except SecodaError as error:
-        raise dg.Failure(description=str(error)) from None

@@ -284,6 +284,7 @@ def test_a_user_listing_cut_short_plans_nothing_and_writes_nothing(
         dry_run=False,
     )
     assert not result.success
-    assert "where its count says" in failure_message(result)
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "where its count says" in failure.step_failure_data.error.to_string()
     assert sandbox.writes() == []
     assert report_rows(warehouse, "user_provisioning").empty

@@ -20,6 +20,22 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _listed(value: str, valid: tuple[str, ...], what: str, choices: str) -> tuple[str, ...]:
+    """Returns the comma-separated names of `value`, each once, in order.
+
+    Raises:
+        click.BadParameter: a name not in `valid`, or none (the message ends with
+            `choices`, which names the valid ones).
+    """
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+    unknown = [n for n in names if n not in valid]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"unknown {what} {', '.join(map(repr, unknown)) or repr(value)}; {choices}"
+        )
+    return names
+
+
 def _fault_kinds(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
     """Returns the comma-separated fault kinds as a tuple ("all": every kind but slow).
 
@@ -28,14 +44,8 @@ def _fault_kinds(ctx: click.Context, param: click.Parameter, value: str) -> tupl
     """
     if value.strip().lower() == "all":
         return EVERY_RANDOM_FAULT_KIND
-    kinds = tuple(dict.fromkeys(k.strip() for k in value.split(",") if k.strip()))
-    unknown = [k for k in kinds if k not in FAULT_KINDS]
-    if unknown or not kinds:
-        raise click.BadParameter(
-            f"unknown fault kind {', '.join(map(repr, unknown)) or repr(value)}; "
-            f"valid kinds: {', '.join(FAULT_KINDS)} (or all)"
-        )
-    return kinds
+    choices = f"valid kinds: {', '.join(FAULT_KINDS)} (or all)"
+    return _listed(value, FAULT_KINDS, "fault kind", choices)
 
 
 def _fault_methods(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -44,14 +54,8 @@ def _fault_methods(ctx: click.Context, param: click.Parameter, value: str) -> tu
     Raises:
         click.BadParameter: an unknown method (the message names the valid ones), or none.
     """
-    methods = tuple(dict.fromkeys(m.strip().upper() for m in value.split(",") if m.strip()))
-    unknown = [m for m in methods if m not in HTTP_METHODS]
-    if unknown or not methods:
-        raise click.BadParameter(
-            f"unknown method {', '.join(map(repr, unknown)) or repr(value)}; "
-            f"valid methods: {', '.join(HTTP_METHODS)}"
-        )
-    return methods
+    choices = f"valid methods: {', '.join(HTTP_METHODS)}"
+    return _listed(value.upper(), HTTP_METHODS, "method", choices)
 
 
 def _serve(sandbox: Sandbox, intro: list[str]) -> None:

@@ -27,9 +27,12 @@ from secoda_pipelines.store.duckdb_files import (
     connect_duckdb,
     memory_limited,
 )
-from secoda_pipelines.store.io_manager import empty_history, snapshot_column, snapshot_values
-from secoda_pipelines.store.stored_metadata import stored_frame_metadata
-from secoda_pipelines.store.warehouse import WarehouseError
+from secoda_pipelines.store.io_manager import (
+    missing_table,
+    snapshot_column,
+    snapshot_values,
+    stored_frame_metadata,
+)
 
 # DuckDB's memory for a write. By default DuckDB keeps every block it writes cached, up to
 # 80% of the machine's memory: storing a 500,000-row frame then costs about as much again as
@@ -154,12 +157,7 @@ class _LeanDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
         if table_slice.partition_dimensions and not context.asset_partition_keys:
             return pd.DataFrame()
         if _table_columns(connection, table_slice) is None:
-            if snapshot_column(context) is not None:
-                return empty_history(table_slice.columns)
-            raise WarehouseError(
-                f"warehouse table {table_slice.schema}.{table_slice.table} does not exist "
-                f"yet: materialize {table_slice.schema}/{table_slice.table} first"
-            )
+            return missing_table(context, table_slice)
         return connection.execute(DuckDbClient.get_select_statement(table_slice)).fetchdf()
 
 

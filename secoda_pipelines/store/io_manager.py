@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 import pandas as pd
-from dagster._core.storage.db_io_manager import DbIOManager
+from dagster._core.definitions.metadata import TableMetadataSet
+from dagster._core.storage.db_io_manager import DbIOManager, TableSlice
 
 from secoda_pipelines.store.selection import (
     choose_warehouse,
@@ -23,6 +24,7 @@ from secoda_pipelines.store.selection import (
     lock_wait_field,
     warehouse_url_field,
 )
+from secoda_pipelines.store.warehouse import WarehouseError
 
 # Definition metadata of an unpartitioned asset that keeps a history of snapshots: the
 # column (e.g. snapshot_date) whose values name the snapshot a row belongs to.
@@ -63,6 +65,37 @@ def empty_history(columns: Sequence[str] | None) -> pd.DataFrame:
     """Returns the frame a snapshot history reads as before its first snapshot: no rows,
     the requested columns (none when none were requested)."""
     return pd.DataFrame({name: pd.Series(dtype=object) for name in columns or ()})
+
+
+def missing_table(context: dg.InputContext, table_slice: TableSlice) -> pd.DataFrame:
+    """Returns what an input reads when its table does not exist yet: a snapshot history's
+    empty frame ("no history yet").
+
+    Raises:
+        WarehouseError: any other asset's table (names the asset to materialize first).
+    """
+    if snapshot_column(context) is not None:
+        return empty_history(table_slice.columns)
+    raise WarehouseError(
+        f"warehouse table {table_slice.schema}.{table_slice.table} does not exist "
+        f"yet: materialize {table_slice.schema}/{table_slice.table} first"
+    )
+
+
+def stored_frame_metadata(
+    context: dg.OutputContext, frame: pd.DataFrame, storage_kind: str
+) -> dict[str, object]:
+    """Returns the output metadata of `frame` as stored by the `storage_kind` backend: its
+    row count (of the partition, for a partitioned asset), where, and its columns."""
+    count = (
+        TableMetadataSet(partition_row_count=len(frame), storage_kind=storage_kind)
+        if context.has_partition_key
+        else TableMetadataSet(row_count=len(frame), storage_kind=storage_kind)
+    )
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn(name=str(n), type=str(t)) for n, t in frame.dtypes.items()]
+    )
+    return {**count, "dataframe_columns": dg.MetadataValue.table_schema(schema)}
 
 
 class WarehouseIOManager(dg.ConfigurableIOManagerFactory):

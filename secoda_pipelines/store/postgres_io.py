@@ -31,7 +31,12 @@ from dagster._core.storage.db_io_manager import (
 )
 from psycopg import sql
 
-from secoda_pipelines.store.io_manager import empty_history, snapshot_column, snapshot_values
+from secoda_pipelines.store.io_manager import (
+    missing_table,
+    snapshot_column,
+    snapshot_values,
+    stored_frame_metadata,
+)
 from secoda_pipelines.store.postgres_connection import (
     database_name,
     transaction,
@@ -47,7 +52,6 @@ from secoda_pipelines.store.postgres_frames import (
     same_type,
     table_name,
 )
-from secoda_pipelines.store.stored_metadata import stored_frame_metadata
 from secoda_pipelines.store.warehouse import WarehouseError
 
 STORAGE_KIND = "postgres"
@@ -189,12 +193,7 @@ class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
             return pd.DataFrame()
         with connection.cursor() as cursor:
             if existing_columns(cursor, table_slice.schema, table_slice.table) is None:
-                if snapshot_column(context) is not None:
-                    return empty_history(table_slice.columns)
-                raise WarehouseError(
-                    f"warehouse table {table_slice.schema}.{table_slice.table} does not exist "
-                    f"yet: materialize {table_slice.schema}/{table_slice.table} first"
-                )
+                return missing_table(context, table_slice)
             name = table_name(table_slice.schema, table_slice.table)
             columns = (
                 sql.SQL(", ").join(sql.Identifier(c) for c in table_slice.columns)

@@ -233,8 +233,8 @@ def apply_writes(
 
     `write_one(row, retry)` reads the row's target, sends what is still needed and returns
     its `Outcome`; with ``retry`` an earlier attempt's outcome is unknown (for a create, it
-    first looks for what that attempt may have made). The client paces every write, counting
-    the workspace's writes of the last minute from the reports (`continue_write_pace`).
+    first looks for what that attempt may have made). The client paces every write (its
+    pace continued from earlier runs' by `workspace_writes`, which every write runs inside).
 
     A 400 or 404 fails its row; updates go on to the next row (the run fails at the end,
     naming them), creates stop. A 401 or 403 stops at once. Any other error that outlives
@@ -245,7 +245,6 @@ def apply_writes(
         dagster.Failure: rows failed (each named, at most MAX_FAILURES_LISTED), or the run
             stopped (what was written before it said).
     """
-    continue_write_pace(context, client, reports)
     outcomes = _Outcomes(reports, writes.table, context.run_id)
     applied = Applied()
     started = time.monotonic()
@@ -346,7 +345,10 @@ def workspace_writes(
     dry_run: bool,
 ) -> Iterator[None]:
     """Holds the Secoda workspace for this run while it plans and writes (nothing in a dry
-    run), so that one write-back run at a time writes to it, however each was started.
+    run), so that one write-back run at a time writes to it, however each was started;
+    once it holds it, the client's pace continues the workspace's writes of the last
+    minute, as the reports record them (`continue_write_pace`), so a run that starts right
+    after another never sends more than the pace allows within one minute.
 
     Raises:
         dagster.Failure: another run held it past the store's `write_lock_wait_seconds`
@@ -366,6 +368,7 @@ def workspace_writes(
                 metadata={"holder_run_id": str(busy.holder.run_id)},
                 allow_retries=False,
             ) from None
+        continue_write_pace(context, client, reports)
         yield
 
 

@@ -5,7 +5,9 @@ PostgreSQL (`postgres_*`) when SECODA_WAREHOUSE_URL is set, else the DuckDB file
 SQL (`report_store.ReportStore` turns a job's frame into rows of the fixed schemas in
 `report_tables`, the one description of every report table whatever backend holds it).
 A write-back run holds the Secoda workspace through `ReportStore.workspace_lock`
-(`workspace_lock`): one writer at a time, whichever way its run was started.
+(`workspace_lock`): one writer at a time, whichever way its run was started; holding it,
+the run records its writes in the workspace's journal (`write_journal.WorkspaceJournal`),
+from which the next run continues the write pace.
 """
 
 from secoda_pipelines.store.io_manager import WarehouseIOManager
@@ -23,6 +25,7 @@ from secoda_pipelines.store.report_tables import (
 from secoda_pipelines.store.selection import WAREHOUSE_URL_VARIABLE, choose_warehouse
 from secoda_pipelines.store.warehouse import Warehouse, WarehouseError
 from secoda_pipelines.store.workspace_lock import WorkspaceBusyError
+from secoda_pipelines.store.write_journal import WorkspaceJournal
 
 __all__ = [
     "FAILED",
@@ -38,6 +41,7 @@ __all__ = [
     "WarehouseError",
     "WarehouseIOManager",
     "WorkspaceBusyError",
+    "WorkspaceJournal",
     "choose_warehouse",
     "report_table",
 ]

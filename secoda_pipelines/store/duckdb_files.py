@@ -6,7 +6,8 @@ Every step that writes DuckDB (an asset's IO manager, a job's report) connects t
 up to `LOCK_WAIT_SECONDS`, instead of failing as soon as a parallel step or run writes.
 
 `LockFile` is a lock file beside the DuckDB file (`write_lock_path`): the one writer per
-Secoda workspace of `workspace_lock` when the warehouse is this file.
+Secoda workspace of `workspace_lock` when the warehouse is this file; the holder's journal
+of writes (`write_journal.FileJournal`) is the file beside it (`write_journal_path`).
 """
 
 from __future__ import annotations
@@ -158,6 +159,13 @@ def write_lock_path(duckdb_file: str, tag: str) -> Path:
     `<duckdb file>.writes-<tag>.lock`, in the same folder."""
     path = Path(duckdb_file)
     return path.with_name(f"{path.name}.writes-{tag}.lock")
+
+
+def write_journal_path(duckdb_file: str, tag: str) -> Path:
+    """Returns the journal of writes beside the DuckDB file for `tag`, next to its lock
+    file: `<duckdb file>.writes-<tag>.journal`, in the same folder."""
+    path = Path(duckdb_file)
+    return path.with_name(f"{path.name}.writes-{tag}.journal")
 
 
 class LockFile:

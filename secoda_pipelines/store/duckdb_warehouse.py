@@ -5,7 +5,7 @@ by run."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -182,28 +182,6 @@ class DuckDBWarehouse(Warehouse):
                 [schema],
             ).fetchall()
         }
-
-    def write_times_since(
-        self, specs: Sequence[ReportTable], since: pd.Timestamp
-    ) -> list[pd.Timestamp]:
-        if not Path(self.path).exists():
-            return []
-        connection = connect_duckdb(self.path, wait_seconds=self.lock_wait_seconds)
-        try:
-            existing = self._existing_tables(connection, REPORTS_SCHEMA)
-            times: list[pd.Timestamp] = []
-            for spec in specs:
-                if spec.name not in existing:
-                    continue
-                rows = connection.execute(
-                    f"SELECT written_at FROM {REPORTS_SCHEMA}.{_quoted(spec.name)} "
-                    "WHERE written_at >= ?",
-                    [since.to_pydatetime()],
-                ).fetchall()
-                times += [pd.Timestamp(value).tz_convert("UTC") for (value,) in rows]
-            return times
-        finally:
-            connection.close()
 
     def read_table(
         self, schema: str, table: str, equal: Mapping[str, object] | None = None

@@ -7,10 +7,21 @@ session's `application_name` names the holder, so a waiter finds it in `pg_locks
 to `pg_stat_activity`. A session pooler in transaction mode (PgBouncer's default) would
 hand the session to others: the warehouse URL must reach the server, or a session-mode
 pool.
+
+A holder whose host vanishes without closing its connection (powered off, cut off the
+network) leaves no socket to close: so the session sets the server's TCP keepalives
+(`SET tcp_keepalives_idle = 30`, `tcp_keepalives_interval = 10`, `tcp_keepalives_count
+= 3`), and the server drops it, freeing the lock, within about a minute (30 + 3 x 10 s)
+instead of the system's default of two hours; the client's keepalives are the same, so a
+holder cut off from the server notices too. The holder's write journal
+(`write_journal.PostgresJournal`) is written on this same session (`session`), so a run
+that has lost its lock can no longer record, hence no longer send, a write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -29,17 +40,17 @@ if TYPE_CHECKING:
 # Dagster run id, 36 characters, fits whole).
 WRITER_PREFIX = "secoda-pipelines writer "
 # The server notices a vanished client host (not a dead process: its socket closes at once)
-# after about 60 + 6 x 10 s instead of the system's default of two hours.
+# after about 30 + 3 x 10 s instead of the system's default of two hours (module docstring).
 SERVER_KEEPALIVE = (
-    "SELECT set_config('tcp_keepalives_idle', '60', false), "
-    "set_config('tcp_keepalives_interval', '10', false), "
-    "set_config('tcp_keepalives_count', '6', false)"
+    "SET tcp_keepalives_idle = 30",
+    "SET tcp_keepalives_interval = 10",
+    "SET tcp_keepalives_count = 3",
 )
 CLIENT_KEEPALIVE = {
     "keepalives": 1,
-    "keepalives_idle": 60,
+    "keepalives_idle": 30,
     "keepalives_interval": 10,
-    "keepalives_count": 6,
+    "keepalives_count": 3,
 }
 # A bigint key shows in pg_locks as classid (high 32 bits) and objid (low), objsubid 1.
 HOLDER_QUERY = """
@@ -110,6 +121,30 @@ class AdvisoryLock:
         pid, name, since, client = row
         return Session(int(pid), name, since, client)
 
+    @contextmanager
+    def session(self, what: str) -> Iterator[psycopg.Cursor]:
+        """Yields a cursor on the session that holds the lock (autocommit: each statement
+        commits on its own, unless the block opens `cursor.connection.transaction()`).
+
+        Raises:
+            WarehouseError: this object does not hold the lock, or a statement failed; the
+                message starts with `what` (password scrubbed).
+        """
+        import psycopg
+
+        connection = self._connection
+        if connection is None or not self._held:
+            raise WarehouseError(
+                f"{what}: the {self.describe()} is not held by this run (any more)"
+            )
+        try:
+            with connection.cursor() as cursor:
+                yield cursor
+        except psycopg.Error as error:
+            raise WarehouseError(
+                f"{what} in {warehouse_name(self._url)}: {scrubbed(str(error), self._url).strip()}"
+            ) from None
+
     def unlock(self) -> bool:
         """Releases the lock and closes the connection; returns False when the session had
         ended before (the server had released the lock already: a dropped connection or a
@@ -141,7 +176,8 @@ class AdvisoryLock:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('application_name', %s, false)", [holder_name])
-                cursor.execute(SERVER_KEEPALIVE)
+                for statement in SERVER_KEEPALIVE:
+                    cursor.execute(statement)
         except psycopg.Error as error:
             connection.close()
             raise WarehouseError(

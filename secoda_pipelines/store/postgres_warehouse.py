@@ -7,7 +7,7 @@ Lists are JSON text in `text` columns, as in DuckDB, so a query reads the same i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 import pandas as pd
@@ -91,23 +91,6 @@ class PostgresWarehouse(Warehouse):
                 ).format(table_name(REPORTS_SCHEMA, spec.name), sets),
                 [run_id],
             )
-
-    def write_times_since(
-        self, specs: Sequence[ReportTable], since: pd.Timestamp
-    ) -> list[pd.Timestamp]:
-        times: list[pd.Timestamp] = []
-        with self._cursor("reading the recent writes") as cursor:
-            for spec in specs:
-                if existing_columns(cursor, REPORTS_SCHEMA, spec.name) is None:
-                    continue
-                cursor.execute(
-                    sql.SQL("SELECT written_at FROM {} WHERE written_at >= %s").format(
-                        table_name(REPORTS_SCHEMA, spec.name)
-                    ),
-                    [since.to_pydatetime()],
-                )
-                times += [pd.Timestamp(value).tz_convert("UTC") for (value,) in cursor]
-        return times
 
     def read_table(
         self, schema: str, table: str, equal: Mapping[str, object] | None = None

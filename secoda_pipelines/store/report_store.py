@@ -22,11 +22,7 @@ from pydantic import Field
 
 from secoda_pipelines.store.duckdb_files import duckdb_path
 from secoda_pipelines.store.report_rows import typed_rows
-from secoda_pipelines.store.report_tables import (
-    REPORT_TABLES,
-    RUN_COLUMNS,
-    report_table,
-)
+from secoda_pipelines.store.report_tables import RUN_COLUMNS, report_table
 from secoda_pipelines.store.selection import (
     choose_warehouse,
     database_field,
@@ -40,6 +36,7 @@ from secoda_pipelines.store.workspace_lock import (
     WRITE_LOCK_WAIT_SECONDS,
     WorkspaceLock,
 )
+from secoda_pipelines.store.write_journal import WorkspaceJournal
 
 
 class ReportStore(dg.ConfigurableResource):
@@ -64,7 +61,7 @@ class ReportStore(dg.ConfigurableResource):
 
     def workspace_lock(
         self, workspace: str, run_id: str, log: logging.Logger | None = None
-    ) -> AbstractContextManager[None]:
+    ) -> AbstractContextManager[WorkspaceJournal]:
         """Returns the lock that makes run `run_id` the one writer of the Secoda workspace
         at base URL `workspace`, for a `with` block around the run's writes.
 
@@ -76,10 +73,17 @@ class ReportStore(dg.ConfigurableResource):
         server or the kernel releases it when the process dies. Enter it while holding no
         DuckDB connection or transaction.
 
+        The block's value (`with ... as journal`) is the workspace's journal of writes
+        (`write_journal`), open for this run until the block ends: the table
+        `reports.write_journal` written on the lock's PostgreSQL session, else the file
+        `<duckdb file>.writes-<hash>.journal` beside the lock file. Record the run's
+        writes in it (`WriteLimiter.journaled`) and read the workspace's recent writes,
+        a killed run's included, from it (`recent_ages`).
+
         Raises:
             ValueError: `workspace` is not an http(s) URL, or `run_id` is empty (at once).
             WarehouseError: SECODA_WAREHOUSE_URL is not usable (at once), or the lock
-                cannot be taken (on entering).
+                cannot be taken or its journal opened (on entering).
             WorkspaceBusyError: on entering, another run still held the workspace after the
                 wait; the message names its run id.
         """
@@ -252,13 +256,4 @@ class ReportStore(dg.ConfigurableResource):
             frame["written_at"] = pd.Timestamp.now(tz="UTC")
         self.warehouse().update_report_rows(
             spec, run_id, typed_rows(spec, frame, only=list(frame.columns))
-        )
-
-    def recent_write_times(self, seconds: float) -> list[pd.Timestamp]:
-        """Returns when the writes recorded in the last `seconds` were made, in every
-        write-back job's report (UTC timestamps, any order): the workspace's recent writes,
-        for a new run to continue their pace."""
-        since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(seconds=seconds)
-        return self.warehouse().write_times_since(
-            [t for t in REPORT_TABLES.values() if t.records_writes], since
         )

@@ -8,7 +8,7 @@ one; nothing else names a backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import duckdb
@@ -75,12 +75,6 @@ class Warehouse(ABC):
     def update_report_rows(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:
         """Sets `frame`'s columns on the run's rows whose `item` matches, in one
         transaction."""
-
-    @abstractmethod
-    def write_times_since(
-        self, specs: Sequence[ReportTable], since: pd.Timestamp
-    ) -> list[pd.Timestamp]:
-        """Returns every `written_at` at or after `since` in those report tables (UTC)."""
 
     @abstractmethod
     def read_table(

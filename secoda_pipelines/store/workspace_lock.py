@@ -16,6 +16,10 @@ that process ends, however it ends: a run killed with SIGKILL leaves no stale lo
 second run waits, naming the holder in its log every minute, up to its wait, then fails
 naming the holder's run id (`WorkspaceBusyError`). The lock guards the runs that share a
 warehouse: two machines each with their own DuckDB file do not see each other's locks.
+
+Holding the lock, a run keeps the workspace's journal of writes (`write_journal`), which
+entering the lock opens and returns: the table `reports.write_journal` on the lock's own
+PostgreSQL session, or the file `<duckdb file>.writes-<hash>.journal` beside the lock file.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,8 +39,9 @@ from types import TracebackType
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from secoda_pipelines.store.duckdb_files import LockFile, write_lock_path
+from secoda_pipelines.store.duckdb_files import LockFile, write_journal_path, write_lock_path
 from secoda_pipelines.store.warehouse import WarehouseError
+from secoda_pipelines.store.write_journal import FileJournal, PostgresJournal, WorkspaceJournal
 
 logger = logging.getLogger(__name__)
 
@@ -130,15 +136,18 @@ def utc_text(moment: datetime) -> str:
 class _Backend(Protocol):
     def try_lock(self) -> bool: ...
     def holder(self) -> Holder: ...
+    def open_journal(self, clock: Callable[[], float]) -> WorkspaceJournal: ...
     def release(self) -> bool: ...
     def describe(self) -> str: ...
 
 
 class _FileBackend:
-    """The lock file beside the DuckDB file; the holder writes who it is inside."""
+    """The lock file beside the DuckDB file; the holder writes who it is inside, and keeps
+    its journal of writes in the file beside it."""
 
-    def __init__(self, path: str, workspace: str, run_id: str):
+    def __init__(self, path: str, journal: str, workspace: str, run_id: str):
         self._file = LockFile(path)
+        self._journal = journal
         self._workspace = workspace
         self._run_id = run_id
 
@@ -173,6 +182,9 @@ class _FileBackend:
         run_id = record.get("run_id")
         return Holder(str(run_id) if run_id else None, where, record.get("since"))
 
+    def open_journal(self, clock: Callable[[], float]) -> WorkspaceJournal:
+        return FileJournal(self._journal, self._run_id, clock)
+
     def release(self) -> bool:
         self._file.unlock()
         return True
@@ -187,6 +199,8 @@ class _PostgresBackend:
         from secoda_pipelines.store.postgres_lock import WRITER_PREFIX, AdvisoryLock
 
         self._lock = AdvisoryLock(url, key)
+        self._key = key
+        self._run_id = run_id
         self._prefix = WRITER_PREFIX
         self._name = WRITER_PREFIX + run_id
 
@@ -210,16 +224,20 @@ class _PostgresBackend:
         since = utc_text(session.since) if session.since is not None else None
         return Holder(run_id or None, where, since)
 
+    def open_journal(self, clock: Callable[[], float]) -> WorkspaceJournal:
+        return PostgresJournal(self._lock, self._key, self._run_id, clock)
+
     def release(self) -> bool:
         return self._lock.unlock()
 
 
-class WorkspaceLock(AbstractContextManager[None]):
+class WorkspaceLock(AbstractContextManager[WorkspaceJournal]):
     """Holds a Secoda workspace for one write-back run between `__enter__` and
     `__exit__` (see the module docstring); not re-entrant, used once.
 
     Entering waits, without holding any DuckDB connection or transaction, while another
-    run (in any process, this one included) holds the workspace.
+    run (in any process, this one included) holds the workspace, then returns the
+    workspace's journal of writes, open for this run until the block ends.
     """
 
     def __init__(
@@ -231,8 +249,10 @@ class WorkspaceLock(AbstractContextManager[None]):
         duckdb_file: str,
         wait_seconds: float = WRITE_LOCK_WAIT_SECONDS,
         log: logging.Logger | None = None,
+        clock: Callable[[], float] = time.time,
     ):
-        """Names the lock; nothing is taken until the block is entered.
+        """Names the lock; nothing is taken until the block is entered. `clock` (Unix
+        time) dates the journal's pruning and ages.
 
         Raises:
             ValueError: the workspace is not an http(s) URL, the run id is empty, or the
@@ -249,7 +269,9 @@ class WorkspaceLock(AbstractContextManager[None]):
         self._duckdb_file = duckdb_file
         self._wait = float(wait_seconds)
         self._log = log if log is not None else logger
+        self._clock = clock
         self._backend: _Backend | None = None
+        self._journal: WorkspaceJournal | None = None
 
     def __repr__(self) -> str:
         return f"WorkspaceLock({self.workspace!r}, run_id={self.run_id!r})"
@@ -258,16 +280,25 @@ class WorkspaceLock(AbstractContextManager[None]):
         if self._postgres_url:
             return _PostgresBackend(self._postgres_url, self.key, self.run_id)
         path = str(write_lock_path(self._duckdb_file, self.tag))
-        return _FileBackend(path, self.workspace, self.run_id)
+        journal = str(write_journal_path(self._duckdb_file, self.tag))
+        return _FileBackend(path, journal, self.workspace, self.run_id)
 
-    def __enter__(self) -> None:
-        """Takes the lock, waiting up to the wait while another run holds it.
+    def __enter__(self) -> WorkspaceJournal:
+        """Takes the lock, waiting up to the wait while another run holds it, then opens
+        the workspace's journal of writes (`write_journal`: pruned of entries older than an
+        hour) for this run.
+
+        Returns:
+            The journal: record this run's writes in it (`secoda.WriteLimiter.journaled`),
+            and read the workspace's recent writes from it (`recent_ages`), until the
+            block ends.
 
         Raises:
             WorkspaceBusyError: another run still held it when the wait ran out (its run id
                 named).
             WarehouseError: the lock could not be taken at all (the warehouse refused the
-                connection, or the lock file's folder is missing or not writable).
+                connection, or the lock file's folder is missing or not writable), or the
+                journal could not be opened (the lock is released then).
             RuntimeError: this lock is held already (it is used once).
         """
         if self._backend is not None:
@@ -275,15 +306,18 @@ class WorkspaceLock(AbstractContextManager[None]):
         backend = self._new_backend()
         try:
             waited = self._wait_for(backend)
+            journal = backend.open_journal(self._clock)
         except BaseException:
             backend.release()
             raise
         self._backend = backend
+        self._journal = journal
         after = "" if waited is None else f" after waiting {waited:.0f} s"
         self._log.info(
             f"run {self.run_id} holds the Secoda workspace {self.workspace} for writing"
             f"{after} ({backend.describe()})"
         )
+        return journal
 
     def _wait_for(self, backend: _Backend) -> float | None:
         """Returns the seconds spent waiting once `backend` holds the lock, None when it
@@ -330,8 +364,12 @@ class WorkspaceLock(AbstractContextManager[None]):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Releases the lock (whether the block raised or not); never raises."""
+        """Closes the journal and releases the lock (whether the block raised or not);
+        never raises."""
         backend, self._backend = self._backend, None
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            journal.close()
         if backend is None:
             return
         if backend.release():

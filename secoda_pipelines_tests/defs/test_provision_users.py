@@ -262,8 +262,9 @@ def test_a_second_write_back_run_continues_the_first_runs_write_pace(sandbox, wa
         api_url=sandbox.base_url, api_key=DEFAULT_API_KEY, write_limit_per_minute=3
     ).get_client()
     reports = ReportStore(database=str(warehouse))
-    counted = continue_write_pace(dg.build_op_context(), client, reports)
-    assert counted == 2, "both creates of the first run are in this minute"
+    with reports.workspace_lock(sandbox.base_url, "the-next-run") as journal:
+        counted = continue_write_pace(dg.build_op_context(), client, journal)
+    assert counted == 2, "both creates of the first run are in this minute, in its journal"
     client.limiter.acquire(timeout=0)  # the third write of the minute fits...
     with pytest.raises(TimeoutError):  # ...a fourth would pass Secoda's limit of 3
         client.limiter.acquire(timeout=0)

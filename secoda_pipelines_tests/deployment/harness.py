@@ -163,21 +163,7 @@ class Deployment:
         self._init_instance()
         env = self.process_env()
         workspace = str(self.home / "workspace.yaml")
-        code_server = self._spawn(
-            "code-server",
-            [
-                executable("dagster"),
-                "code-server",
-                "start",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.code_server_port),
-                "-m",
-                self.module,
-            ],
-            env,
-        )
+        code_server = self._spawn("code-server", self._code_server_command(), env)
         # The webserver and daemon load the location once at start; a daemon that found the
         # code server down only retries a minute later, so wait for it first.
         wait_until(
@@ -213,6 +199,67 @@ class Deployment:
             check=self.check,
         )
         return self
+
+    def _code_server_command(self) -> list[str]:
+        return [
+            executable("dagster"),
+            "code-server",
+            "start",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.code_server_port),
+            "-m",
+            self.module,
+        ]
+
+    def kill_code_server(self) -> None:
+        """SIGKILLs the code server's whole process group, its runs included, as a killed
+        container does: nothing is told, nothing cleans up. Returns once all are gone."""
+        process = next(p for p in self.processes if p.name == "code-server")
+        process.kill_group()
+        self.processes.remove(process)
+
+    def restart_code_server(self) -> None:
+        """Starts the code server again on the same port (as a container's restart policy
+        does); returns once it serves the code location.
+
+        Raises:
+            DeploymentError: it exited early. TimeoutError: not ready in time.
+        """
+        code_server = ManagedProcess.start(
+            "code-server",
+            self._code_server_command(),
+            self.process_env(),
+            self.root,
+            self.logs,
+            self.redact,
+        )
+        self.processes.insert(0, code_server)
+        wait_until(
+            self._code_server_ready,
+            self.startup_timeout,
+            "the restarted code server to load the code location",
+            check=code_server.check,
+        )
+
+    def run_worker_pid(self, run_id: str, timeout: float = 60.0) -> int:
+        """Returns the pid of the run's worker process, as the code server reported it
+        ("Started process for run (pid: N)." in the run's events).
+
+        Raises:
+            TimeoutError: no such event within `timeout` seconds.
+        """
+        from dagster import DagsterEventType
+
+        def reported() -> int | None:
+            for entry in self.instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+                found = re.search(r"Started process for run \(pid: (\d+)\)", entry.message)
+                if found:
+                    return int(found.group(1))
+            return None
+
+        return wait_until(reported, timeout, f"the worker pid of run {run_id}", 0.2, self.check)
 
     def stop(self) -> None:
         """Stops the daemon, the webserver and the code server (with its runs), in that
@@ -598,7 +645,9 @@ class Deployment:
             failed = event is not None and (event.event_type in failures or error is not None)
             if not failed and entry.level < logging.ERROR:
                 continue
-            parts = [entry.user_message or ""]
+            # A run failed from outside its worker (run monitoring) has its reason as the
+            # event's message, not the entry's.
+            parts = [entry.user_message or (event.message if event is not None else "") or ""]
             described = getattr(getattr(data, "user_failure_data", None), "description", None)
             if described:
                 parts.append(described)

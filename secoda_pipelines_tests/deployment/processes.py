@@ -166,6 +166,55 @@ class ManagedProcess:
                 if not _group_alive(pgid) and self.popen.poll() is not None:
                     return
 
+    def kill_group(self, timeout: float = 10.0) -> None:
+        """SIGKILLs the whole process group at once (no SIGTERM first) and returns once the
+        leader is reaped and no member is left.
+
+        Raises:
+            TimeoutError: members still alive after `timeout` seconds.
+        """
+        pgid = self.popen.pid
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=timeout)
+        wait_until(lambda: not _group_alive(pgid), timeout, f"process group {pgid} to die", 0.1)
+
+
+def proc_stats() -> Iterator[tuple[Path, list[str]]]:
+    """Yields (/proc/<pid>, the fields of its stat after the command name: state, ppid,
+    pgrp, session, ...) for every process now; one that ends meanwhile is left out."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces.
+        yield entry, stat[stat.rindex(")") + 2 :].split()
+
+
+def process_tree(pid: int) -> set[int]:
+    """Returns pid and every live process descending from it (from /proc, a snapshot)."""
+    parents = {int(entry.name): int(fields[1]) for entry, fields in proc_stats()}
+    tree = {pid}
+    grew = True
+    while grew:
+        found = {child for child, parent in parents.items() if parent in tree} - tree
+        grew = bool(found)
+        tree |= found
+    return tree
+
+
+def alive(pid: int) -> bool:
+    """Returns whether a process with this pid exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
 
 def _group_alive(pgid: int) -> bool:
     try:
@@ -236,14 +285,8 @@ class RunMemoryProbe:
 
     def _sample(self) -> None:
         resident: dict[int, int] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
+        for entry, fields in proc_stats():
             try:
-                stat = (entry / "stat").read_text()
-                # The fields after the command name, which is in parentheses and may hold
-                # spaces: state, ppid, pgrp, session, ...
-                fields = stat[stat.rindex(")") + 2 :].split()
                 if int(fields[3]) != self.session_id:
                     continue
                 if b"spawn_main" not in (entry / "cmdline").read_bytes():
@@ -276,14 +319,7 @@ def session_cpu_seconds(session_id: int) -> float:
     """
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
+    for _, fields in proc_stats():
         if int(fields[3]) != session_id:
             continue
         # utime, stime, cutime, cstime: fields 14-17 of stat, 11-14 after the name.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from secoda_pipelines.secoda import WriteLimiter
+from secoda_pipelines.secoda.limiter import Write
 
 
 class FakeClock:
@@ -105,3 +106,91 @@ def test_writes_made_elsewhere_count_in_the_window_until_they_age_out():
         limiter.acquire(timeout=0)
     clock[0] += 41.0  # the write seeded as 20 s ago is now 61 s old
     limiter.acquire(timeout=0)
+
+
+class RecordingJournal:
+    """A journal that keeps its events in a list, and can be told to fail."""
+
+    def __init__(self, fail: BaseException | None = None):
+        self.events: list[tuple[str, object, float]] = []
+        self.fail = fail
+
+    def sent(self, at: float) -> str:
+        if self.fail is not None:
+            raise self.fail
+        token = f"w{sum(event == 'sent' for event, _, _ in self.events)}"
+        self.events.append(("sent", token, at))
+        return token
+
+    def answered(self, token, at: float) -> None:
+        self.events.append(("answered", token, at))
+
+
+def test_a_journaled_write_is_on_record_before_it_is_let_go_and_again_when_answered():
+    clock = FakeClock()
+    wall = [1_700_000_000.0]
+    limiter = WriteLimiter(
+        1, 10.0, margin=0.0, clock=clock, sleep=clock.sleep, wall_clock=lambda: wall[0]
+    )
+    journal = RecordingJournal()
+    with limiter.journaled(journal):
+        first = limiter.reserve()
+        assert journal.events == [("sent", "w0", 1_700_000_000.0)], "recorded before return"
+        wall[0] += 2.5
+        limiter.answered(first)
+        wall[0] += 20.0
+        second = limiter.reserve()  # waits 10 s of the pace's clock
+        limiter.answered(second)
+    assert (first.token, second.token, second.waited) == ("w0", "w1", 10.0)
+    assert journal.events == [
+        ("sent", "w0", 1_700_000_000.0),
+        ("answered", "w0", 1_700_000_002.5),
+        ("sent", "w1", 1_700_000_022.5),
+        ("answered", "w1", 1_700_000_022.5),
+    ]
+    after = limiter.reserve()  # the block is over: the journal is detached
+    limiter.answered(after)
+    assert after.token is None
+    assert len(journal.events) == 4
+
+
+def test_a_write_the_journal_cannot_record_is_not_let_go_nor_counted():
+    clock = FakeClock()
+    limiter = WriteLimiter(1, 10.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    broken = RecordingJournal(fail=OSError("journal's disk is full"))
+    with limiter.journaled(broken), pytest.raises(OSError, match="journal's disk is full"):
+        limiter.reserve()
+    assert limiter.granted() == []
+    assert limiter.reserve(timeout=0).waited == 0.0, "the failed write took no place"
+
+
+def test_an_answer_the_journal_cannot_record_raises_after_the_pace_counted_it():
+    clock = FakeClock()
+    limiter = WriteLimiter(1, 10.0, margin=0.0, clock=clock, sleep=clock.sleep)
+
+    class FailsOnAnswer(RecordingJournal):
+        def answered(self, token, at: float) -> None:
+            raise OSError("the journal went away")
+
+    with limiter.journaled(FailsOnAnswer()):
+        write = limiter.reserve()
+        clock.now += 4.0
+        with pytest.raises(OSError, match="the journal went away"):
+            limiter.answered(write)
+    assert limiter.reserve().sent_at - 100.0 == 14.0, "counted from its answer"
+
+
+def test_one_journal_at_a_time():
+    limiter = WriteLimiter(5, 10.0)
+    with (
+        limiter.journaled(RecordingJournal()),
+        pytest.raises(RuntimeError, match="a journal belongs to one run"),
+        limiter.journaled(RecordingJournal()),
+    ):
+        pass
+    with limiter.journaled(RecordingJournal()) as attached:
+        assert isinstance(attached, RecordingJournal)
+
+
+def test_a_write_is_still_built_from_its_time_and_wait():
+    assert Write(1.0, 0.5) == (1.0, 0.5, None)

@@ -240,3 +240,53 @@ def test_the_key_is_not_in_retry_logs(make_sandbox, make_client, caplog):
         client.patch(detail_path("table/tables/", table["id"]), {"description": "z"})
     assert any("retrying" in r.getMessage() for r in caplog.records)
     assert secret not in caplog.text
+
+
+class _Journal:
+    """A write journal keeping its events in a list; `fail` makes `sent` raise it."""
+
+    def __init__(self, fail: Exception | None = None):
+        self.events: list[tuple[str, str]] = []
+        self.fail = fail
+
+    def sent(self, at: float) -> str:
+        if self.fail is not None:
+            raise self.fail
+        token = f"t{sum(event == 'sent' for event, _ in self.events)}"
+        self.events.append(("sent", token))
+        return token
+
+    def answered(self, token, at: float) -> None:
+        self.events.append(("answered", token))
+
+
+def test_each_write_attempt_is_journaled_before_it_reaches_secoda_and_when_answered(
+    sandbox, client
+):
+    table = _first(client, "table/tables/")
+    journal = _Journal()
+    seen_on_arrival: list[list[tuple[str, str]]] = []
+    sandbox.on_request = lambda record: seen_on_arrival.append(list(journal.events))
+    sandbox.clear_log()
+    sandbox.fail_next("429", method="PATCH")
+    with client.limiter.journaled(journal):
+        client.patch(detail_path("table/tables/", table["id"]), {"description": "journaled"})
+    assert [r.status for r in sandbox.requests] == [429, 200]
+    assert seen_on_arrival == [
+        [("sent", "t0")],
+        [("sent", "t0"), ("answered", "t0"), ("sent", "t1")],
+    ]
+    assert journal.events[-1] == ("answered", "t1")
+
+
+def test_a_write_the_journal_cannot_record_is_never_sent(sandbox, client):
+    table = _first(client, "table/tables/")
+    sandbox.clear_log()
+    broken = _Journal(fail=OSError("no space left for the journal"))
+    with (
+        client.limiter.journaled(broken),
+        pytest.raises(OSError, match="no space left for the journal"),
+    ):
+        client.patch(detail_path("table/tables/", table["id"]), {"description": "never"})
+    assert sandbox.requests == []
+    assert sandbox.get_object(detail_path("table/tables/", table["id"]))["description"] != "never"

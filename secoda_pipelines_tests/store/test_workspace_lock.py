@@ -44,19 +44,6 @@ print("released", flush=True)
 """
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def settings(request, tmp_path: Path, monkeypatch) -> dict[str, str]:
-    """Returns the store's settings for one backend: a DuckDB file, or a fresh PostgreSQL
-    database whose URL carries a random password. The environment of this process holds
-    no SECODA_ variable, so the settings alone choose."""
-    for name in list(os.environ):
-        if name.startswith("SECODA_"):
-            monkeypatch.delenv(name)
-    if request.param == "duckdb":
-        return {"database": str(tmp_path / "warehouse.duckdb")}
-    return {"warehouse_url": request.getfixturevalue("warehouse_url")}
-
-
 def password_of(settings: dict[str, str]) -> str | None:
     url = settings.get("warehouse_url")
     return urlsplit(url).password if url else None

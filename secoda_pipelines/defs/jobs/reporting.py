@@ -10,24 +10,27 @@ import pandas as pd
 
 from secoda_pipelines.catalog import markdown_preview
 from secoda_pipelines.secoda import SecodaClient
-from secoda_pipelines.store import PLANNED, REPORTS_SCHEMA, ReportStore
+from secoda_pipelines.store import PLANNED, REPORTS_SCHEMA, WorkspaceJournal
 
 
 def continue_write_pace(
-    context: dg.OpExecutionContext, client: SecodaClient, reports: ReportStore
+    context: dg.OpExecutionContext, client: SecodaClient, journal: WorkspaceJournal
 ) -> int:
-    """Counts the workspace's writes of the last minute, as the reports record them, in the
-    client's write pace; returns how many there were.
+    """Counts the workspace's writes of the last minute, as its journal of writes records
+    them, in the client's write pace; returns how many there were.
 
     Each run has its own client: without this, a write-back run starting right after
     another would open a fresh window and could send, within one minute, more writes than
-    Secoda allows. (The deployment runs one write-back run at a time, so no two runs
-    count the same minute at once.)
+    Secoda allows. The journal (`ReportStore.workspace_lock` opens it) is written before
+    each write is sent, so it holds even the writes of a run killed mid-request: one sent
+    with no answer on record counts as just made. Call it holding the workspace, so no
+    other run writes meanwhile.
+
+    Raises:
+        WarehouseError: the journal could not be read.
     """
     limiter = client.limiter
-    now = pd.Timestamp.now(tz="UTC")
-    recent = reports.recent_write_times(limiter.period + limiter.margin)
-    counted = limiter.seed((now - written).total_seconds() for written in recent)
+    counted = limiter.seed(journal.recent_ages(limiter.period + limiter.margin))
     if counted:
         context.log.info(
             f"{counted} write(s) of the last {limiter.period:g} s, by earlier runs, count "

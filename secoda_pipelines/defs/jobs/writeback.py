@@ -31,6 +31,7 @@ from pydantic import Field
 
 from secoda_pipelines.defs.jobs.config import flat_run_config
 from secoda_pipelines.defs.jobs.reporting import continue_write_pace
+from secoda_pipelines.instance import HEARTBEAT_SECONDS, HEARTBEAT_TAG, RunHeartbeat
 from secoda_pipelines.secoda import (
     SecodaAuthError,
     SecodaBadRequestError,
@@ -347,19 +348,27 @@ def workspace_writes(
     """Holds the Secoda workspace for this run while it plans and writes (nothing in a dry
     run), so that one write-back run at a time writes to it, however each was started;
     once it holds it, the client's pace continues the workspace's writes of the last
-    minute, as the reports record them (`continue_write_pace`), so a run that starts right
-    after another never sends more than the pace allows within one minute.
+    minute, as the workspace's journal of writes records them (`continue_write_pace`),
+    so a run that starts right after another, even one killed mid-write, never sends more
+    than the pace allows within one minute. The client's writes in the block are recorded
+    in that journal (`WriteLimiter.journaled`): each before it is sent, again when
+    answered.
+
+    Dry run or not, the run beats its heartbeat into the instance for the whole block
+    (`RunHeartbeat`), so the deployment's launcher can tell when its worker has died.
 
     Raises:
         dagster.Failure: another run held it past the store's `write_lock_wait_seconds`
             (names that run; nothing planned or written).
+        WarehouseError: the lock could not be taken, or the journal opened or read.
     """
-    if dry_run:
-        yield
-        return
     with ExitStack() as held:
+        held.enter_context(RunHeartbeat(context.instance, context.run_id))
+        if dry_run:
+            yield
+            return
         try:
-            held.enter_context(
+            journal = held.enter_context(
                 reports.workspace_lock(client.base_url, context.run_id, log=context.log)
             )
         except WorkspaceBusyError as busy:
@@ -368,14 +377,20 @@ def workspace_writes(
                 metadata={"holder_run_id": str(busy.holder.run_id)},
                 allow_retries=False,
             ) from None
-        continue_write_pace(context, client, reports)
+        continue_write_pace(context, client, journal)
+        held.enter_context(client.limiter.journaled(journal))
         yield
 
 
 def write_back_job(op: dg.OpDefinition, *, name: str, description: str) -> dg.JobDefinition:
     """Returns the job that runs the write-back `op` alone: its run config flat (the fields
     of the op's config class at top level, `flat_run_config`), tagged with the op's
-    `secoda/writes` tag so the deployment runs one write-back run at a time.
+    `secoda/writes` tag so the deployment runs one write-back run at a time, and with
+    `secoda/heartbeat` so the deployment's launcher fails it when its worker dies.
+
+    The op runs in the run's own process (the in-process executor), never in a child of
+    it: killing the run's worker kills the writer, so no writer outlives its run, and the
+    workspace lock it holds is freed with it.
 
     Raises:
         ValueError: the op declares no `secoda/writes` tag, or takes no `WriteBackConfig`.
@@ -392,7 +407,8 @@ def write_back_job(op: dg.OpDefinition, *, name: str, description: str) -> dg.Jo
         name=name,
         description=description,
         config=flat_run_config(config_class, op.name),
-        tags={WRITES_TAG: tag},
+        tags={WRITES_TAG: tag, HEARTBEAT_TAG: f"{HEARTBEAT_SECONDS:g}"},
+        executor_def=dg.in_process_executor,
     )
     def write_back() -> None:
         op()

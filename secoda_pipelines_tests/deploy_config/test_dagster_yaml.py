@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.instance.ref import InstanceRef
-from dagster._core.launcher import DefaultRunLauncher
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.test_utils import instance_for_test
 from dagster._core.utils import make_new_run_id
 from dagster._utils.tags import TagConcurrencyLimitsCounter
 
+from secoda_pipelines.instance import HeartbeatRunLauncher
 from secoda_pipelines_tests.deploy_config.paths import DEPLOY, load_yaml
 
 WRITES_TAG = "secoda/writes"
@@ -71,7 +71,10 @@ def test_storage_is_postgres_from_the_environment(config: dict) -> None:
 def test_queue_launcher_monitoring_and_telemetry(dagster_home: Path) -> None:
     ref = InstanceRef.from_dir(str(dagster_home))
     assert isinstance(ref.run_coordinator, QueuedRunCoordinator)
-    assert isinstance(ref.run_launcher, DefaultRunLauncher)
+    # Dagster's default launcher (runs as the code server's subprocesses) plus a worker
+    # health check, which run monitoring uses only when the launcher says it supports it.
+    assert isinstance(ref.run_launcher, HeartbeatRunLauncher)
+    assert ref.run_launcher.supports_check_run_worker_health
 
     config = load_yaml(dagster_home / "dagster.yaml")
     monitoring = config["run_monitoring"]

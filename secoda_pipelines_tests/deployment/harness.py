@@ -786,10 +786,16 @@ def add_integration(
 
 
 def add_table(
-    sandbox: Any, integration_id: str, database: str, title: str, description: str = ""
+    sandbox: Any,
+    integration_id: str,
+    database: str,
+    title: str,
+    description: str = "",
+    definition: str = "",
 ) -> dict[str, Any]:
-    """Returns a new documented table of the integration, stored directly in the sandbox (no
-    request logged), in schema `public` of `database`, with no columns."""
+    """Returns a new table of the integration with the description and definition given,
+    stored directly in the sandbox (no request logged), in schema `public` of `database`,
+    with no columns."""
     return sandbox.insert(
         "table/tables/",
         {
@@ -800,7 +806,7 @@ def add_table(
             "database": database,
             "schema": "public",
             "description": description,
-            "definition": "",
+            "definition": definition,
             "tags": [],
             "pii": False,
             "owners": [],

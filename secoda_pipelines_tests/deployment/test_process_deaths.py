@@ -46,7 +46,6 @@ import yaml
 
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.sandbox import Sandbox
-from secoda_pipelines.sandbox.routes import collection_path
 from secoda_pipelines.store.duckdb_files import write_lock_path
 from secoda_pipelines.store.workspace_lock import normalized_workspace, workspace_key
 from secoda_pipelines_tests.deployment.conftest import instance_yaml
@@ -97,7 +96,7 @@ class MigrationPair:
 def add_migration_pair(sandbox: Sandbox, name: str, tables: int) -> MigrationPair:
     """Returns a new pair stored directly in the sandbox: `tables` tables in schema public of
     database `name`, documented in the source only (each its own description and
-    definition)."""
+    definition, so each PATCH carries two fields)."""
     database = re.sub(r"\W+", "_", name.lower())
     ids = []
     for role in ("source", "target"):
@@ -115,25 +114,11 @@ def add_migration_pair(sandbox: Sandbox, name: str, tables: int) -> MigrationPai
             source,
             database,
             title,
-            f"What {title} of {name} holds.",
+            description=f"What {title} of {name} holds.",
+            definition=f"select * from {title}",
         )
         titles[add_table(sandbox, target, database, title)["id"]] = title
-    # The source's definitions too, so each PATCH carries two fields.
-    for row in stored(sandbox, "table/tables/"):
-        if row.get("integration") == source:
-            edit(sandbox, row["id"], definition=f"select * from {row['title']}")
     return MigrationPair(source, target, tuple(titles), titles)
-
-
-def edit(sandbox: Sandbox, table_id: str, **fields: Any) -> None:
-    """Changes fields of a stored table directly (no request logged)."""
-    store = sandbox.open_store()
-    path = collection_path("table/tables/")
-    obj = store.get_object(path, table_id)
-    assert obj is not None, table_id
-    obj.update(fields)
-    with store.transaction():
-        store.update(path, obj)
 
 
 def docs_by_title(sandbox: Sandbox, integration_id: str) -> dict[str, dict[str, Any]]:

@@ -7,6 +7,7 @@ elsewhere; the benchmark process measures only the client side.
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import re
 import resource
 import subprocess
@@ -97,6 +98,15 @@ def run_in_child(fn: Callable[..., T], *args: Any) -> tuple[T, float, float]:
     out = context.Queue()
     child = context.Process(target=_measure, args=(fn, args, out))
     child.start()
-    result = out.get()
+    while True:
+        try:
+            result = out.get(timeout=1)
+            break
+        except queue.Empty:
+            if not child.is_alive() and out.empty():
+                raise RuntimeError(
+                    f"the measured child exited with code {child.exitcode} and no result "
+                    "(its traceback is above)"
+                ) from None
     child.join()
     return result

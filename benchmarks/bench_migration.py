@@ -40,11 +40,10 @@ from _harness import REPO, run_in_child, running_sandbox
 
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines.sandbox import seed
-from secoda_pipelines.sandbox.server import SCHEMA_VERSION
+from secoda_pipelines.sandbox import SCHEMA_VERSION, seed
 from secoda_pipelines.sandbox.store import Store
 from secoda_pipelines.secoda import SecodaClient
-from secoda_pipelines.store import ReportStore
+from secoda_pipelines.store import ReportStore, WarehouseResource
 
 PAIR_DB = REPO / ".sandbox" / "large-pair.sqlite"  # built once; served from a copy in memory
 TARGET_NAME = "Snowflake (migrated, benchmark)"
@@ -128,7 +127,9 @@ def migrate(base_url: str, api_key: str, source: str, target: str, dry_run: bool
                 "secoda": CountingSecodaResource(
                     api_url=base_url, api_key=api_key, write_limit_per_minute=limit
                 ),
-                "reports": ReportStore(database=str(Path(folder) / "warehouse.duckdb")),
+                "reports": ReportStore(
+                    warehouse=WarehouseResource(database=str(Path(folder) / "warehouse.duckdb"))
+                ),
             },
             instance=instance,
             raise_on_error=False,

@@ -7,8 +7,8 @@ per request, in the same script and in this order:
 
 1. bare listing: `SecodaClient.list` of the integration's tables, then its columns;
 2. DuckDB: `secoda/tables` and `secoda/columns` for that integration's partition, through
-   Dagster (a temporary instance), with `WarehouseIOManager(database=<temporary file>)`;
-3. PostgreSQL: the same two assets with `WarehouseIOManager(warehouse_url=<url>)`, into
+   Dagster (a temporary instance), with a `WarehouseResource(database=<temporary file>)`;
+3. PostgreSQL: the same two assets with `WarehouseResource(warehouse_url=<url>)`, into
    schema `secoda` of a fresh, empty database (binary COPY, one transaction per output).
 
 Each runs in a fresh child process, so its peak RSS is its own (for PostgreSQL, the
@@ -52,9 +52,8 @@ from psycopg import sql
 from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.secoda import SecodaClient
-from secoda_pipelines.store import WarehouseIOManager
-from secoda_pipelines.store.postgres_connection import masked
-from secoda_pipelines.store.selection import WAREHOUSE_URL_VARIABLE
+from secoda_pipelines.store import WAREHOUSE_URL_VARIABLE, WarehouseIOManager, WarehouseResource
+from secoda_pipelines.store.postgres.connection import masked
 
 sys.path.insert(0, str(REPO))  # the tests' PostgreSQL helpers
 
@@ -112,7 +111,12 @@ def duckdb_materialization(base_url: str, api_key: str, integration_id: str) -> 
     os.environ.pop(WAREHOUSE_URL_VARIABLE, None)
     with tempfile.TemporaryDirectory() as folder:
         database = str(Path(folder) / "warehouse.duckdb")
-        _materialize(base_url, api_key, integration_id, WarehouseIOManager(database=database))
+        _materialize(
+            base_url,
+            api_key,
+            integration_id,
+            WarehouseIOManager(warehouse=WarehouseResource(database=database)),
+        )
         with duckdb.connect(database, read_only=True) as connection:
             counts = [
                 connection.execute(f"SELECT count(*) FROM secoda.{name}").fetchall()[0][0]
@@ -127,7 +131,12 @@ def postgres_materialization(
     """Materializes both assets into the PostgreSQL database at `url`; returns the stored
     counts and the RSS (MiB) at the start."""
     start_rss = rss_mib()
-    _materialize(base_url, api_key, integration_id, WarehouseIOManager(warehouse_url=url))
+    _materialize(
+        base_url,
+        api_key,
+        integration_id,
+        WarehouseIOManager(warehouse=WarehouseResource(warehouse_url=url)),
+    )
     with psycopg.connect(url) as connection:
         counts = [
             connection.execute(

@@ -2,26 +2,24 @@
 
 import dagster as dg
 
-from secoda_pipelines.defs.assets.catalog import catalog_assets
-from secoda_pipelines.defs.assets.reports import report_assets
-from secoda_pipelines.defs.assets.usage import dashboard_usage
-from secoda_pipelines.defs.jobs.downstream_impact import check_downstream_impact
-from secoda_pipelines.defs.jobs.flag_stale_dashboards import flag_stale_dashboards
-from secoda_pipelines.defs.jobs.manual_lineage import create_manual_lineage
-from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
-from secoda_pipelines.defs.jobs.provision_users import provision_users
-from secoda_pipelines.defs.refresh import (
+from secoda_pipelines.defs import (
     adoption_refresh_job,
     catalog_refresh_job,
-    integration_refresh_job,
-)
-from secoda_pipelines.defs.resources import code_location_resources
-from secoda_pipelines.defs.schedules import (
+    code_location_resources,
     daily_adoption_refresh,
     daily_integration_refresh,
     daily_secoda_refresh,
+    integration_refresh_job,
+    new_integration_sensor,
 )
-from secoda_pipelines.defs.sensors import new_integration_sensor
+from secoda_pipelines.defs.assets.catalog import catalog_assets
+from secoda_pipelines.defs.assets.reports import report_assets
+from secoda_pipelines.defs.assets.usage import dashboard_usage
+from secoda_pipelines.defs.jobs.check_downstream_impact import check_downstream_impact
+from secoda_pipelines.defs.jobs.create_manual_lineage import create_manual_lineage
+from secoda_pipelines.defs.jobs.flag_stale_dashboards import flag_stale_dashboards
+from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
+from secoda_pipelines.defs.jobs.provision_users import provision_users
 
 defs = dg.Definitions(
     assets=[*catalog_assets, dashboard_usage, *report_assets],

@@ -22,9 +22,10 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from secoda_pipelines.catalog.migration import preview_source
+from secoda_pipelines.catalog.planners import preview_source
+from secoda_pipelines.catalog.reports import adoption_trend, trend_months
 from secoda_pipelines.sandbox import Sandbox
-from secoda_pipelines.secoda import SecodaClient
+from secoda_pipelines.secoda import GROUPS, TAGS, TEAMS, SecodaClient
 from secoda_pipelines.store import WAREHOUSE_URL_VARIABLE, Warehouse, choose_warehouse
 
 DUCKDB_FILE = "secoda_warehouse.duckdb"
@@ -81,7 +82,7 @@ def demo_environment(
     sandbox, the Dagster instance, and the DuckDB file or, given, the PostgreSQL warehouse."""
     environment = {
         "SECODA_API_URL": sandbox.base_url,
-        "SECODA_API_KEY": sandbox.api_key,
+        "SECODA_API_KEY": sandbox.settings.api_key,
         "SECODA_DUCKDB_PATH": str(paths.duckdb.resolve()),
         "DAGSTER_HOME": str(paths.dagster_home.resolve()),
     }
@@ -112,9 +113,11 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
     Raises:
         RuntimeError: a run failed; the message names it.
     """
-    from secoda_pipelines.definitions import defs
-    from secoda_pipelines.defs.assets.usage import utc_today
-    from secoda_pipelines.defs.partitions import secoda_integrations
+    from secoda_pipelines import definitions
+    from secoda_pipelines.defs import secoda_integrations
+    from secoda_pipelines.defs.assets import utc_today
+
+    defs = definitions.defs
 
     instance = dg.DagsterInstance.get()
     with _runs_logging_to(paths.run_log):
@@ -136,7 +139,7 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
             )
         _check(result, f"tables and columns of {row.name}")
         echo(f"  tables and columns of {row.name} ({row.type}) loaded")
-    months = trend_months(_table("secoda", "question_replies"))
+    months = trend_months(_table("secoda", "question_replies"), TREND_MONTHS)
     adoption_job = defs.resolve_job_def("secoda_adoption_refresh")
     for month in months:
         with _runs_logging_to(paths.run_log):
@@ -148,19 +151,10 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
         echo(f"Monthly adoption of {months[0][:7]} to {months[-1][:7]} reported.")
 
 
-def trend_months(replies: pd.DataFrame, count: int = TREND_MONTHS) -> list[str]:
-    """Returns the partition keys (``YYYY-MM-01``) of the last `count` months, ending with
-    the latest month any reply was created in; empty without replies."""
-    created = pd.to_datetime(replies["created_at"], utc=True, errors="coerce").dropna()
-    if created.empty:
-        return []
-    last = created.max().tz_localize(None).to_period("M")
-    return [str(last - back) + "-01" for back in range(count - 1, -1, -1)]
-
-
 def _run_job(paths: DemoPaths, name: str, config: dict) -> dg.ExecuteInProcessResult:
-    from secoda_pipelines.definitions import defs
+    from secoda_pipelines import definitions
 
+    defs = definitions.defs
     with _runs_logging_to(paths.run_log):
         return defs.resolve_job_def(name).execute_in_process(
             run_config=config, instance=dg.DagsterInstance.get(), raise_on_error=False
@@ -233,7 +227,7 @@ def _flag_preview(paths: DemoPaths) -> list[str]:
         "(reports.stale_dashboard_flags)"
     ]
     if (plan["action"] == "create").any():
-        lines.append("  the tag 'stale' does not exist yet: created once (POST tag/)")
+        lines.append(f"  the tag 'stale' does not exist yet: created once (POST {TAGS})")
     shown = dashboards.head(5)
     lines += [f"  {row.action}: {row.title}" for row in shown.itertuples()]
     if len(dashboards) > len(shown):
@@ -243,8 +237,8 @@ def _flag_preview(paths: DemoPaths) -> list[str]:
 
 def _provisioning_preview(paths: DemoPaths) -> list[str]:
     with SecodaClient(os.environ["SECODA_API_KEY"], os.environ["SECODA_API_URL"]) as client:
-        group = client.list("auth/group/")[0]["name"]
-        team = next(t for t in client.list("auth/teams/") if not t.get("archived"))["name"]
+        group = client.list(GROUPS)[0]["name"]
+        team = next(t for t in client.list(TEAMS) if not t.get("archived"))["name"]
     existing = _table("secoda", "users")["email"].iloc[0]
     users = [
         {
@@ -311,27 +305,6 @@ def _check(result: dg.ExecuteInProcessResult, what: str) -> None:
             if event.step_failure_data.error
         ]
         raise RuntimeError(f"the {what} run failed:\n" + "\n".join(errors))
-
-
-def adoption_trend(monthly: pd.DataFrame) -> pd.DataFrame:
-    """Returns one row per month of ``reports.adoption_monthly``: month (``YYYY-MM``),
-    repliers, replies and accepted_answers (summed over users, a reply with several owners
-    counting for each) and acceptance_rate (their ratio), oldest first."""
-    if monthly.empty:
-        return pd.DataFrame(columns=["month", "repliers", "replies", "accepted_answers"])
-    months = pd.to_datetime(monthly["month"], utc=True).dt.strftime("%Y-%m")
-    trend = (
-        monthly.assign(month=months)
-        .groupby("month")
-        .agg(
-            repliers=("user_id", "nunique"),
-            replies=("replies", "sum"),
-            accepted_answers=("accepted_answers", "sum"),
-        )
-        .reset_index()
-    )
-    trend["acceptance_rate"] = (trend["accepted_answers"] / trend["replies"]).round(2)
-    return trend
 
 
 def report_text(warehouse: Warehouse) -> str:

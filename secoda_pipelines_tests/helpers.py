@@ -1,10 +1,16 @@
-"""Helpers shared by the tests: reading the sandbox and DuckDB directly, running jobs."""
+"""Helpers shared by the tests: reading the sandbox and DuckDB directly, running jobs, a
+free port and a clean environment for child processes."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +21,82 @@ import requests
 
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
-from secoda_pipelines.store import ReportStore
+from secoda_pipelines.store import ReportStore, WarehouseResource
 
 NEW_SNOWFLAKE = "Snowflake"
+# The headers of a plain `requests` call to the sandbox with its default key.
+AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+# Variables of the test process a child process must not inherit: it gets exactly the
+# Secoda and Dagster settings it is given.
+SCRUBBED_PREFIXES = ("SECODA_", "DAGSTER_")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Returns a TCP port nothing listens on at `host` right now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """The request handler of a small stdlib test server (`serving`): logs nothing, and
+    `reply` sends a whole answer."""
+
+    def reply(
+        self,
+        body: bytes,
+        status: int = 200,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Sends status, Content-Type, `headers`, Content-Length and body."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
+    """Yields a stdlib HTTP server on a free loopback port, answering with `handler` from a
+    thread (for answers the sandbox never gives); shuts it down afterwards. Its
+    `server_address[1]` is the port; `base_url(server)` the API root."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def base_url(server: ThreadingHTTPServer) -> str:
+    """Returns the API root (…/api/v1/) of a `serving` server."""
+    return f"http://127.0.0.1:{server.server_address[1]}/api/v1/"
+
+
+def clean_environment(**variables: str) -> dict[str, str]:
+    """Returns this process's environment without SECODA_* and DAGSTER_*, plus `variables`
+    (for a child process)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
+    return {**env, **variables}
+
+
+def drop_secoda_variables(monkeypatch: Any) -> None:
+    """Removes every SECODA_ variable from this process's environment for the test, so that
+    only the settings a test passes choose the store."""
+    for name in list(os.environ):
+        if name.startswith("SECODA_"):
+            monkeypatch.delenv(name)
 
 
 def query(warehouse: Path, sql: str) -> pd.DataFrame:
@@ -70,10 +149,7 @@ def api_rows(sandbox: Sandbox, path: str, **params: str) -> list[dict[str, Any]]
     page = 1
     while True:
         body = requests.get(
-            sandbox.base_url + path,
-            params={**params, "page": page},
-            headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
-            timeout=10,
+            sandbox.base_url + path, params={**params, "page": page}, headers=AUTH, timeout=10
         ).json()
         rows += body["results"]
         if page >= body["total_pages"]:
@@ -87,7 +163,7 @@ def job_resources(
     """Returns a write-back job's resources, pointed at the sandbox and the DuckDB file."""
     return {
         "secoda": SecodaResource(api_url=sandbox.base_url, api_key=api_key, **secoda_options),
-        "reports": ReportStore(database=str(warehouse)),
+        "reports": ReportStore(warehouse=WarehouseResource(database=str(warehouse))),
     }
 
 
@@ -118,6 +194,17 @@ def table_id(sandbox, name: str, integration: str = NEW_SNOWFLAKE) -> str:
 
 def dashboard_id(sandbox, title: str) -> str:
     return api_rows(sandbox, "dashboard/dashboards/", title=title)[0]["id"]
+
+
+def comparable_rows(frame: pd.DataFrame, drop: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Returns the frame's rows as plain dicts sorted by `item`, without the columns in
+    `drop` (those it has), each missing value (None, NA, NaN) as None: two backends' copies
+    of a report compare equal this way."""
+    rows = frame.drop(columns=[c for c in drop if c in frame.columns]).to_dict("records")
+    plain = [
+        {k: None if v is None or v is pd.NA or v != v else v for k, v in r.items()} for r in rows
+    ]
+    return sorted(plain, key=lambda r: r["item"])
 
 
 def failure_message(result) -> str:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from secoda_pipelines_tests.deployment.processes import DeploymentError, free_port
+from secoda_pipelines_tests.deployment.processes import DeploymentError
+from secoda_pipelines_tests.helpers import free_port
 
 POSTGRES_URL_VARIABLE = "SECODA_TEST_POSTGRES_URL"
 DEBIAN_POSTGRES = Path("/usr/lib/postgresql")  # Debian's versioned folders: <version>/bin

@@ -1,36 +1,53 @@
-"""Pure functions over Secoda API rows and DataFrames: no HTTP, no Dagster.
+"""The rules: pure functions over Secoda API rows and DataFrames. No HTTP, no Dagster.
 
-``frames`` turns API rows into the catalog assets' frames, ``reports`` applies SPEC B's
-report rules to them, ``preview`` renders metadata.
+One package per kind of rule, so a rule's module is found from its name:
+
+- `catalog.frames`: API rows to the catalog assets' DataFrames (a frame's schema, the
+  converters that type API values). A new catalog frame goes here.
+- `catalog.reports`: report rules, one module per report (`stale`, `usage`, `adoption`,
+  `coverage`, `downstream`): frames in, the report's frame or figures out. A new report
+  rule goes here, as `reports/<report>.py`.
+- `catalog.planners`: write-back planners, one module per job's plan (`stale_flags`,
+  `users`, `lineage`, `migration` and its DuckDB matcher `migration_match`): what a job
+  would write, decided from the API rows as they are now. A new write-back job's planner
+  goes here, as `planners/<what it plans>.py`; its Dagster job goes in
+  `secoda_pipelines.defs.jobs`.
+- `catalog.edges`: lineage objects read as (upstream, downstream) pairs, and
+  ``database.schema.table`` names, which the downstream report and the lineage planner
+  share; exported from this package.
+
+Not here: anything that talks to Secoda (`secoda`, `lineage`), stores a table (`store`) or
+renders run metadata (`defs.metadata`).
 """
 
-from secoda_pipelines.catalog.frames import (
-    columns_frame,
-    dashboards_frame,
-    frame_from_pages,
-    integrations_frame,
-    question_replies_frame,
-    questions_frame,
-    rows_of_other_integrations,
-    tables_frame,
-    users_frame,
+from secoda_pipelines.catalog.edges import (
+    DIRECTIONS,
+    DOWNSTREAM,
+    UPSTREAM,
+    TableMatch,
+    downstream_links,
+    downstream_pair,
+    edge_ends,
+    edge_pair,
+    existing_pairs,
+    is_table_name,
+    normalize_direction,
+    resolve_table_names,
+    split_table_name,
 )
-from secoda_pipelines.catalog.preview import column_schema, markdown_preview
-from secoda_pipelines.catalog.reports import adoption, stale_dashboards, stale_summary
 
 __all__ = [
-    "adoption",
-    "column_schema",
-    "columns_frame",
-    "dashboards_frame",
-    "frame_from_pages",
-    "integrations_frame",
-    "markdown_preview",
-    "question_replies_frame",
-    "questions_frame",
-    "rows_of_other_integrations",
-    "stale_dashboards",
-    "stale_summary",
-    "tables_frame",
-    "users_frame",
+    "DIRECTIONS",
+    "DOWNSTREAM",
+    "UPSTREAM",
+    "TableMatch",
+    "downstream_links",
+    "downstream_pair",
+    "edge_ends",
+    "edge_pair",
+    "existing_pairs",
+    "is_table_name",
+    "normalize_direction",
+    "resolve_table_names",
+    "split_table_name",
 ]

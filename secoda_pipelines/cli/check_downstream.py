@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from secoda_pipelines.lineage.downstream import DownstreamResult
+    from secoda_pipelines.lineage import DownstreamResult
 
 NOTHING, SOMETHING, ERROR = 0, 1, 2
 # A CI step should fail fast on a dead network: 3 retries (~4 s) rather than the client's 8.

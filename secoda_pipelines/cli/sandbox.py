@@ -7,11 +7,15 @@ from pathlib import Path
 
 import click
 
-from secoda_pipelines.sandbox import DEFAULT_API_KEY, FAULT_KINDS, SCALES, Sandbox
-from secoda_pipelines.sandbox.faults import (
+from secoda_pipelines.sandbox import (
+    DEFAULT_API_KEY,
     EVERY_RANDOM_FAULT_KIND,
+    FAULT_KINDS,
     HTTP_METHODS,
     RANDOM_FAULT_KINDS,
+    SCALES,
+    Sandbox,
+    SandboxSettings,
 )
 
 
@@ -72,7 +76,7 @@ def _serve(sandbox: Sandbox, intro: list[str]) -> None:
             click.echo(line)
         click.echo(f"Secoda sandbox ({sandbox.scale}) serving at {sandbox.base_url}")
         click.echo(f"  export SECODA_API_URL={sandbox.base_url}")
-        click.echo(f"  export SECODA_API_KEY={sandbox.api_key}")
+        click.echo(f"  export SECODA_API_KEY={sandbox.settings.api_key}")
         click.echo("Press Ctrl-C to stop.", err=True)
         # Waits in short joins, not signal.pause(): a signal landing just before pause()
         # would leave it waiting for another one.
@@ -159,12 +163,14 @@ def sandbox_command(
         scale=scale,
         host=host,
         port=port,
-        api_key=api_key,
-        latency_ms=latency_ms,
-        fault_rate=fault_rate,
-        fault_kinds=fault_kinds,
-        fault_methods=fault_methods,
-        write_rate_limit=write_rate_limit,
+        settings=SandboxSettings(
+            api_key=api_key,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            fault_kinds=fault_kinds,
+            fault_methods=fault_methods,
+            write_rate_limit=write_rate_limit,
+        ),
         in_memory=in_memory,
     )
     faulted = "GETs" if fault_methods == ("GET",) else f"{', '.join(fault_methods)} requests"

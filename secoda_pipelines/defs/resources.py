@@ -14,10 +14,11 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient, SecodaConfigError
-from secoda_pipelines.store import ReportStore, WarehouseIOManager
+from secoda_pipelines.store import ReportStore, WarehouseIOManager, WarehouseResource
 
 DEFAULT_WRITE_LIMIT = 30
 WAREHOUSE_IO = "warehouse_io"  # the assets' IO manager key
+WAREHOUSE = "warehouse"  # the warehouse resource, shared by the IO manager and the reports
 
 # A sensor or schedule tick must end within Dagster's 60 s gRPC timeout (SPEC B: within
 # 45 s), whatever Secoda does. A tick's calls give up retrying after TICK_RETRY_SECONDS
@@ -122,17 +123,21 @@ class SecodaResource(dg.ConfigurableResource):
 
 def code_location_resources() -> dict[str, object]:
     """Returns the code location's resources by key, every one configured from the
-    environment when a run or tick uses it (see the module docstring)."""
+    environment when a run or tick uses it (see the module docstring): the assets' IO
+    manager and the job reports share the one warehouse resource."""
+    warehouse = WarehouseResource()
     return {
         "secoda": SecodaResource(),
-        "reports": ReportStore(),
-        WAREHOUSE_IO: WarehouseIOManager(),
+        WAREHOUSE: warehouse,
+        "reports": ReportStore(warehouse=warehouse),
+        WAREHOUSE_IO: WarehouseIOManager(warehouse=warehouse),
     }
 
 
 __all__ = [
     "TICK_RETRY_SECONDS",
     "TICK_TIMEOUT",
+    "WAREHOUSE",
     "WAREHOUSE_IO",
     "ReportStore",
     "SecodaResource",

@@ -12,7 +12,7 @@ from secoda_pipelines.defs.refresh import (
     integration_refresh_job,
 )
 from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines.secoda import SecodaError
+from secoda_pipelines.secoda import INTEGRATIONS, SecodaError
 
 
 def _tick_day(context: dg.ScheduleEvaluationContext) -> pd.Timestamp:
@@ -71,7 +71,7 @@ def daily_integration_refresh(
         )
     try:
         with secoda_failures():
-            listed = secoda.get_tick_client().list("integration/integrations/")
+            listed = secoda.get_tick_client().list(INTEGRATIONS)
     except SecodaError as error:
         context.log.warning(
             f"Could not list Secoda's integrations ({error}); requesting every one of the "

@@ -8,12 +8,13 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from secoda_pipelines.catalog.migration import preview_source
+from secoda_pipelines.catalog.planners import preview_source
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.refresh import integration_refresh_job
 from secoda_pipelines.defs.resources import SecodaResource
+from secoda_pipelines.secoda import INTEGRATIONS
 
 PREVIEWS_VARIABLE = "SECODA_MIGRATION_PREVIEWS"
 PREVIEWS_ON = ("true", "1", "yes")
@@ -156,38 +157,18 @@ def _seen(context: dg.SensorEvaluationContext) -> tuple[set[str], bool]:
 def new_integration_sensor(
     context: dg.SensorEvaluationContext, secoda: SecodaResource
 ) -> dg.SensorResult:
-    """Returns partition adds and one run request per new integration (run_key = its id).
-
-    With SECODA_MIGRATION_PREVIEWS on (read at each tick; off by default, since each
-    preview plans a full two-sided migration), a new integration whose type matches an
-    older one's also gets a dry-run `migrate_documentation` from the most recent older one
-    of that type (run_key `<new id>:migration-preview`), so the plan waits in the UI for an
-    operator. A first tick only records what exists: every integration there is "new" to
-    it, and none is previewed.
-
-    The cursor is `{"seen": [ids]}`: a restart resumes from it, so no integration is lost or
-    requested twice. An older plain list of ids is read too. A cursor that cannot be read is
-    rebuilt from the existing `secoda_integrations` partitions, with a warning (see `_seen`).
-    An integration that disappears from Secoda is logged and kept (its partition and data
-    stay).
-
-    When Secoda fails, the tick raises rather than returning a partial result: Dagster
-    records a failed tick with the message, keeps the cursor, adds no partition and requests
-    no run, and evaluates the sensor again at the next interval (5 minutes) from the same
-    cursor, so nothing is lost or skipped while Secoda is down. The tick's client
-    (`SecodaResource.get_tick_client`) has retried 429s, 5xx and broken connections by
-    then, for at most TICK_RETRY_SECONDS a call, so however long Secoda is down the tick
-    ends with the client's message well within Dagster's 60 s sensor timeout.
+    """Returns partition adds and one run request per new integration (run_key = its id),
+    with dry-run migration previews when SECODA_MIGRATION_PREVIEWS is on; the cursor is
+    `{"seen": [ids]}`. docs/catalog.md ("The sensor in more detail") tells the cursor, a
+    first tick and a Secoda outage; docs/migration.md the previews.
 
     Raises:
-        dagster.Failure: Secoda refused the key, URL or request (the client's message,
-            naming SECODA_API_KEY or SECODA_API_URL; `allow_retries=False` only matters to
-            ops, a sensor is simply evaluated again next interval).
-        SecodaError: Secoda still failed after the client's retries, e.g. SecodaServerError
-            "Secoda answered 503 to GET integration/integrations/...".
+        dagster.Failure: Secoda refused the key, URL or request (the client's message).
+        SecodaError: Secoda still failed after the tick client's retries (Dagster records a
+            failed tick and keeps the cursor).
     """
     with secoda_failures():
-        listed = secoda.get_tick_client().list("integration/integrations/")
+        listed = secoda.get_tick_client().list(INTEGRATIONS)
     current = [str(row["id"]) for row in listed if row.get("id") is not None]
     seen, known_before = _seen(context)
     new = [i for i in current if i not in seen]

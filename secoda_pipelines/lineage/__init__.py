@@ -6,5 +6,34 @@
 `check_downstream_impact` job and by `secoda-pipelines check-downstream`.
 
 The rules themselves (name matching, edge pairs, the breadth-first walk) are pure functions
-in `secoda_pipelines.catalog.lineage`; this package feeds them with what the API answers.
+in `secoda_pipelines.catalog` (`catalog.edges`, `catalog.reports.downstream`); this package
+feeds them with what the API answers.
 """
+
+from secoda_pipelines.lineage.downstream import (
+    ROW_COLUMNS,
+    DownstreamResult,
+    DownstreamRow,
+    LineageInputError,
+    find_downstream,
+)
+from secoda_pipelines.lineage.lookups import (
+    Entity,
+    EntityLookup,
+    edges_around,
+    list_edges,
+    resolve_references,
+)
+
+__all__ = [
+    "ROW_COLUMNS",
+    "DownstreamResult",
+    "DownstreamRow",
+    "Entity",
+    "EntityLookup",
+    "LineageInputError",
+    "edges_around",
+    "find_downstream",
+    "list_edges",
+    "resolve_references",
+]

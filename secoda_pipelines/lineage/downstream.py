@@ -18,20 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from secoda_pipelines.catalog.lineage import (
-    downstream_links,
-    edge_pair,
-    format_path,
-    walk_downstream,
-)
+from secoda_pipelines.catalog import downstream_links, edge_pair
+from secoda_pipelines.catalog.reports import format_path, walk_downstream
 from secoda_pipelines.lineage.lookups import (
-    LINEAGE,
     Entity,
     EntityLookup,
     edges_around,
     resolve_references,
 )
-from secoda_pipelines.secoda import SecodaClient, SecodaResponseError
+from secoda_pipelines.secoda import MANUAL_LINEAGE, SecodaClient, SecodaResponseError
 
 ROW_COLUMNS = ("table", "table_id", "resource_id", "title", "kind", "depth", "path", "name")
 
@@ -79,7 +74,7 @@ def _readable(edges: list[dict[str, Any]], base_url: str) -> list[dict[str, Any]
             edge_id = edge.get("id")
             named = f" ({edge_id})" if isinstance(edge_id, str | int) else ""
             raise SecodaResponseError(
-                f"GET {LINEAGE} at {base_url} listed an edge{named} without a readable "
+                f"GET {MANUAL_LINEAGE} at {base_url} listed an edge{named} without a readable "
                 "from_entity, to_entity and direction, so what is downstream cannot be told"
             )
     return edges

@@ -11,19 +11,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from secoda_pipelines.catalog.frames import tables_frame
-from secoda_pipelines.catalog.lineage import is_table_name, resolve_table_names
+from secoda_pipelines.catalog import is_table_name, resolve_table_names
+from secoda_pipelines.catalog.frames import TABLES_SCHEMA, frame_of_rows
 from secoda_pipelines.secoda import (
+    COLUMNS,
+    DASHBOARDS,
+    MANUAL_LINEAGE,
+    TABLES,
     SecodaClient,
     SecodaNotFoundError,
     SecodaResponseError,
     detail_path,
 )
 
-TABLES = "table/tables/"
-COLUMNS = "table/columns/"
-DASHBOARDS = "dashboard/dashboards/"
-LINEAGE = "lineage/manual/"
 BATCH = 50  # ids per `__in` filter: ~1,900 characters of UUIDs, well inside any URL limit
 
 # Where an id is looked for, in this order: lineage joins tables mostly.
@@ -115,7 +115,7 @@ def resolve_references(
     errors: dict[str, str] = {}
     names = [r for r in references if is_table_name(r)]
     if names:
-        tables = tables_frame(client.list(TABLES))
+        tables = frame_of_rows(client.list(TABLES), schema=TABLES_SCHEMA)
         matches, errors = resolve_table_names(names, tables)
         for name, match in matches.items():
             entity = Entity(match.id, "table", match.title, match.name)
@@ -144,7 +144,7 @@ def list_edges(client: SecodaClient, ids: Sequence[str], end: str) -> list[dict[
     for i in range(0, len(ids), BATCH):
         batch = list(ids[i : i + BATCH])
         params = {end: batch[0]} if len(batch) == 1 else {f"{end}__in": ",".join(batch)}
-        edges.extend(client.list(LINEAGE, params))
+        edges.extend(client.list(MANUAL_LINEAGE, params))
     return edges
 
 

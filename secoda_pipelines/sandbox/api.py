@@ -1,19 +1,21 @@
 """The Secoda endpoints (SPEC part A): the Api class answers one request against the store.
 
 Knows auth, paging and the list/read/patch/create/lineage/users/tags handling; it never
-touches a socket (see handler.py) and reads its settings from the Sandbox at every request.
+touches a socket (see handler.py). It reads the live SandboxSettings it is given at every
+request.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from secoda_pipelines.sandbox import seed
+from secoda_pipelines.sandbox.faults import WriteRateLimiter
 from secoda_pipelines.sandbox.responses import (
     DUPLICATE_EMAIL,
     FORBIDDEN,
@@ -39,10 +41,8 @@ from secoda_pipelines.sandbox.routes import (
     check_fields,
     check_value,
 )
-from secoda_pipelines.sandbox.store import Filter, InvalidPage, Store, dumps
-
-if TYPE_CHECKING:
-    from secoda_pipelines.sandbox.server import Sandbox
+from secoda_pipelines.sandbox.settings import SandboxSettings
+from secoda_pipelines.sandbox.store import InvalidPage, Store, dumps
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What unknown_ids calls an object of each collection it checks ids against.
@@ -64,10 +64,12 @@ def new_id() -> str:
 class Api:
     """Answers one request against the store; knows routes, auth, validation and paging."""
 
-    def __init__(self, sandbox: Sandbox, store: Store) -> None:
-        """Serves sandbox's settings (read at every request) over store."""
-        self.sb = sandbox
+    def __init__(self, settings: SandboxSettings, store: Store, limiter: WriteRateLimiter) -> None:
+        """Serves store with settings (keys included; read at every request), counting
+        writes in limiter."""
+        self.settings = settings
         self.store = store
+        self.limiter = limiter
 
     def handle(
         self,
@@ -123,30 +125,18 @@ class Api:
         Raises:
             ApiError: 401 (no or wrong key), 403 (read-only key on a write), 429 (throttled).
         """
-        access = self.sb.access(authorization)
+        access = self.settings.access(authorization)
         if access is None:
             message = INVALID_TOKEN if authorization else NO_CREDENTIALS
             raise detail(401, message, (("WWW-Authenticate", 'Bearer realm="api"'),))
         if method in WRITE_METHODS:
             if access != "full":
                 raise detail(403, FORBIDDEN)
-            sb = self.sb
-            if not sb.limiter.allow(sb.write_rate_limit, sb.write_window_s, count=count_write):
+            limit, window = self.settings.write_rate_limit, self.settings.write_window_s
+            if not self.limiter.allow(limit, window, count=count_write):
                 raise detail(429, THROTTLED)
 
     # ---- reads ---------------------------------------------------------------------------
-
-    def filters(self, route: Route, params: Iterable[tuple[str, str]]) -> tuple[Filter, ...]:
-        """Returns the store filters for the known, non-empty query parameters (sorted)."""
-        found: dict[str, tuple[str, ...]] = {}
-        for name, value in params:
-            column = route.filters.get(name)
-            if column is None:
-                continue
-            values = tuple(v for v in value.split(",") if v) if name.endswith("__in") else (value,)
-            if values and values != ("",):  # an empty value filters nothing, as django-filter
-                found[name] = values
-        return tuple(sorted((route.filters[n], v) for n, v in found.items()))
 
     def list_page(
         self, route: Route, query: list[tuple[str, str]], host: str, path: str
@@ -158,21 +148,21 @@ class Api:
         """
         params = dict(query)
         page = _page_number(params.get("page", "1"))
-        size = max(1, int(self.sb.page_size))
+        size = self.settings.page_size
         try:
             count, rows = self.store.page(
                 route.path,
-                self.filters(route, query),
+                route.store_filters(query),
                 page,
                 size,
-                newest_first=self.sb.ordering == "newest_first",
+                newest_first=self.settings.ordering == "newest_first",
             )
         except InvalidPage:
             raise detail(404, INVALID_PAGE) from None
         total = max(1, math.ceil(count / size))
         next_page = page + 1 if page < total else None
         previous = page - 1 if page > 1 else None
-        link_path = self.sb.next_link_path or path
+        link_path = self.settings.next_link_path or path
 
         def link(number: int | None) -> str | None:
             if number is None:
@@ -184,9 +174,9 @@ class Api:
             return f"http://{host}{API_PREFIX}{link_path}{qs}"
 
         def nulled(value: Any) -> Any:
-            return "None" if value is None and self.sb.none_strings else value
+            return "None" if value is None and self.settings.none_strings else value
 
-        if self.sb.page_style == "drf":
+        if self.settings.page_style == "drf":
             envelope: dict[str, Any] = {
                 "count": count,
                 "next": nulled(link(next_page)),
@@ -215,13 +205,13 @@ class Api:
         2 or more that the filtered listing has).
         """
         route = ROUTES.get(path)
-        if route is None or self.sb.access(authorization) is None:
+        if route is None or self.settings.access(authorization) is None:
             return False
         value = dict(query).get("page", "1")
         if not value.isdigit() or int(value) < 2:
             return False
-        count = self.store.count(route.path, self.filters(route, query))
-        return int(value) <= max(1, math.ceil(count / max(1, int(self.sb.page_size))))
+        count = self.store.count(route.path, route.store_filters(query))
+        return int(value) <= max(1, math.ceil(count / self.settings.page_size))
 
     def read(self, route: Route, object_id: str) -> Response:
         """Returns one object.
@@ -236,7 +226,7 @@ class Api:
 
     def render(self, route: Route, text: str) -> str:
         """Returns the stored JSON text as served (lineage keys per lineage_spelling)."""
-        if route.path == seed.LINEAGE and self.sb.lineage_spelling == "from_entity_id":
+        if route.path == seed.LINEAGE and self.settings.lineage_spelling == "from_entity_id":
             return text.replace('"from_entity":', '"from_entity_id":', 1).replace(
                 '"to_entity":', '"to_entity_id":', 1
             )

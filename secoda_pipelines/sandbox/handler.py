@@ -1,7 +1,9 @@
 """The sandbox's HTTP plumbing: stdlib ``ThreadingHTTPServer`` with HTTP/1.1 keep-alive,
 TCP_NODELAY, every response written in one ``sendall``, and resets on demand.
 
-It knows nothing of the API: each request goes to ``Sandbox.serve`` (server.py).
+It knows nothing of the API: the server is given two callables, one that answers a
+request on its handler (pipeline.py) and one that tracks open connections (so that a stop
+can close them).
 """
 
 from __future__ import annotations
@@ -11,21 +13,19 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from secoda_pipelines.sandbox.responses import Response
 from secoda_pipelines.sandbox.routes import API_PREFIX
 
-if TYPE_CHECKING:
-    from secoda_pipelines.sandbox.server import Sandbox
-
 
 class Server(ThreadingHTTPServer):
-    """A threading HTTP server that hands every request to its sandbox."""
+    """A threading HTTP server that hands every request to its ``answer`` callable."""
 
     daemon_threads = True
     # socketserver's default backlog of 5 drops SYNs when 8 clients connect at once, and
@@ -38,11 +38,26 @@ class Server(ThreadingHTTPServer):
         if not isinstance(sys.exc_info()[1], OSError):
             super().handle_error(request, client_address)
 
-    sandbox: Sandbox
+    def __init__(
+        self,
+        address: tuple[str, int],
+        answer: Callable[[Handler], None],
+        track: Callable[[socket.socket, bool], None],
+    ) -> None:
+        """Binds address; answer(handler) answers each request, track(connection, opened)
+        is told of each connection opened and closed.
+
+        Raises:
+            OSError: the address cannot be bound.
+        """
+        self.answer = answer
+        self.track = track
+        super().__init__(address, Handler)
 
 
 class Handler(BaseHTTPRequestHandler):
-    """One client connection: reads requests and writes answers; Sandbox.serve decides them."""
+    """One client connection: reads requests and writes answers; the server's answer
+    callable decides them."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -52,16 +67,16 @@ class Handler(BaseHTTPRequestHandler):
     started_at = 0.0
 
     def setup(self) -> None:
-        """Opens the streams and registers the connection with the sandbox."""
+        """Opens the streams and registers the connection."""
         super().setup()
-        self.server.sandbox.track(self.connection, True)
+        self.server.track(self.connection, True)
 
     def finish(self) -> None:
         """Flushes and closes the streams, then forgets the connection."""
         try:
             super().finish()
         finally:
-            self.server.sandbox.track(self.connection, False)
+            self.server.track(self.connection, False)
 
     def parse_request(self) -> bool:
         """Returns whether the request line and headers parsed; notes when they arrived."""
@@ -69,11 +84,11 @@ class Handler(BaseHTTPRequestHandler):
         return super().parse_request()
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Logs nothing: the default access log goes to stderr; Sandbox(verbose=True) logs."""
+        """Logs nothing: the default access log goes to stderr; settings.verbose logs."""
 
     def do_GET(self) -> None:
-        """Answers the request (any method) through Sandbox.serve."""
-        self.server.sandbox.serve(self)
+        """Answers the request (any method) through the server's answer callable."""
+        self.server.answer(self)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 

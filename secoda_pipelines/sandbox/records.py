@@ -1,7 +1,8 @@
-"""What the sandbox remembers of each request: the public RequestRecord and its log slot."""
+"""What the sandbox remembers of each request: the public RequestRecord and the RequestLog."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,3 +46,38 @@ class Slot:
     """One entry of the request log: the record, replaced when the request finishes."""
 
     record: RequestRecord
+
+
+class RequestLog:
+    """Every request received, in arrival order; safe to use from every handler thread."""
+
+    def __init__(self) -> None:
+        """Creates an empty log."""
+        self._slots: list[Slot] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: RequestRecord) -> Slot:
+        """Returns the new slot holding record, appended to the log."""
+        slot = Slot(record)
+        with self._lock:
+            self._slots.append(slot)
+        return slot
+
+    def set(self, slot: Slot, record: RequestRecord) -> None:
+        """Replaces the record of slot (the request was faulted or finished)."""
+        with self._lock:
+            slot.record = record
+
+    def records(self) -> list[RequestRecord]:
+        """Returns a snapshot of every record, in arrival order."""
+        with self._lock:
+            return [slot.record for slot in self._slots]
+
+    def applied(self) -> list[RequestRecord]:
+        """Returns the records of the writes that were applied (``RequestRecord.applied``)."""
+        return [r for r in self.records() if r.applied]
+
+    def clear(self) -> None:
+        """Forgets every record."""
+        with self._lock:
+            self._slots = []

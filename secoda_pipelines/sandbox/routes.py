@@ -5,10 +5,11 @@ fields and their validation.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from secoda_pipelines.sandbox.store import RESOURCES
+from secoda_pipelines.sandbox.store import RESOURCES, Filter
 
 API_PREFIX = "/api/v1/"
 ROLES = ("admin", "editor", "viewer", "guest")
@@ -34,12 +35,29 @@ class Route:
             flags = (("GET", True), ("POST", self.post))
         return [m for m, ok in flags if ok]
 
+    def store_filters(self, params: Iterable[tuple[str, str]]) -> tuple[Filter, ...]:
+        """Returns the store filters for the known, non-empty query parameters (sorted).
+
+        ``x__in`` takes comma-separated values; an empty value filters nothing, as
+        django-filter does; unknown parameters are ignored.
+        """
+        found: dict[str, tuple[str, ...]] = {}
+        for name, value in params:
+            if name not in self.filters:
+                continue
+            values = tuple(v for v in value.split(",") if v) if name.endswith("__in") else (value,)
+            if values and values != ("",):
+                found[name] = values
+        return tuple(sorted((self.filters[n], v) for n, v in found.items()))
+
 
 _LINEAGE_FILTERS = {
     f"{end}{suffix}": end
     for end in ("from_entity", "to_entity")
     for suffix in ("", "_id", "__in", "_id__in")
 }
+# Tables and columns: by integration, by parent (schema or table) and by title.
+_CHILD_FILTERS = {"integration_id": "integration_id", "parent_id": "parent_id", "title": "title"}
 ROUTES: dict[str, Route] = {
     r.path: r
     for r in (
@@ -52,28 +70,13 @@ ROUTES: dict[str, Route] = {
         ),
         Route("question/questions/"),
         Route("question/replies/"),
-        Route(
-            "table/tables/",
-            post=True,
-            detail_get=True,
-            patch=True,
-            filters={
-                "integration_id": "integration_id",
-                "parent_id": "parent_id",
-                "title": "title",
-            },
-        ),
+        Route("table/tables/", post=True, detail_get=True, patch=True, filters=_CHILD_FILTERS),
         Route(
             "table/columns/",
             post=True,
             detail_get=True,
             patch=True,
-            filters={
-                "integration_id": "integration_id",
-                "parent_id": "parent_id",
-                "title": "title",
-                "table_title": "table_title",
-            },
+            filters={**_CHILD_FILTERS, "table_title": "table_title"},
         ),
         Route("lineage/manual/", post=True, detail_get=True, delete=True, filters=_LINEAGE_FILTERS),
         Route("user/", post=True, detail_get=True, patch=True),

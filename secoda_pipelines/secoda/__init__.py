@@ -22,9 +22,33 @@ from secoda_pipelines.secoda.errors import (
     SecodaShortListingError,
 )
 from secoda_pipelines.secoda.limiter import WriteLimiter
+from secoda_pipelines.secoda.paths import (
+    COLUMNS,
+    DASHBOARDS,
+    GROUPS,
+    INTEGRATIONS,
+    MANUAL_LINEAGE,
+    QUESTION_REPLIES,
+    QUESTIONS,
+    TABLES,
+    TAGS,
+    TEAMS,
+    USERS,
+)
 
 __all__ = [
+    "COLUMNS",
+    "DASHBOARDS",
     "DEFAULT_BASE_URL",
+    "GROUPS",
+    "INTEGRATIONS",
+    "MANUAL_LINEAGE",
+    "QUESTIONS",
+    "QUESTION_REPLIES",
+    "TABLES",
+    "TAGS",
+    "TEAMS",
+    "USERS",
     "SecodaAuthError",
     "SecodaBadRequestError",
     "SecodaClient",

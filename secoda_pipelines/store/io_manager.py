@@ -1,112 +1,31 @@
-"""`WarehouseIOManager`: the IO manager of every asset, storing DataFrames wherever
-`selection.choose_warehouse` says when the run starts.
-
-Besides Dagster's own conventions (one table per asset; a partitioned asset's write replaces
-only its partitions' rows, metadata `partition_expr`), every backend honours one more: an
-unpartitioned asset whose definition metadata names a `snapshot_column` is a history of
-snapshots. Its write replaces only the rows whose snapshot column holds a value the output
-holds (today's day, for a daily snapshot) and keeps every other row; and a reader of it
-before its first snapshot gets an empty frame ("no history yet"), not an error.
-"""
+"""`WarehouseIOManager`: the IO manager of every asset, storing DataFrames in the warehouse
+its `WarehouseResource` names when the run starts (conventions: `table_io`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import dagster as dg
-import pandas as pd
-from dagster._core.definitions.metadata import TableMetadataSet
-from dagster._core.storage.db_io_manager import DbIOManager, TableSlice
+from dagster._core.storage.db_io_manager import DbIOManager
 
-from secoda_pipelines.store.selection import (
-    choose_warehouse,
-    database_field,
-    lock_wait_field,
-    warehouse_url_field,
-)
-from secoda_pipelines.store.warehouse import WarehouseError
-
-# Definition metadata of an unpartitioned asset that keeps a history of snapshots: the
-# column (e.g. snapshot_date) whose values name the snapshot a row belongs to.
-SNAPSHOT_COLUMN = "snapshot_column"
-
-
-def snapshot_column(context: dg.OutputContext | dg.InputContext) -> str | None:
-    """Returns the snapshot column of the asset being written (an OutputContext) or read (an
-    InputContext: the upstream asset's), or None when that asset is not a snapshot history
-    (or is partitioned: its partitions decide what a write replaces)."""
-    if not context.has_asset_key or context.has_asset_partitions:
-        return None
-    output = context if isinstance(context, dg.OutputContext) else context.upstream_output
-    if output is None:
-        return None
-    column = (output.definition_metadata or {}).get(SNAPSHOT_COLUMN)
-    return str(column) if column else None
-
-
-def snapshot_values(frame: pd.DataFrame, column: str) -> list[object]:
-    """Returns the distinct non-null values of `frame[column]` (the snapshots the output
-    holds), as plain Python values a database driver binds (timestamps as datetimes).
-
-    Raises:
-        ValueError: the frame has no such column (names it and the columns it has).
-    """
-    if column not in frame.columns:
-        raise ValueError(
-            f"the output has no snapshot column {column!r} (its columns: "
-            f"{', '.join(map(str, frame.columns))}); the asset's metadata "
-            f"{SNAPSHOT_COLUMN!r} must name one of them"
-        )
-    values = frame[column].dropna().drop_duplicates().tolist()
-    return [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in values]
-
-
-def empty_history(columns: Sequence[str] | None) -> pd.DataFrame:
-    """Returns the frame a snapshot history reads as before its first snapshot: no rows,
-    the requested columns (none when none were requested)."""
-    return pd.DataFrame({name: pd.Series(dtype=object) for name in columns or ()})
-
-
-def missing_table(context: dg.InputContext, table_slice: TableSlice) -> pd.DataFrame:
-    """Returns what an input reads when its table does not exist yet: a snapshot history's
-    empty frame ("no history yet").
-
-    Raises:
-        WarehouseError: any other asset's table (names the asset to materialize first).
-    """
-    if snapshot_column(context) is not None:
-        return empty_history(table_slice.columns)
-    raise WarehouseError(
-        f"warehouse table {table_slice.schema}.{table_slice.table} does not exist "
-        f"yet: materialize {table_slice.schema}/{table_slice.table} first"
-    )
-
-
-def stored_frame_metadata(
-    context: dg.OutputContext, frame: pd.DataFrame, storage_kind: str
-) -> dict[str, object]:
-    """Returns the output metadata of `frame` as stored by the `storage_kind` backend: its
-    row count (of the partition, for a partitioned asset), where, and its columns."""
-    count = (
-        TableMetadataSet(partition_row_count=len(frame), storage_kind=storage_kind)
-        if context.has_partition_key
-        else TableMetadataSet(row_count=len(frame), storage_kind=storage_kind)
-    )
-    schema = dg.TableSchema(
-        columns=[dg.TableColumn(name=str(n), type=str(t)) for n, t in frame.dtypes.items()]
-    )
-    return {**count, "dataframe_columns": dg.MetadataValue.table_schema(schema)}
+from secoda_pipelines.store.resource import WarehouseResource
 
 
 class WarehouseIOManager(dg.ConfigurableIOManagerFactory):
     """DataFrames in the warehouse, one table per asset (`secoda.tables`,
     `reports.adoption`); a partitioned asset's write replaces only its partition's rows
     (metadata `partition_expr`), a snapshot history's only the snapshots it writes
-    (metadata `snapshot_column`, see the module docstring)."""
+    (metadata `snapshot_column`, see `table_io`).
 
-    warehouse_url: str = warehouse_url_field()
-    database: str = database_field()
-    lock_wait_seconds: float = lock_wait_field()
+    `warehouse` is the warehouse (default: `WarehouseResource()`, the
+    environment's when the run starts)."""
+
+    warehouse: WarehouseResource
+
+    def __init__(self, *, warehouse: WarehouseResource | None = None, **config):
+        # Dagster's nested resources take no default value: give the default here.
+        super().__init__(
+            warehouse=(warehouse if warehouse is not None else WarehouseResource()),
+            **config,
+        )
 
     def create_io_manager(self, context) -> DbIOManager:
         """Returns the chosen warehouse's DbIOManager.
@@ -115,6 +34,4 @@ class WarehouseIOManager(dg.ConfigurableIOManagerFactory):
             WarehouseError: SECODA_WAREHOUSE_URL is not usable (password never shown).
             ValueError: the DuckDB file is named like one of its schemas.
         """
-        return choose_warehouse(
-            self.warehouse_url, self.database, self.lock_wait_seconds
-        ).io_manager()
+        return self.warehouse.get_warehouse().io_manager()

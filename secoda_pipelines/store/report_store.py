@@ -1,35 +1,30 @@
 """`ReportStore`: the resource every job writes its report through, whatever the backend.
 
-A job appends its rows once per run (`append`), then records what each write did on those
-same rows (`record_writes`): one row per resource per run. A write-back run holds the
-Secoda workspace while it writes (`workspace_lock`), so that one run at a time writes to
-it. This module holds what every backend shares, turning a job's frame into rows of the
-table's fixed schema; the warehouse `selection.choose_warehouse` picks when the run starts
-only runs the SQL.
+A job appends its rows once per run (`append`; `append_chunks` or `append_file` for a report
+too large to hold), then records what each write did on those same rows (`record_writes`): one row
+per resource per run. A write-back run holds the Secoda workspace while it writes
+(`workspace_lock`), so that one run at a time writes to it. This module turns a job's
+frames into rows of the table's fixed schema; the warehouse its `WarehouseResource` names
+when the run starts only runs the SQL. See docs/warehouse.md.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pandas as pd
 from pydantic import Field
 
-from secoda_pipelines.store.duckdb_files import duckdb_path
+from secoda_pipelines.store.parquet import parquet_columns, parquet_head
 from secoda_pipelines.store.report_rows import typed_rows
-from secoda_pipelines.store.report_tables import RUN_COLUMNS, report_table
-from secoda_pipelines.store.selection import (
-    choose_warehouse,
-    database_field,
-    lock_wait_field,
-    warehouse_url,
-    warehouse_url_field,
-)
+from secoda_pipelines.store.report_tables import RUN_COLUMNS, ReportTable, report_table
+from secoda_pipelines.store.resource import WarehouseResource
 from secoda_pipelines.store.warehouse import Warehouse
 from secoda_pipelines.store.workspace_lock import (
     WRITE_LOCK_WAIT_DESCRIPTION,
@@ -40,24 +35,29 @@ from secoda_pipelines.store.write_journal import WorkspaceJournal
 
 
 class ReportStore(dg.ConfigurableResource):
-    """Where job reports are kept: the warehouse the assets use (PostgreSQL when
-    SECODA_WAREHOUSE_URL is set when the run starts, else the DuckDB file)."""
+    """Where job reports are kept: the warehouse the assets use, `warehouse`
+    (default: `WarehouseResource()`, the environment's when the run starts)."""
 
-    warehouse_url: str = warehouse_url_field()
-    database: str = database_field()
-    lock_wait_seconds: float = lock_wait_field()
+    warehouse: WarehouseResource
     write_lock_wait_seconds: float = Field(
         default=WRITE_LOCK_WAIT_SECONDS, ge=0, description=WRITE_LOCK_WAIT_DESCRIPTION
     )
 
-    def warehouse(self) -> Warehouse:
-        """Returns the warehouse these settings (else the environment, now) name.
+    def __init__(self, *, warehouse: WarehouseResource | None = None, **config):
+        # Dagster's nested resources take no default value: give the default here.
+        super().__init__(
+            warehouse=(warehouse if warehouse is not None else WarehouseResource()),
+            **config,
+        )
+
+    def get_warehouse(self) -> Warehouse:
+        """Returns the warehouse `warehouse` (else the environment, now) names.
 
         Raises:
             WarehouseError: SECODA_WAREHOUSE_URL is not usable (password never shown).
             ValueError: the DuckDB file is named like one of its schemas.
         """
-        return choose_warehouse(self.warehouse_url, self.database, self.lock_wait_seconds)
+        return self.warehouse.get_warehouse()
 
     def workspace_lock(
         self, workspace: str, run_id: str, log: logging.Logger | None = None
@@ -87,12 +87,10 @@ class ReportStore(dg.ConfigurableResource):
             WorkspaceBusyError: on entering, another run still held the workspace after the
                 wait; the message names its run id.
         """
-        postgres = warehouse_url(self.warehouse_url)
         return WorkspaceLock(
             workspace,
             run_id,
-            postgres_url=postgres,
-            duckdb_file="" if postgres else duckdb_path(self.database),
+            warehouse=self.get_warehouse(),
             wait_seconds=self.write_lock_wait_seconds,
             log=log,
         )
@@ -137,10 +135,10 @@ class ReportStore(dg.ConfigurableResource):
         reported_at: pd.Timestamp | None = None,
         on_chunk: Callable[[pd.DataFrame], None] | None = None,
     ) -> int:
-        """Appends every frame of `chunks` to `reports.<table>` in one go, as
-        `append` does one frame (item runs on from one chunk to the next), consuming them
-        one at a time so that a large report is never whole in memory; hands each chunk, typed
-        as it is stored, to `on_chunk`; returns how many rows were appended.
+        """Appends every frame of `chunks` to `reports.<table>` in one go, as `append` does
+        one frame (item runs on from one chunk to the next), consuming them one at a time
+        so that a large report is never whole in memory; hands each chunk, typed as it is
+        stored, to `on_chunk`; returns how many rows were appended.
 
         Raises:
             KeyError: `table` is not a report table.
@@ -148,21 +146,13 @@ class ReportStore(dg.ConfigurableResource):
                 those after it are not appended; see Warehouse.insert_report_rows).
         """
         spec = report_table(table)
-        run_names = {name for name, _ in RUN_COLUMNS}
         stamp = reported_at if reported_at is not None else pd.Timestamp.now(tz="UTC")
         appended = 0
 
         def typed() -> Iterator[pd.DataFrame]:
             nonlocal appended
             for rows in chunks:
-                undeclared = [
-                    c for c in rows.columns if c not in spec.column_names or c in run_names
-                ]
-                if undeclared:
-                    raise ValueError(
-                        f"reports.{table} has no column(s) {undeclared}; declare them in "
-                        "secoda_pipelines/store/report_tables.py"
-                    )
+                _refuse_undeclared(spec, rows.columns, RUN_NAMES)
                 stamped = rows.reset_index(drop=True).assign(
                     run_id=run_id,
                     dry_run=dry_run,
@@ -175,14 +165,13 @@ class ReportStore(dg.ConfigurableResource):
                     on_chunk(frame)
                 yield frame
 
-        self.warehouse().insert_report_rows(spec, typed())
+        self.get_warehouse().insert_report_rows(spec, typed())
         return appended
 
-    def append_query(
+    def append_file(
         self,
         table: str,
-        connection: duckdb.DuckDBPyConnection,
-        query: str,
+        path: Path,
         *,
         run_id: str,
         dry_run: bool,
@@ -190,48 +179,37 @@ class ReportStore(dg.ConfigurableResource):
         reported_at: pd.Timestamp | None = None,
         head: int = 0,
     ) -> pd.DataFrame:
-        """Appends the rows `query` (DuckDB SQL, run on `connection`) returns to
-        `reports.<table>`, stamped with run_id, dry_run and reported_at as `append` stamps
-        them, and `values` (column: value) on every row; returns the first `head` rows (by
-        item) typed as they are stored.
+        """Appends the rows of the Parquet file at `path` to `reports.<table>`, stamped with
+        run_id, dry_run and reported_at as `append` stamps them and with `values` (column:
+        value) on every row; returns the `head` rows of smallest item, typed as stored.
 
-        For a report too large to pass through Python: the DuckDB warehouse is attached to
-        `connection` and the rows copied in SQL; another warehouse reads them a chunk at a
-        time. The query's columns are named as the table's, `item` (0, 1, ... in the
-        query's order) among them, and its tables are named in full (catalog.schema.table),
-        since the warehouse's database is in use while it runs.
+        For a report too large to pass through Python, built in SQL (see `parquet`): the
+        file's columns are named as the table's, `item` (0, 1, ... in the report's order)
+        among them; the DuckDB warehouse copies it in SQL, another reads it a chunk at a
+        time.
 
         Raises:
             KeyError: `table` is not a report table.
-            ValueError: the query or `values` name a column the table does not declare, a
-                run column, or the query has no `item` (nothing is appended).
-            duckdb.Error: the query failed (nothing is appended).
+            ValueError: the file or `values` name a column the table does not declare or a
+                run column, or the file has no `item` (nothing is appended).
+            duckdb.Error: the file is missing or not Parquet (nothing is appended).
         """
         spec = report_table(table)
+        columns = parquet_columns(path)
+        _refuse_undeclared(spec, [*columns, *(values or {})], RUN_NAMES - {"item"})
+        if "item" not in columns:
+            raise ValueError(
+                f"the file for reports.{table} has no `item` column: number its rows 0, 1, "
+                "... in the report's order"
+            )
         constants = {
             **(values or {}),
             "run_id": run_id,
             "dry_run": dry_run,
             "reported_at": reported_at if reported_at is not None else pd.Timestamp.now(tz="UTC"),
         }
-        columns = [row[0] for row in connection.execute(f"DESCRIBE ({query})").fetchall()]
-        run_names = {name for name, _ in RUN_COLUMNS} - {"item"}
-        given = [*columns, *(values or {})]
-        undeclared = [c for c in given if c not in spec.column_names or c in run_names]
-        if undeclared:
-            raise ValueError(
-                f"reports.{table} has no column(s) {undeclared} to take from a query; declare "
-                "them in secoda_pipelines/store/report_tables.py (run_id, dry_run and "
-                "reported_at are stamped, not taken)"
-            )
-        if "item" not in columns:
-            raise ValueError(
-                f"the query for reports.{table} has no `item` column: number its rows 0, 1, "
-                "... in their order"
-            )
-        first = connection.execute(f"SELECT * FROM ({query}) ORDER BY item LIMIT {int(head)}")
-        first = first.df()
-        self.warehouse().insert_report_query(spec, connection, query, constants)
+        first = parquet_head(path, head)
+        self.get_warehouse().insert_report_file(spec, path, constants)
         return typed_rows(spec, first.assign(**constants))
 
     def record_writes(self, table: str, run_id: str, outcomes: Sequence[Mapping[str, Any]]) -> None:
@@ -254,6 +232,23 @@ class ReportStore(dg.ConfigurableResource):
             raise ValueError(f"reports.{table} has no column(s) {unknown} to record")
         if "written_at" not in frame.columns:
             frame["written_at"] = pd.Timestamp.now(tz="UTC")
-        self.warehouse().update_report_rows(
+        self.get_warehouse().update_report_rows(
             spec, run_id, typed_rows(spec, frame, only=list(frame.columns))
+        )
+
+
+RUN_NAMES = frozenset(name for name, _ in RUN_COLUMNS)
+
+
+def _refuse_undeclared(
+    spec: ReportTable, columns: Iterable[Any], stamped: AbstractSet[str]
+) -> None:
+    """Raises ValueError naming the `columns` that `spec` does not declare or that are
+    `stamped` (run columns the store sets itself)."""
+    undeclared = [c for c in columns if c not in spec.column_names or c in stamped]
+    if undeclared:
+        raise ValueError(
+            f"reports.{spec.name} has no column(s) {undeclared}; declare them in "
+            "secoda_pipelines/store/report_tables.py (run_id, dry_run and reported_at are "
+            "stamped, not given)"
         )

@@ -1,29 +1,24 @@
 """`Warehouse`: what every store backend offers the assets and the jobs.
 
-A backend (DuckDB, PostgreSQL) is one subclass: the assets' IO manager, the job reports'
-SQL, and reading a table back. `selection.choose_warehouse` is the one place that picks
-one; nothing else names a backend.
+A backend (`duckdb/`, `postgres/`) is one subclass: the assets' IO manager, the job
+reports' SQL, reading a table back and the one writer per Secoda workspace.
+`selection.choose_warehouse` is the one place that picks one; nothing else names a backend.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 from dagster._core.storage.db_io_manager import DbIOManager
 
+from secoda_pipelines.store.parquet import parquet_chunks
 from secoda_pipelines.store.report_rows import typed_rows
 from secoda_pipelines.store.report_tables import ReportTable
-
-QUERY_CHUNK_VECTORS = 8  # a report query is read in chunks of 8 DuckDB vectors (16,384 rows)
-
-
-class WarehouseError(RuntimeError):
-    """The warehouse cannot be used: a malformed URL, a refused connection, a failed query.
-    Its message never holds a password."""
+from secoda_pipelines.store.workspace_lock import WriterLock
 
 
 class Warehouse(ABC):
@@ -38,38 +33,22 @@ class Warehouse(ABC):
     @abstractmethod
     def insert_report_rows(self, spec: ReportTable, frames: Iterable[pd.DataFrame]) -> None:
         """Appends `frames` (each with every column of `spec`, typed, consumed one at a
-        time) to `reports.<spec.name>`, creating or evolving the table first, in one
-        transaction (DuckDB's commits every ROWS_PER_COMMIT rows, to keep its memory
-        flat)."""
+        time, so that a report of any size is never whole in memory) to
+        `reports.<spec.name>`, creating or evolving the table first, in one transaction
+        (DuckDB's commits every ROWS_PER_COMMIT rows, to keep its memory flat)."""
 
-    def insert_report_query(
-        self,
-        spec: ReportTable,
-        connection: duckdb.DuckDBPyConnection,
-        query: str,
-        values: Mapping[str, Any],
-    ) -> None:
-        """Appends the rows `query` returns on the DuckDB `connection`, with `values` set on
-        every row, to `reports.<spec.name>` as `insert_report_rows` does; the query's
-        columns are some of the table's, its tables named in full.
+    def insert_report_file(self, spec: ReportTable, path: Path, values: Mapping[str, Any]) -> None:
+        """Appends the rows of the Parquet file at `path` (columns named as some of
+        `spec`'s), with `values` set on every row, as `insert_report_rows` does.
 
-        This reads the rows a chunk at a time into typed frames; a backend that can copy
-        them in SQL does so instead.
+        This reads the file a chunk at a time into typed frames; a backend that reads
+        Parquet itself copies it in SQL instead.
 
         Raises:
-            duckdb.Error: the query failed.
+            duckdb.Error: the file is missing or not Parquet.
         """
-        cursor = connection.cursor()
-        try:
-            cursor.execute(query)
-
-            def frames() -> Iterator[pd.DataFrame]:
-                while not (chunk := cursor.fetch_df_chunk(QUERY_CHUNK_VECTORS)).empty:
-                    yield typed_rows(spec, chunk.assign(**values))
-
-            self.insert_report_rows(spec, frames())
-        finally:
-            cursor.close()
+        frames = (typed_rows(spec, chunk.assign(**values)) for chunk in parquet_chunks(path))
+        self.insert_report_rows(spec, frames)
 
     @abstractmethod
     def update_report_rows(self, spec: ReportTable, run_id: str, frame: pd.DataFrame) -> None:
@@ -82,6 +61,12 @@ class Warehouse(ABC):
     ) -> pd.DataFrame:
         """Returns the rows of `schema.table` (those whose columns equal `equal`'s values),
         in storage order; an empty frame when the table does not exist."""
+
+    @abstractmethod
+    def writer_lock(self, workspace: str, key: int, tag: str, run_id: str) -> WriterLock:
+        """Returns the (not yet taken) lock that makes run `run_id` the one writer of the
+        normalized Secoda `workspace` (its advisory lock `key`, its file-name `tag`: see
+        `workspace_lock.workspace_key`) among the runs sharing this warehouse."""
 
     @abstractmethod
     def location(self) -> str:

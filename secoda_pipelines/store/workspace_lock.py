@@ -4,32 +4,20 @@ The deployment's queue runs one write-back run at a time, but `dagster dev` and
 `dagster job execute` do not go through it; two runs writing one workspace side by side
 would send writes at twice the pace Secoda allows and plan against each other's
 half-applied changes. So every write-back run takes this lock, keyed by the workspace's
-base URL (normalized, hashed), in the warehouse it reports to:
-
-- PostgreSQL: a session advisory lock on a connection of its own (`postgres_lock`), the
-  session named `secoda-pipelines writer <run id>`;
-- the DuckDB file: an `flock` on `<duckdb file>.writes-<hash>.lock` beside it
-  (`duckdb_files.LockFile`), the holder's run id, pid, host and start written inside.
-
-Either belongs to the process that took it, and the server or the kernel drops it when
-that process ends, however it ends: a run killed with SIGKILL leaves no stale lock. A
-second run waits, naming the holder in its log every minute, up to its wait, then fails
-naming the holder's run id (`WorkspaceBusyError`). The lock guards the runs that share a
-warehouse: two machines each with their own DuckDB file do not see each other's locks.
-
+base URL (normalized, hashed), in the warehouse it reports to (`Warehouse.writer_lock`):
+a session advisory lock in PostgreSQL (`postgres.lock`), an `flock` on a lock file beside
+the DuckDB file (`duckdb.lock`). Either is dropped by the server or the kernel when its
+process ends, however it ends. A second run waits, naming the holder in its log every
+minute, up to its wait, then fails naming the holder's run id (`WorkspaceBusyError`).
 Holding the lock, a run keeps the workspace's journal of writes (`write_journal`), which
-entering the lock opens and returns: the table `reports.write_journal` on the lock's own
-PostgreSQL session, or the file `<duckdb file>.writes-<hash>.journal` beside the lock file.
+entering the lock opens and returns. See docs/warehouse.md and docs/deployment.md.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import random
-import socket
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -39,9 +27,7 @@ from types import TracebackType
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from secoda_pipelines.store.duckdb_files import LockFile, write_journal_path, write_lock_path
-from secoda_pipelines.store.warehouse import WarehouseError
-from secoda_pipelines.store.write_journal import FileJournal, PostgresJournal, WorkspaceJournal
+from secoda_pipelines.store.write_journal import WorkspaceJournal
 
 logger = logging.getLogger(__name__)
 
@@ -133,102 +119,38 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-class _Backend(Protocol):
-    def try_lock(self) -> bool: ...
-    def holder(self) -> Holder: ...
-    def open_journal(self, clock: Callable[[], float]) -> WorkspaceJournal: ...
-    def release(self) -> bool: ...
-    def describe(self) -> str: ...
-
-
-class _FileBackend:
-    """The lock file beside the DuckDB file; the holder writes who it is inside, and keeps
-    its journal of writes in the file beside it."""
-
-    def __init__(self, path: str, journal: str, workspace: str, run_id: str):
-        self._file = LockFile(path)
-        self._journal = journal
-        self._workspace = workspace
-        self._run_id = run_id
-
-    def describe(self) -> str:
-        return f"lock file {os.path.abspath(self._file.path)}"
+class WriterLock(Protocol):
+    """A backend's lock on one workspace (`Warehouse.writer_lock`), used once."""
 
     def try_lock(self) -> bool:
-        record = {
-            "run_id": self._run_id,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "since": utc_text(datetime.now(UTC)),
-            "workspace": self._workspace,
-        }
-        try:
-            return self._file.try_lock(json.dumps(record) + "\n")
-        except OSError as error:
-            raise WarehouseError(
-                f"cannot take the write lock of the Secoda workspace {self._workspace}: "
-                f"{self.describe()} cannot be opened ({error.strerror}); its folder, the "
-                "DuckDB file's, must exist and be writable"
-            ) from None
+        """Takes the lock if no one holds it; returns whether it is held now. Raises
+        WarehouseError when it cannot be tried at all."""
+        ...
 
     def holder(self) -> Holder:
-        try:
-            record = json.loads(self._file.content())
-        except ValueError:  # empty or half-written this instant: read again next time
-            record = None
-        if not isinstance(record, dict):
-            return Holder(None, f"a process that left no name in the {self.describe()}", None)
-        where = f"pid {record.get('pid', '?')} on host {record.get('host', '?')}"
-        run_id = record.get("run_id")
-        return Holder(str(run_id) if run_id else None, where, record.get("since"))
+        """Returns who holds it, as far as it can be read."""
+        ...
 
     def open_journal(self, clock: Callable[[], float]) -> WorkspaceJournal:
-        return FileJournal(self._journal, self._run_id, clock)
+        """Returns the workspace's journal of writes, open for the holder. Raises
+        WarehouseError."""
+        ...
 
     def release(self) -> bool:
-        self._file.unlock()
-        return True
-
-
-class _PostgresBackend:
-    """A session advisory lock in the PostgreSQL warehouse, the session named after the
-    run."""
-
-    def __init__(self, url: str, key: int, run_id: str):
-        # Imported here: psycopg is an optional extra, needed only for PostgreSQL.
-        from secoda_pipelines.store.postgres_lock import WRITER_PREFIX, AdvisoryLock
-
-        self._lock = AdvisoryLock(url, key)
-        self._key = key
-        self._run_id = run_id
-        self._prefix = WRITER_PREFIX
-        self._name = WRITER_PREFIX + run_id
+        """Releases it; returns False when it had been lost before. Raises nothing."""
+        ...
 
     def describe(self) -> str:
-        return self._lock.describe()
+        """Returns the lock, named for a log line (no password)."""
+        ...
 
-    def try_lock(self) -> bool:
-        return self._lock.try_lock(self._name)
 
-    def holder(self) -> Holder:
-        session = self._lock.holder()
-        if session is None:  # released between the two queries
-            return Holder(None, "a session that has just ended", None)
-        name = session.application_name or ""
-        run_id = name[len(self._prefix) :] if name.startswith(self._prefix) else None
-        where = f"PostgreSQL backend pid {session.backend_pid}"
-        if session.client:
-            where += f" for a client at {session.client}"
-        if run_id is None:
-            where += f", application_name {name!r}"
-        since = utc_text(session.since) if session.since is not None else None
-        return Holder(run_id or None, where, since)
+class LockingWarehouse(Protocol):
+    """What `WorkspaceLock` needs of a `Warehouse`."""
 
-    def open_journal(self, clock: Callable[[], float]) -> WorkspaceJournal:
-        return PostgresJournal(self._lock, self._key, self._run_id, clock)
-
-    def release(self) -> bool:
-        return self._lock.unlock()
+    def writer_lock(self, workspace: str, key: int, tag: str, run_id: str) -> WriterLock:
+        """Returns the warehouse's lock on `workspace` for run `run_id`."""
+        ...
 
 
 class WorkspaceLock(AbstractContextManager[WorkspaceJournal]):
@@ -245,8 +167,7 @@ class WorkspaceLock(AbstractContextManager[WorkspaceJournal]):
         workspace: str,
         run_id: str,
         *,
-        postgres_url: str | None,
-        duckdb_file: str,
+        warehouse: LockingWarehouse,
         wait_seconds: float = WRITE_LOCK_WAIT_SECONDS,
         log: logging.Logger | None = None,
         clock: Callable[[], float] = time.time,
@@ -265,23 +186,15 @@ class WorkspaceLock(AbstractContextManager[WorkspaceJournal]):
             raise ValueError(f"the write lock's wait must be 0 s or more, got {wait_seconds}")
         self.run_id = run_id.strip()
         self.key, self.tag = workspace_key(self.workspace)
-        self._postgres_url = postgres_url
-        self._duckdb_file = duckdb_file
+        self._warehouse = warehouse
         self._wait = float(wait_seconds)
         self._log = log if log is not None else logger
         self._clock = clock
-        self._backend: _Backend | None = None
+        self._backend: WriterLock | None = None
         self._journal: WorkspaceJournal | None = None
 
     def __repr__(self) -> str:
         return f"WorkspaceLock({self.workspace!r}, run_id={self.run_id!r})"
-
-    def _new_backend(self) -> _Backend:
-        if self._postgres_url:
-            return _PostgresBackend(self._postgres_url, self.key, self.run_id)
-        path = str(write_lock_path(self._duckdb_file, self.tag))
-        journal = str(write_journal_path(self._duckdb_file, self.tag))
-        return _FileBackend(path, journal, self.workspace, self.run_id)
 
     def __enter__(self) -> WorkspaceJournal:
         """Takes the lock, waiting up to the wait while another run holds it, then opens
@@ -303,7 +216,7 @@ class WorkspaceLock(AbstractContextManager[WorkspaceJournal]):
         """
         if self._backend is not None:
             raise RuntimeError(f"{self!r} is held already; take a new lock for another run")
-        backend = self._new_backend()
+        backend = self._warehouse.writer_lock(self.workspace, self.key, self.tag, self.run_id)
         try:
             waited = self._wait_for(backend)
             journal = backend.open_journal(self._clock)
@@ -319,7 +232,7 @@ class WorkspaceLock(AbstractContextManager[WorkspaceJournal]):
         )
         return journal
 
-    def _wait_for(self, backend: _Backend) -> float | None:
+    def _wait_for(self, backend: WriterLock) -> float | None:
         """Returns the seconds spent waiting once `backend` holds the lock, None when it
         was free at once.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import socket
@@ -11,14 +10,10 @@ import sys
 import threading
 from pathlib import Path
 
+from secoda_pipelines_tests.helpers import clean_environment
+
 # The script pip installed from pyproject's [project.scripts], beside this interpreter.
 SCRIPT = Path(sys.executable).with_name("secoda-pipelines")
-
-
-def clean_environment(**variables: str) -> dict[str, str]:
-    """Returns this process's environment without SECODA_* and DAGSTER_*, plus `variables`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECODA_", "DAGSTER_"))}
-    return {**env, **variables}
 
 
 def run(
@@ -36,13 +31,6 @@ def run(
         text=True,
         timeout=timeout,
     )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Returns a TCP port nothing listens on at `host` right now."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -99,15 +87,25 @@ class Running:
                 message holds the output so far).
         """
         while True:
-            try:
-                line = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"no line matched {pattern!r}: {self.output()}") from None
+            line = self._next_line(timeout, f"no line matched {pattern!r}")
             if line is None:
                 raise AssertionError(f"ended before {pattern!r}: {self.output()}")
-            self.lines.append(line)
             if match := re.search(pattern, line):
                 return match
+
+    def _next_line(self, timeout: float, late: str) -> str | None:
+        """Returns the next line (kept in self.lines), or None once the output has ended.
+
+        Raises:
+            AssertionError: no line within `timeout` seconds (`late`, then the output).
+        """
+        try:
+            line = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"{late}: {self.output()}") from None
+        if line is not None:
+            self.lines.append(line)
+        return line
 
     def output(self) -> str:
         """Returns the lines read so far (the last 3,000 characters)."""
@@ -126,11 +124,6 @@ class Running:
 
     def finish(self, timeout: float = 30) -> str:
         """Returns every remaining line, once the process has closed its output."""
-        while True:
-            try:
-                line = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"output did not end: {self.output()}") from None
-            if line is None:
-                return self.output()
-            self.lines.append(line)
+        while self._next_line(timeout, "output did not end") is not None:
+            pass
+        return self.output()

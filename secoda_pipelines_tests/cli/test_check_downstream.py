@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines_tests.cli.console_script import clean_environment, run
-from secoda_pipelines_tests.helpers import dashboard_id, table_id
+from secoda_pipelines_tests.cli.console_script import run
+from secoda_pipelines_tests.helpers import (
+    QuietHandler,
+    base_url,
+    clean_environment,
+    dashboard_id,
+    serving,
+    table_id,
+)
 
 SECRET = "sk-live-odd-server-7d2e"
 
@@ -47,6 +52,7 @@ def one_line_error(result) -> str:
 # --- against the sandbox -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_something_downstream_exits_1_with_a_readable_table(sandbox):
     result = check("product.events.page_views", "--depth", "0", url=sandbox.base_url)
     assert result.returncode == 1, result.stderr
@@ -63,6 +69,7 @@ def test_something_downstream_exits_1_with_a_readable_table(sandbox):
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_nothing_downstream_exits_0(sandbox):
     leaf = table_id(sandbox, "finance.reporting.arr_by_segment")
     result = check(leaf, url=sandbox.base_url)
@@ -73,6 +80,7 @@ def test_nothing_downstream_exits_0(sandbox):
     ]
 
 
+@pytest.mark.slow
 def test_json_output_for_tools(sandbox):
     journal = table_id(sandbox, "finance.ledger.journal_entries")
     balances = table_id(sandbox, "finance.ledger.gl_balances")
@@ -104,6 +112,7 @@ def test_json_output_for_tools(sandbox):
     }
 
 
+@pytest.mark.slow
 def test_json_output_when_nothing_is_downstream_exits_0(sandbox):
     leaf = table_id(sandbox, "finance.reporting.arr_by_segment")
     result = check(leaf, "--json", url=sandbox.base_url)
@@ -113,6 +122,7 @@ def test_json_output_when_nothing_is_downstream_exits_0(sandbox):
     assert body["tables"][0]["table_id"] == leaf
 
 
+@pytest.mark.slow
 def test_unknown_and_ambiguous_tables_exit_2_naming_them(sandbox):
     line = one_line_error(
         check("nowhere.at.all", "raw.stripe.charges", "--json", url=sandbox.base_url)
@@ -122,11 +132,13 @@ def test_unknown_and_ambiguous_tables_exit_2_naming_them(sandbox):
     assert table_id(sandbox, "raw.stripe.charges", "Snowflake (legacy)") in line
 
 
+@pytest.mark.slow
 def test_an_unknown_id_exits_2_naming_it(sandbox):
     line = one_line_error(check("no-such-id-4f1c", url=sandbox.base_url))
     assert "'no-such-id-4f1c'" in line
 
 
+@pytest.mark.slow
 def test_authentication_errors_exit_2_without_the_key(sandbox):
     result = check("product.events.page_views", url=sandbox.base_url, key=SECRET)
     line = one_line_error(result)
@@ -135,6 +147,7 @@ def test_authentication_errors_exit_2_without_the_key(sandbox):
     assert "SECODA_API_KEY is not set" in line
 
 
+@pytest.mark.slow
 def test_an_unreachable_server_exits_2():
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -151,6 +164,7 @@ def test_an_unreachable_server_exits_2():
         pytest.param(("a.b.c", "--no-such-option"), id="unknown option"),
     ],
 )
+@pytest.mark.slow
 def test_usage_errors_exit_2_with_one_line(args):
     line = one_line_error(check(*args, url="http://127.0.0.1:9/api/v1/"))
     assert "Usage:" not in line
@@ -181,40 +195,19 @@ NOT_FOUND = _json({"detail": "Not found."}, 404)
 ORDERS = {"id": "t-1", "title": "orders", "database": "shop", "schema": "public"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _OddServer
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path.removeprefix("/api/v1/")
         status, content_type, body = self.server.answer(path, self.headers["Authorization"])
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class _OddServer(ThreadingHTTPServer):
-    daemon_threads = True
-    answer: Callable[[str, str], Answer]
+        self.reply(body, status, content_type)
 
 
 @contextmanager
 def odd_server(answer: Callable[[str, str], Answer]) -> Iterator[str]:
     """Yields the base URL of a loopback server answering `answer(path, authorization)`."""
-    server = _OddServer(("127.0.0.1", 0), _Handler)
-    server.answer = answer
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(_Handler) as server:
+        server.answer = answer
+        yield base_url(server)
 
 
 def detail_is_a_list(path: str, authorization: str) -> Answer:
@@ -265,6 +258,7 @@ def table_rows_of_odd_types(path: str, authorization: str) -> Answer:
         pytest.param(table_rows_of_odd_types, "shop.public.orders", id="table rows odd types"),
     ],
 )
+@pytest.mark.slow
 def test_an_unexpected_answer_exits_2_with_one_line_and_no_key(answer, reference):
     with odd_server(answer) as url:
         result = check(reference, "--depth", "0", url=url, key=SECRET)
@@ -272,6 +266,7 @@ def test_an_unexpected_answer_exits_2_with_one_line_and_no_key(answer, reference
     assert SECRET not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_lineage_results_that_are_not_objects_exit_2():
     def answer(path: str, authorization: str) -> Answer:
         if path == "table/tables/t-1/":
@@ -298,6 +293,7 @@ def test_an_unexpected_exception_is_one_line_without_the_key(monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["page_404", "empty_page"])
+@pytest.mark.slow
 def test_a_lineage_listing_cut_short_is_an_error_never_a_pass(make_sandbox, kind):
     # Every later page of every lineage listing comes back 404 (or empty): the listing is
     # read twice, comes up short of its count both times, and the check exits 2.

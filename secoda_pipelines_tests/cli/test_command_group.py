@@ -7,7 +7,10 @@ import sys
 
 import pytest
 
-from secoda_pipelines_tests.cli.console_script import clean_environment, run
+from secoda_pipelines_tests.cli.console_script import run
+from secoda_pipelines_tests.helpers import clean_environment
+
+pytestmark = pytest.mark.slow  # each test starts the console script
 
 SLOW_IMPORTS = ("dagster", "pandas", "duckdb")
 

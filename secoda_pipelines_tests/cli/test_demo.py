@@ -11,14 +11,17 @@ import psycopg
 import pytest
 import requests
 
-from secoda_pipelines_tests.cli.console_script import Running, free_port, port_is_free, run
+from secoda_pipelines_tests.cli.console_script import Running, port_is_free, run
 from secoda_pipelines_tests.helpers import (
     api_rows,
+    free_port,
     independent_adoption,
     independent_stale,
     query,
 )
 from secoda_pipelines_tests.store.secret_urls import files_text, secret_url, warehouse_name
+
+pytestmark = pytest.mark.slow  # each test starts the console script
 
 
 def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):

@@ -8,15 +8,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 
-from secoda_pipelines_tests.cli.console_script import clean_environment, run
-from secoda_pipelines_tests.helpers import api_rows, independent_stale
+from secoda_pipelines_tests.cli.console_script import run
+from secoda_pipelines_tests.helpers import api_rows, clean_environment, independent_stale
 from secoda_pipelines_tests.store.secret_urls import (
     SecretUrl,
     files_text,
     secret_url,
     warehouse_name,
 )
+
+pytestmark = pytest.mark.slow  # each test starts the console script
 
 
 def test_demo_reads_the_warehouse_from_the_environment_and_shows_no_secret(

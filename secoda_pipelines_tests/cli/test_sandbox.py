@@ -16,7 +16,10 @@ import pytest
 import requests
 
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines_tests.cli.console_script import Running, free_port, port_is_free, run
+from secoda_pipelines_tests.cli.console_script import Running, port_is_free, run
+from secoda_pipelines_tests.helpers import free_port
+
+pytestmark = pytest.mark.slow  # each test starts the console script
 
 FAULT_STATUSES = {429, 500, 503}
 

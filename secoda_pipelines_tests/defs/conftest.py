@@ -11,7 +11,7 @@ import pytest
 
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
-from secoda_pipelines.store import WarehouseIOManager
+from secoda_pipelines.store import WarehouseIOManager, WarehouseResource
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def resources(sandbox: Sandbox, warehouse: Path) -> dict[str, Any]:
     """Returns the code location's resources, pointed at the sandbox and the DuckDB file."""
     return {
         "secoda": SecodaResource(api_url=sandbox.base_url, api_key=DEFAULT_API_KEY),
-        "warehouse_io": WarehouseIOManager(database=str(warehouse)),
+        "warehouse_io": WarehouseIOManager(warehouse=WarehouseResource(database=str(warehouse))),
     }
 
 

@@ -18,7 +18,7 @@ from secoda_pipelines.defs.assets.usage import dashboard_usage
 from secoda_pipelines.defs.checks import IDS_CHECK
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK as STALE_CHECK
 from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines.store import WarehouseIOManager
+from secoda_pipelines.store import WarehouseIOManager, WarehouseResource
 from secoda_pipelines_tests.helpers import (
     api_rows,
     independent_adoption,
@@ -26,6 +26,7 @@ from secoda_pipelines_tests.helpers import (
     is_api_null,
     query,
 )
+from secoda_pipelines_tests.sandbox.helpers import insert_object
 
 ALL_ASSETS = [*catalog_assets, dashboard_usage, *report_assets]
 # What the daily refresh runs: today's usage snapshot with every unpartitioned asset.
@@ -105,6 +106,7 @@ def test_values_lists_and_nulls_are_stored_as_the_spec_says(
     assert replies["question_id"].to_dict() == {r["id"]: r["parent"] for r in api_replies}
 
 
+@pytest.mark.slow
 def test_a_none_string_the_api_sends_is_stored_as_null_once_decoded_by_the_client(
     sandbox, resources, instance, warehouse
 ):
@@ -159,7 +161,9 @@ def test_stale_after_days_is_run_config(sandbox, resources, instance, warehouse)
 def test_more_than_half_stale_warns_without_failing(sandbox, resources, instance):
     bi = next(i for i in api_rows(sandbox, "integration/integrations/") if i["type"] == "tableau")
     for n in range(30):  # unused and never updated: stale whatever the date
-        sandbox.insert("dashboard/dashboards/", {"title": f"Scratch {n}", "integration": bi["id"]})
+        insert_object(
+            sandbox, "dashboard/dashboards/", {"title": f"Scratch {n}", "integration": bi["id"]}
+        )
     result = materialize(resources, instance)
     assert result.success
     check = next(c for c in result.get_asset_check_evaluations() if c.check_name == STALE_CHECK)
@@ -186,13 +190,17 @@ def test_adoption_report_counts_replies_and_acceptances(sandbox, resources, inst
     assert keys == sorted(keys)
 
 
+@pytest.mark.slow
 def test_backfill_over_three_partitions_keeps_each_partitions_rows(
     sandbox, resources, instance, warehouse
 ):
     # A third warehouse with tables of its own, so all three partitions hold rows.
-    extra = sandbox.insert("integration/integrations/", {"name": "BigQuery", "type": "bigquery"})
+    extra = insert_object(
+        sandbox, "integration/integrations/", {"name": "BigQuery", "type": "bigquery"}
+    )
     for n in range(3):
-        table = sandbox.insert(
+        table = insert_object(
+            sandbox,
             "table/tables/",
             {
                 "title": f"events_{n}",
@@ -201,8 +209,10 @@ def test_backfill_over_three_partitions_keeps_each_partitions_rows(
                 "database": "gcp",
             },
         )
-        sandbox.insert(
-            "table/columns/", {"title": "id", "parent": table["id"], "integration": extra["id"]}
+        insert_object(
+            sandbox,
+            "table/columns/",
+            {"title": "id", "parent": table["id"], "integration": extra["id"]},
         )
     warehouses = [
         i for i in api_rows(sandbox, "integration/integrations/") if i["type"] != "tableau"
@@ -286,7 +296,7 @@ def test_one_run_over_a_range_of_partitions_stores_each_partitions_rows(
 def test_wrong_key_fails_with_the_clients_message_and_leaks_nothing(sandbox, warehouse, instance):
     resources = {
         "secoda": SecodaResource(api_url=sandbox.base_url, api_key=SECRET),
-        "warehouse_io": WarehouseIOManager(database=str(warehouse)),
+        "warehouse_io": WarehouseIOManager(warehouse=WarehouseResource(database=str(warehouse))),
     }
     result = materialize(
         resources, instance, dg.AssetSelection.assets(["secoda", "users"]), raise_on_error=False
@@ -365,7 +375,7 @@ def test_rows_of_another_integration_fail_the_partition_and_store_nothing(
     name = asset.key.path[-1]
     resources = {
         "secoda": SecodaResource(api_url=server.base_url, api_key="any-key"),
-        "warehouse_io": WarehouseIOManager(database=str(warehouse)),
+        "warehouse_io": WarehouseIOManager(warehouse=WarehouseResource(database=str(warehouse))),
     }
     instance.add_dynamic_partitions("secoda_integrations", ["int-a", "int-b"])
     selection = dg.AssetSelection.assets(asset)
@@ -502,10 +512,11 @@ def test_an_integration_deleted_while_it_is_listed_never_stores_an_empty_listing
 ):
     """Deleted between the check and the listing, its listing answers nothing: the check
     made again after an empty listing refuses it, and the stored rows stay."""
-    integration = sandbox.insert(
-        "integration/integrations/", {"name": "Short-lived", "type": "postgres"}
+    integration = insert_object(
+        sandbox, "integration/integrations/", {"name": "Short-lived", "type": "postgres"}
     )
-    sandbox.insert(
+    insert_object(
+        sandbox,
         "table/tables/",
         {"title": "t", "integration": integration["id"], "schema": "s", "database": "d"},
     )
@@ -518,7 +529,7 @@ def test_an_integration_deleted_while_it_is_listed_never_stores_an_empty_listing
     def delete_as_it_is_listed(request) -> None:
         # Called as each request arrives, before it is answered.
         if request.path == "table/tables/":
-            sandbox.on_request = None
+            sandbox.settings.on_request = None
             store = sandbox.open_store()
             with store.transaction():
                 store.delete("integration/integrations/", integration["id"])
@@ -526,7 +537,7 @@ def test_an_integration_deleted_while_it_is_listed_never_stores_an_empty_listing
                     if row.get("integration") == integration["id"]:
                         store.delete("table/tables/", row["id"])
 
-    sandbox.on_request = delete_as_it_is_listed
+    sandbox.settings.on_request = delete_as_it_is_listed
     sandbox.clear_log()
     result = materialize(
         resources, instance, selection, partition_key=integration["id"], raise_on_error=False
@@ -542,6 +553,7 @@ def test_an_integration_deleted_while_it_is_listed_never_stores_an_empty_listing
     assert stored_rows(warehouse, "tables") == before
 
 
+@pytest.mark.slow
 def test_a_listing_cut_short_fails_the_step_and_keeps_what_was_stored(
     sandbox, resources, instance, warehouse
 ):

@@ -22,13 +22,16 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from secoda_pipelines.defs.jobs.create_manual_lineage import create_manual_lineage
 from secoda_pipelines.defs.jobs.flag_stale_dashboards import flag_stale_dashboards
-from secoda_pipelines.defs.jobs.manual_lineage import create_manual_lineage
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.jobs.provision_users import provision_users
 from secoda_pipelines.defs.jobs.writeback import MAX_ATTEMPTS
-from secoda_pipelines.sandbox import RequestRecord, Sandbox
+from secoda_pipelines.sandbox import RequestRecord, Sandbox, SandboxSettings
 from secoda_pipelines_tests.helpers import api_rows, job_resources, report_rows
+from secoda_pipelines_tests.sandbox.helpers import insert_object, stored_object, update_object
+
+pytestmark = pytest.mark.slow  # every job against every fault: minutes
 
 # A write fault on the first write: applied then answered 5xx or cut off, not applied and
 # answered 5xx, a redirect, a proxy's page, or throttled.
@@ -185,7 +188,8 @@ CASES = {
 
 
 def _sandbox(directory: Path, name: str) -> Sandbox:
-    return Sandbox(directory / f"{name}.sqlite", page_size=PAGE_SIZE, write_rate_limit=0).start()
+    settings = SandboxSettings(page_size=PAGE_SIZE, write_rate_limit=0)
+    return Sandbox(directory / f"{name}.sqlite", settings=settings).start()
 
 
 def _run(case: Case, sandbox: Sandbox, warehouse: Path, instance) -> dg.ExecuteInProcessResult:
@@ -309,9 +313,13 @@ def _last_target(sandbox: Sandbox) -> str:
 
 def _add_human_tag(sandbox: Sandbox) -> None:
     path = _last_target(sandbox)
-    dashboard = sandbox.get_object(path)
-    human = sandbox.insert("tag/", {"name": HUMAN_TAG, "description": "", "color": "#111111"})
-    sandbox.update("dashboard/dashboards/", dashboard["id"], tags=[*dashboard["tags"], human["id"]])
+    dashboard = stored_object(sandbox, path)
+    human = insert_object(
+        sandbox, "tag/", {"name": HUMAN_TAG, "description": "", "color": "#111111"}
+    )
+    update_object(
+        sandbox, "dashboard/dashboards/", dashboard["id"], tags=[*dashboard["tags"], human["id"]]
+    )
 
 
 @pytest.mark.parametrize("kind", ["500", "applied_503"])
@@ -349,7 +357,7 @@ def test_a_description_written_between_two_attempts_is_kept(
     def human_writes_a_description(sb: Sandbox) -> None:
         path = _last_target(sb)
         collection, object_id = path.rsplit("/", 2)[0] + "/", path.rsplit("/", 2)[1]
-        sb.update(collection, object_id, description="Written by a person meanwhile")
+        update_object(sb, collection, object_id, description="Written by a person meanwhile")
         edited.append(object_id)
 
     # Applied, then its answer lost, then the description changed before the next attempt.
@@ -378,9 +386,9 @@ def test_an_object_created_between_two_attempts_is_not_created_again(
     def someone_creates_it(sb: Sandbox) -> None:
         body = sb.requests[-1].body
         if name == "provision_users":
-            sb.insert("user/", {"email": body["email"], "role": "viewer", "teams": []})
+            insert_object(sb, "user/", {"email": body["email"], "role": "viewer", "teams": []})
         else:
-            sb.insert("lineage/manual/", {**body, "is_manual": True})
+            insert_object(sb, "lineage/manual/", {**body, "is_manual": True})
 
     sandbox.fail_next("500", method="POST", path_contains=case.path, edit=someone_creates_it)
 
@@ -410,9 +418,9 @@ def test_a_run_stopped_after_write_k_is_finished_by_a_rerun(
             if len(writes) == k:  # this write and every attempt at it: the run stops
                 sandbox.fail_next("503", count=MAX_ATTEMPTS, method=case.method)
 
-    sandbox.on_request = fail_from_write_k
+    sandbox.settings.on_request = fail_from_write_k
     stopped = _run(case, sandbox, warehouse, instance)
-    sandbox.on_request = None
+    sandbox.settings.on_request = None
     assert not stopped.success
     report = report_rows(warehouse, case.table, stopped.run_id)
     assert "failed" in set(report["write_status"].dropna())

@@ -18,6 +18,7 @@ from secoda_pipelines_tests.helpers import (
     report_rows,
     run_job,
 )
+from secoda_pipelines_tests.sandbox.helpers import insert_object, update_object
 
 DASHBOARDS = "dashboard/dashboards/"
 
@@ -100,7 +101,7 @@ def test_a_dashboard_in_use_again_loses_only_the_stale_tag(sandbox, warehouse, i
     [tag] = tags_named(sandbox, "stale")
     flagged = [d for d in api_rows(sandbox, DASHBOARDS) if tag["id"] in d["tags"]]
     used = next(d for d in flagged if len(d["tags"]) > 1)  # carries another tag too
-    sandbox.update(DASHBOARDS, used["id"], external_usage=25, external_users=["jdoe"])
+    update_object(sandbox, DASHBOARDS, used["id"], external_usage=25, external_users=["jdoe"])
 
     kept = run(sandbox, warehouse, instance, dry_run=False, remove_when_used=False)
     assert kept.success
@@ -124,7 +125,9 @@ def test_a_dashboard_in_use_again_loses_only_the_stale_tag(sandbox, warehouse, i
 
 
 def test_an_existing_tag_is_found_in_any_case_and_not_created_again(sandbox, warehouse, instance):
-    created = sandbox.insert("tag/", {"name": "Stale", "color": "#ff0000", "description": ""})
+    created = insert_object(
+        sandbox, "tag/", {"name": "Stale", "color": "#ff0000", "description": ""}
+    )
     result = run(sandbox, warehouse, instance, dry_run=False, tag_name="STALE")
     assert result.success
     assert [w for w in sandbox.writes() if w.method == "POST"] == []
@@ -147,9 +150,9 @@ def test_other_tags_changed_after_the_plan_are_kept(sandbox, warehouse, instance
                 store.update(DASHBOARDS, obj)
             edits.append(record.path)
 
-    sandbox.on_request = a_person_tags_it_once_writes_start
+    sandbox.settings.on_request = a_person_tags_it_once_writes_start
     result = run(sandbox, warehouse, instance, dry_run=False)
-    sandbox.on_request = None
+    sandbox.settings.on_request = None
     assert result.success and edits
     [tag] = tags_named(sandbox, "stale")
     final = dashboards_by_id(sandbox)[target]["tags"]
@@ -174,8 +177,8 @@ def test_bad_input_is_named_and_nothing_is_written(sandbox, warehouse, instance,
 
 
 def test_a_tag_name_two_tags_share_is_refused_naming_them(sandbox, warehouse, instance):
-    first = sandbox.insert("tag/", {"name": "stale"})
-    second = sandbox.insert("tag/", {"name": "STALE"})
+    first = insert_object(sandbox, "tag/", {"name": "stale"})
+    second = insert_object(sandbox, "tag/", {"name": "STALE"})
     result = run(sandbox, warehouse, instance, dry_run=False)
     assert not result.success
     message = failure_message(result)
@@ -212,15 +215,15 @@ def test_re_execution_from_failure_plans_again_and_writes_nothing_twice(
         if record.method == "PATCH":
             patches.append(record)
             if len(patches) == 3:
-                sandbox.api_key = "revoked"
+                sandbox.settings.api_key = "revoked"
 
     job = dg.reconstructable(flag_job_of_the_code_location)
     with dg.instance_for_test() as instance:
-        sandbox.on_request = revoke_the_key_at_the_third_patch
+        sandbox.settings.on_request = revoke_the_key_at_the_third_patch
         with dg.execute_job(job, instance=instance, run_config={"dry_run": False}) as failed:
             assert not failed.success
-        sandbox.on_request = None
-        sandbox.api_key = DEFAULT_API_KEY
+        sandbox.settings.on_request = None
+        sandbox.settings.api_key = DEFAULT_API_KEY
         first = [w.path for w in sandbox.writes()]
         assert len(first) == 3, "the tag and two dashboards before the key was refused"
         sandbox.clear_log()

@@ -21,8 +21,7 @@ import pytest
 from secoda_pipelines.definitions import defs
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.sandbox import Sandbox
-from secoda_pipelines.store import choose_warehouse
-from secoda_pipelines.store.io_manager import SNAPSHOT_COLUMN
+from secoda_pipelines.store import SNAPSHOT_COLUMN, choose_warehouse
 from secoda_pipelines_tests.helpers import api_rows, independent_stale, point_code_location_at
 
 GRAPH = defs.resolve_asset_graph()
@@ -132,6 +131,7 @@ def test_the_walk_covers_every_asset_and_knows_the_usage_history():
     assert STALE in HISTORY_READERS
 
 
+@pytest.mark.slow  # one run per asset: the fast tier materializes them together elsewhere
 @pytest.mark.parametrize("key", ORDER, ids=[k.to_user_string() for k in ORDER])
 def test_every_asset_materializes_alone_on_an_empty_warehouse_after_what_it_reads(
     key: dg.AssetKey, sandbox: Sandbox, fresh

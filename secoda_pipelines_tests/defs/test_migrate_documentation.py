@@ -10,6 +10,7 @@ import requests
 
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
+from secoda_pipelines_tests.catalog.planners.migration_oracle import empty
 from secoda_pipelines_tests.helpers import (
     api_rows,
     failure_message,
@@ -18,6 +19,7 @@ from secoda_pipelines_tests.helpers import (
     query,
     report_rows,
 )
+from secoda_pipelines_tests.sandbox.helpers import insert_object
 
 FIELDS = ("description", "definition", "tags", "pii")
 DOC_FIELDS = (*FIELDS, "owners", "verified")
@@ -48,10 +50,6 @@ def run(sandbox, warehouse, instance, **config):
         instance=instance,
         raise_on_error=False,
     )
-
-
-def _blank(value):
-    return value is None or value is False or value in ("None", "", [])
 
 
 def expected_plan(sandbox, overwrite=False, fields=FIELDS, include_columns=True):
@@ -94,14 +92,14 @@ def expected_plan(sandbox, overwrite=False, fields=FIELDS, include_columns=True)
             written, kept = [], []
             for field in fields:
                 mine, theirs = row.get(field), other.get(field)
-                if _blank(mine):
+                if empty(mine):
                     continue
                 listed = field in ("tags", "owners") and isinstance(theirs, list)
                 if listed and set(mine) == set(theirs):
                     continue
                 if mine == theirs:
                     continue
-                (written if _blank(theirs) or overwrite else kept).append(field)
+                (written if empty(theirs) or overwrite else kept).append(field)
             action = "update" if written else "kept" if kept else "unchanged"
             plan[row["id"]] = (action, other["id"], sorted(written), kept)
     return plan
@@ -231,6 +229,7 @@ def test_apply_writes_exactly_the_planned_patches(sandbox, warehouse, instance):
     assert md["tables_pending"].value == 0
 
 
+@pytest.mark.slow
 def test_rerun_after_apply_writes_nothing(sandbox, warehouse, instance):
     assert run(sandbox, warehouse, instance, dry_run=False).success
     sandbox.clear_log()
@@ -245,6 +244,7 @@ def test_rerun_after_apply_writes_nothing(sandbox, warehouse, instance):
     assert runs.n[0] == 2, "reports are appended, never replaced"
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_k_writes_then_rerun_ends_in_the_same_state(
     make_sandbox, warehouse, instance, tmp_path
 ):
@@ -261,12 +261,12 @@ def test_a_run_killed_after_k_writes_then_rerun_ends_in_the_same_state(
         if record.method == "PATCH":
             patches.append(record)
             if len(patches) == k:
-                sandbox.api_key = "revoked"
+                sandbox.settings.api_key = "revoked"
 
-    sandbox.on_request = revoke_key_at_write_k
+    sandbox.settings.on_request = revoke_key_at_write_k
     crashed = run(sandbox, warehouse, instance, dry_run=False)
-    sandbox.on_request = None
-    sandbox.api_key = DEFAULT_API_KEY
+    sandbox.settings.on_request = None
+    sandbox.settings.api_key = DEFAULT_API_KEY
     assert not crashed.success
     assert len(sandbox.writes()) == k - 1
     # The revoked key cannot read the target again either: no coverage, the run says why.
@@ -281,6 +281,7 @@ def test_a_run_killed_after_k_writes_then_rerun_ends_in_the_same_state(
     assert stored_docs(sandbox, new) == final
 
 
+@pytest.mark.slow
 def test_twenty_percent_faults_end_in_the_fault_free_state(
     make_sandbox, warehouse, instance, tmp_path
 ):
@@ -292,10 +293,11 @@ def test_twenty_percent_faults_end_in_the_fault_free_state(
     result = run(sandbox, warehouse, instance, dry_run=False)
     assert result.success
     assert sum(1 for r in sandbox.requests if r.fault) > 20
-    sandbox.fault_rate = 0  # the run is over: read its end state without faults
+    sandbox.settings.fault_rate = 0  # the run is over: read its end state without faults
     assert stored_docs(sandbox, new) == stored_docs(reference, new)
 
 
+@pytest.mark.slow  # one job run per bad value
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -327,7 +329,9 @@ def test_bad_input_is_named_and_nothing_is_written(sandbox, warehouse, instance,
 
 def test_both_sides_without_tables_are_named_together(sandbox, warehouse, instance):
     _, _, bi = warehouses(sandbox)
-    other = sandbox.insert("integration/integrations/", {"name": "Looker", "type": "looker"})
+    other = insert_object(
+        sandbox, "integration/integrations/", {"name": "Looker", "type": "looker"}
+    )
     result = run(
         sandbox,
         warehouse,
@@ -347,10 +351,13 @@ def _pair_without_detail(sandbox):
     """Two new integrations whose tables match one to one: every plan row's detail is null."""
     ids = []
     for name in ("Warehouse A", "Warehouse B"):
-        ids.append(sandbox.insert("integration/integrations/", {"name": name, "type": "pg"})["id"])
+        ids.append(
+            insert_object(sandbox, "integration/integrations/", {"name": name, "type": "pg"})["id"]
+        )
     for integration, description in zip(ids, ("Orders, one row each", None), strict=True):
         for title in ("orders", "customers"):
-            sandbox.insert(
+            insert_object(
+                sandbox,
                 "table/tables/",
                 {
                     "title": title,
@@ -401,6 +408,7 @@ def test_include_columns_false_plans_and_writes_tables_only(sandbox, warehouse, 
     assert all(w.path.startswith("table/tables/") for w in sandbox.writes())
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_the_values_a_plain_run_keeps(sandbox, warehouse, instance):
     _, new, _ = warehouses(sandbox)
     plain = expected_plan(sandbox)
@@ -423,6 +431,7 @@ def test_overwrite_replaces_the_values_a_plain_run_keeps(sandbox, warehouse, ins
         assert after[target][field] == source[source_of[target]][field]
 
 
+@pytest.mark.slow
 def test_owners_and_verified_are_carried_when_named_in_fields(sandbox, warehouse, instance):
     _, new, _ = warehouses(sandbox)
     fields = ["owners", "verified"]
@@ -463,9 +472,9 @@ def test_a_400_and_a_404_are_recorded_and_every_other_write_is_made(sandbox, war
             with store.transaction():
                 store.delete("table/tables/", gone_target)
 
-    sandbox.on_request = delete_a_target_once_writes_start
+    sandbox.settings.on_request = delete_a_target_once_writes_start
     result = run(sandbox, warehouse, instance, dry_run=False)
-    sandbox.on_request = None
+    sandbox.settings.on_request = None
     assert not result.success
     failure = failure_message(result)
     assert "2 of " in failure and bad_target in failure and gone_target in failure
@@ -484,6 +493,7 @@ def test_a_400_and_a_404_are_recorded_and_every_other_write_is_made(sandbox, war
     assert len(sandbox.writes()) == planned - 2
 
 
+@pytest.mark.slow
 def test_a_value_changed_after_the_plan_is_kept_not_overwritten(sandbox, warehouse, instance):
     expected = expected_plan(sandbox)
     tables = table_ids(sandbox)
@@ -504,9 +514,9 @@ def test_a_value_changed_after_the_plan_is_kept_not_overwritten(sandbox, warehou
                 store.update("table/tables/", obj)
             edits.append(record.path)
 
-    sandbox.on_request = a_person_edits_it_once_writes_start
+    sandbox.settings.on_request = a_person_edits_it_once_writes_start
     result = run(sandbox, warehouse, instance, dry_run=False)
-    sandbox.on_request = None
+    sandbox.settings.on_request = None
     assert result.success and edits
     assert store.get_object("table/tables/", edited)["description"] == (
         "Edited by a person during the run"
@@ -541,11 +551,11 @@ def expected_coverage(sandbox, expected, fields=FIELDS, include_columns=True):
     for kind, path in (("table", "table/tables/"), ("column", "table/columns/")):
         counts = Counter()
         for row in api_rows(sandbox, path, integration_id=legacy):
-            documents |= {f for f in DOC_FIELDS if not _blank(row.get(f))}
+            documents |= {f for f in DOC_FIELDS if not empty(row.get(f))}
             if kind == "column" and not include_columns:
                 continue
             counts["resources"] += 1
-            if any(not _blank(row.get(field)) for field in fields):
+            if any(not empty(row.get(field)) for field in fields):
                 counts["documented"] += 1
                 counts[OUTCOME_OF_ACTION[expected[row["id"]][0]]] += 1
         if kind == "column" and not include_columns:
@@ -684,7 +694,8 @@ def renamed_pair(sandbox, bad_column_description=False):
     for (table, title), (docs, target_docs) in columns.items():
         if bad_column_description and docs.get("description"):
             # Not text: the PATCH carrying it is refused with a 400.
-            sandbox.insert(
+            insert_object(
+                sandbox,
                 "table/columns/",
                 {
                     "title": title,
@@ -877,6 +888,7 @@ def test_failed_writes_carry_the_coverage_in_the_failure(sandbox, warehouse, ins
     assert (md["tables_pending"].value, md["columns_pending"].value) == (0, 1)
 
 
+@pytest.mark.slow  # one job run per bad value
 @pytest.mark.parametrize(
     ("maps", "messages"),
     [
@@ -925,7 +937,7 @@ def test_the_report_is_the_plan_copied_row_for_row(sandbox, warehouse, instance,
     tested against the reference planner), row for row with items 0..n-1 in plan order,
     one reported_at, write_status planned on exactly the updates, and the preview and
     counts in the run's metadata taken from it."""
-    from secoda_pipelines.catalog.migration_match import plan_in_duckdb
+    from secoda_pipelines_tests.catalog.planners.plan_frames import plan_in_duckdb
 
     legacy, new, _ = warehouses(sandbox)
     client = make_client(sandbox)  # listed as the job lists them ("None" read as null)

@@ -24,15 +24,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from secoda_pipelines.defs.jobs.manual_lineage import create_manual_lineage
+from secoda_pipelines.defs.jobs.create_manual_lineage import create_manual_lineage
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
 from secoda_pipelines.sandbox.records import RequestRecord
-from secoda_pipelines.store import ReportStore
-from secoda_pipelines_tests.deployment.harness import REPO
-from secoda_pipelines_tests.helpers import api_rows, report_rows
+from secoda_pipelines.store import ReportStore, WarehouseResource
+from secoda_pipelines_tests.deployment.processes import start_dagster
+from secoda_pipelines_tests.helpers import api_rows, clean_environment, report_rows
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 LINEAGE = "lineage/manual/"
 WRITE_LIMIT = 2  # writes a minute: three edges in all make the second run keep the pace
@@ -42,9 +42,10 @@ RUN_SECONDS = 300.0  # the most one `dagster job execute` may take
 
 HOLDER = """
 import sys
-from secoda_pipelines.store import ReportStore
+from secoda_pipelines.store import ReportStore, WarehouseResource
 
-with ReportStore(database=sys.argv[3]).workspace_lock(sys.argv[1], sys.argv[2]):
+reports = ReportStore(warehouse=WarehouseResource(database=sys.argv[3]))
+with reports.workspace_lock(sys.argv[1], sys.argv[2]):
     print("held", flush=True)
     sys.stdin.readline()
 """
@@ -99,9 +100,8 @@ def run_environment(sandbox: Sandbox, warehouse: Path, home: Path) -> dict[str, 
     own (the lock must hold across Dagster instances too)."""
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SECODA_", "DAGSTER_"))}
     return {
-        **base,
+        **clean_environment(),
         "SECODA_API_URL": sandbox.base_url,
         "SECODA_API_KEY": DEFAULT_API_KEY,
         "SECODA_DUCKDB_PATH": str(warehouse),
@@ -116,22 +116,11 @@ def start_run(env: dict[str, str], config: dict, folder: Path) -> tuple[subproce
     folder.mkdir(parents=True, exist_ok=True)
     config_file, log = folder / "config.yaml", folder / "run.log"
     config_file.write_text(yaml.safe_dump(config))
-    command = [
-        *(sys.executable, "-m", "dagster", "job", "execute"),
-        *("-m", "secoda_pipelines.definitions", "-j", "create_manual_lineage"),
-        *("-c", str(config_file)),
+    arguments = [
+        *("job", "execute", "-m", "secoda_pipelines.definitions"),
+        *("-j", "create_manual_lineage", "-c", str(config_file)),
     ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return process, log
+    return start_dagster(arguments, env, log), log
 
 
 def finish(process: subprocess.Popen, log: Path) -> int:
@@ -176,7 +165,7 @@ def test_two_dagster_job_execute_runs_write_one_after_the_other(make_sandbox, tm
     first, shared, last = Edge(a, b), Edge(b, c), Edge(c, d)
     plans = {"R1": [first, shared], "R2": [shared, last]}
     warehouse = tmp_path / "warehouse.duckdb"
-    sandbox.on_request = FirstWriteGate(GATE_SECONDS, WRITE_DELAY)
+    sandbox.settings.on_request = FirstWriteGate(GATE_SECONDS, WRITE_DELAY)
     sandbox.clear_log()
 
     started = {
@@ -218,7 +207,7 @@ def workspace_held(sandbox: Sandbox, warehouse: Path, run_id: str) -> Iterator[N
     """Holds the sandbox's workspace as `run_id` from another process for the block."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, sandbox.base_url, run_id, str(warehouse)],
-        env={k: v for k, v in os.environ.items() if not k.startswith("SECODA_")},
+        env=clean_environment(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -245,7 +234,10 @@ def run_lineage(sandbox: Sandbox, warehouse: Path, instance, edges: list[Edge], 
         run_config={"edges": [e.config() for e in edges], **config},
         resources={
             "secoda": SecodaResource(api_url=sandbox.base_url, api_key=DEFAULT_API_KEY),
-            "reports": ReportStore(database=str(warehouse), write_lock_wait_seconds=1),
+            "reports": ReportStore(
+                warehouse=WarehouseResource(database=str(warehouse)),
+                write_lock_wait_seconds=1,
+            ),
         },
         instance=instance,
         raise_on_error=False,

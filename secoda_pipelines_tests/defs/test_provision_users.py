@@ -6,11 +6,10 @@ import dagster as dg
 import pytest
 
 from secoda_pipelines.defs.jobs.provision_users import provision_users
-from secoda_pipelines.defs.jobs.reporting import continue_write_pace
-from secoda_pipelines.defs.jobs.writeback import MAX_ATTEMPTS
+from secoda_pipelines.defs.jobs.writeback import MAX_ATTEMPTS, continue_write_pace
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
-from secoda_pipelines.store import ReportStore
+from secoda_pipelines.store import ReportStore, WarehouseResource
 from secoda_pipelines_tests.helpers import (
     api_rows,
     failure_message,
@@ -18,6 +17,7 @@ from secoda_pipelines_tests.helpers import (
     report_rows,
     run_job,
 )
+from secoda_pipelines_tests.sandbox.helpers import insert_object
 
 ADA = {"email": "ada.byron@example.com", "role": "Editor", "first_name": "Ada"}
 CSV = (
@@ -123,7 +123,7 @@ def test_dry_run_then_apply_then_rerun(sandbox, warehouse, instance, tmp_path):
 
 def test_every_bad_value_is_named_and_nothing_is_created(sandbox, warehouse, instance, tmp_path):
     # A second group named like an existing one, in another case: naming it is ambiguous.
-    sandbox.insert("auth/group/", {"name": "ANALYTICS", "users": []})
+    insert_object(sandbox, "auth/group/", {"name": "ANALYTICS", "users": []})
     people = tmp_path / "people.csv"
     people.write_text("email,role,groups\nada.byron@example.com,viewer,\n")
     config = {
@@ -170,6 +170,7 @@ def test_missing_input_fails_before_any_request(sandbox, warehouse, instance, tm
     assert sandbox.requests == []
 
 
+@pytest.mark.slow
 def test_a_crash_midway_is_finished_by_a_rerun_without_duplicates(sandbox, warehouse, instance):
     users = [
         {"email": f"new{i}@example.com", "role": "viewer", "teams": ["Growth"]} for i in range(3)
@@ -177,7 +178,7 @@ def test_a_crash_midway_is_finished_by_a_rerun_without_duplicates(sandbox, wareh
     sandbox.clear_log()
     # The second create meets a 500 at every attempt (the loop looks for the user before each
     # new one): the run stops there.
-    original = sandbox.on_request
+    original = sandbox.settings.on_request
     posts = []
 
     def fail_second_post(record):
@@ -186,11 +187,11 @@ def test_a_crash_midway_is_finished_by_a_rerun_without_duplicates(sandbox, wareh
             if len(posts) == 2:
                 sandbox.fail_next("500", count=MAX_ATTEMPTS, method="POST", path_contains="user/")
 
-    sandbox.on_request = fail_second_post
+    sandbox.settings.on_request = fail_second_post
     try:
         crashed = run(sandbox, warehouse, instance, users=users, dry_run=False)
     finally:
-        sandbox.on_request = original
+        sandbox.settings.on_request = original
     assert "wrote 1 of 3 user write(s), then stopped at new1@example.com" in failure_message(
         crashed
     )
@@ -220,6 +221,7 @@ def provision_users_of_the_code_location() -> dg.JobDefinition:
     return defs.resolve_job_def("provision_users")
 
 
+@pytest.mark.slow
 def test_re_execution_from_failure_plans_again_and_writes_nothing_twice(
     sandbox, tmp_path, monkeypatch
 ):
@@ -237,10 +239,10 @@ def test_re_execution_from_failure_plans_again_and_writes_nothing_twice(
 
     job = dg.reconstructable(provision_users_of_the_code_location)
     with dg.instance_for_test() as instance:
-        sandbox.on_request = fail_second_post
+        sandbox.settings.on_request = fail_second_post
         with dg.execute_job(job, instance=instance, run_config=config) as failed:
             assert not failed.success
-        sandbox.on_request = None
+        sandbox.settings.on_request = None
         sandbox.clear_log()
         options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
         with dg.execute_job(job, instance=instance, reexecution_options=options) as again:
@@ -261,7 +263,7 @@ def test_a_second_write_back_run_continues_the_first_runs_write_pace(sandbox, wa
     client = SecodaResource(
         api_url=sandbox.base_url, api_key=DEFAULT_API_KEY, write_limit_per_minute=3
     ).get_client()
-    reports = ReportStore(database=str(warehouse))
+    reports = ReportStore(warehouse=WarehouseResource(database=str(warehouse)))
     with reports.workspace_lock(sandbox.base_url, "the-next-run") as journal:
         counted = continue_write_pace(dg.build_op_context(), client, journal)
     assert counted == 2, "both creates of the first run are in this minute, in its journal"

@@ -13,7 +13,7 @@ from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
 from secoda_pipelines.secoda import DEFAULT_BASE_URL, SecodaClient, SecodaConfigError
 from secoda_pipelines.store import ReportStore, WarehouseIOManager
-from secoda_pipelines.store.duckdb_files import duckdb_path
+from secoda_pipelines.store.duckdb.files import duckdb_path
 from secoda_pipelines_tests.helpers import query
 
 

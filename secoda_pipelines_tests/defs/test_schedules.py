@@ -13,8 +13,7 @@ from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
-from secoda_pipelines_tests.deployment.processes import free_port
-from secoda_pipelines_tests.helpers import api_rows, query
+from secoda_pipelines_tests.helpers import api_rows, free_port, query
 
 MONDAY = datetime(2026, 11, 30, 6, tzinfo=UTC)
 TUESDAY = datetime(2026, 12, 1, 6, tzinfo=UTC)
@@ -143,6 +142,7 @@ def test_every_partition_vanished_skips_the_tick_naming_them(sandbox, instance):
     assert "gone-1" in result.skip_message and "gone-2" in result.skip_message
 
 
+@pytest.mark.slow
 def test_secoda_down_at_the_tick_requests_every_partition_with_a_warning(instance, capsys):
     """The runs check their integration themselves: a tick that cannot list Secoda still
     requests the day's refresh rather than skipping it."""

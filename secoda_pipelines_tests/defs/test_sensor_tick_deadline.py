@@ -11,7 +11,6 @@ raise its timeout error instead of returning the sensor's.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,12 +24,11 @@ from dagster._grpc.types import SensorExecutionArgs
 from dagster_shared.serdes import deserialize_value
 
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
-from secoda_pipelines_tests.deployment.processes import (
-    ManagedProcess,
-    executable,
-    free_port,
-    wait_until,
-)
+from secoda_pipelines_tests.deployment.processes import ManagedProcess, executable, wait_until
+from secoda_pipelines_tests.helpers import clean_environment, free_port
+from secoda_pipelines_tests.sandbox.helpers import count_objects
+
+pytestmark = pytest.mark.slow  # a code server in its own process
 
 SENSOR = "new_integration_sensor"
 MODULE = "secoda_pipelines.definitions"
@@ -57,9 +55,8 @@ def code_server(
     home = tmp_path / "dagster_home"
     home.mkdir()
     port = free_port()
-    scrubbed = {k: v for k, v in os.environ.items() if not k.startswith(("SECODA_", "DAGSTER_"))}
     env = {
-        **scrubbed,
+        **clean_environment(),
         "DAGSTER_HOME": str(home),
         "SECODA_API_URL": sandbox.base_url,
         "SECODA_API_KEY": DEFAULT_API_KEY,
@@ -115,7 +112,7 @@ def test_a_tick_while_secoda_is_down_ends_with_the_clients_message_before_the_de
         # Up: the code server's tick lists the sandbox's integrations.
         up = _evaluate(client, origin, instance)
         assert isinstance(up, SensorExecutionData), up
-        assert len(up.run_requests or []) == sandbox.count("integration/integrations/")
+        assert len(up.run_requests or []) == count_objects(sandbox, "integration/integrations/")
 
         # Down: nothing listens at SECODA_API_URL any more; every attempt is refused.
         sandbox.stop()

@@ -14,6 +14,7 @@ from secoda_pipelines.defs.sensors import new_integration_sensor
 from secoda_pipelines.sandbox import Sandbox
 from secoda_pipelines.secoda.errors import SecodaServerError
 from secoda_pipelines_tests.helpers import api_rows
+from secoda_pipelines_tests.sandbox.helpers import insert_object
 
 PREVIEWS = "SECODA_MIGRATION_PREVIEWS"
 WRONG_KEY = "wrong-key-7c1f9e"
@@ -53,7 +54,9 @@ def new_snowflake(sandbox: Sandbox, name: str = "Snowflake (2027)") -> tuple[dic
         (i for i in api_rows(sandbox, "integration/integrations/") if i["type"] == "snowflake"),
         key=lambda i: i["created_at"],
     )
-    return newest, sandbox.insert("integration/integrations/", {"name": name, "type": "snowflake"})
+    return newest, insert_object(
+        sandbox, "integration/integrations/", {"name": name, "type": "snowflake"}
+    )
 
 
 # ---- ticks and the cursor ---------------------------------------------------------------
@@ -80,7 +83,7 @@ def test_second_tick_with_the_cursor_requests_nothing(sandbox, resources, instan
 
 def test_one_new_integration_gives_exactly_one_run(sandbox, resources, instance):
     first = tick(instance, resources)
-    new = sandbox.insert("integration/integrations/", {"name": "dbt Cloud", "type": "dbt"})
+    new = insert_object(sandbox, "integration/integrations/", {"name": "dbt Cloud", "type": "dbt"})
     second = tick(instance, resources, first.cursor)
     assert [(r.run_key, r.partition_key) for r in second.run_requests] == [(new["id"], new["id"])]
     assert new["id"] in instance.get_dynamic_partitions("secoda_integrations")
@@ -105,7 +108,7 @@ def test_a_vanished_integration_is_logged_and_kept(sandbox, resources, instance,
 
 def test_a_garbage_cursor_is_rebuilt_from_the_partitions(sandbox, resources, instance, capsys):
     tick(instance, resources)  # the partitions exist; the cursor is then lost
-    new = sandbox.insert("integration/integrations/", {"name": "dbt Cloud", "type": "dbt"})
+    new = insert_object(sandbox, "integration/integrations/", {"name": "dbt Cloud", "type": "dbt"})
     capsys.readouterr()
 
     result = tick(instance, resources, "}{ not json")
@@ -173,7 +176,7 @@ def test_a_cursor_of_the_wrong_shape_is_rebuilt_from_the_partitions(
 def test_an_older_cursor_that_is_a_list_of_ids_is_read(sandbox, resources, instance, capsys):
     ids = integration_ids(sandbox)
     tick(instance, resources)
-    new = sandbox.insert("integration/integrations/", {"name": "dbt Cloud", "type": "dbt"})
+    new = insert_object(sandbox, "integration/integrations/", {"name": "dbt Cloud", "type": "dbt"})
     capsys.readouterr()
 
     result = tick(instance, resources, json.dumps(ids))
@@ -279,6 +282,7 @@ def fast_secoda(sandbox: Sandbox, resources: dict[str, Any]) -> SecodaResource:
     )
 
 
+@pytest.mark.slow
 def test_a_persistent_503_fails_the_tick_and_adds_nothing(
     sandbox, resources, instance, fast_secoda
 ):

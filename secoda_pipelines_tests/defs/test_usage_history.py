@@ -20,8 +20,9 @@ from secoda_pipelines.defs.assets.reports import adoption_monthly_report, report
 from secoda_pipelines.defs.assets.usage import dashboard_usage, utc_today
 from secoda_pipelines.defs.refresh import catalog_refresh_job
 from secoda_pipelines.sandbox import Sandbox
-from secoda_pipelines.store import WarehouseIOManager, choose_warehouse
+from secoda_pipelines.store import WarehouseIOManager, WarehouseResource, choose_warehouse
 from secoda_pipelines_tests.helpers import api_rows, independent_stale, is_api_null, query
+from secoda_pipelines_tests.sandbox.helpers import update_object
 
 ALL_ASSETS = [*catalog_assets, dashboard_usage, *report_assets]
 REFRESH = dg.AssetSelection.all() - dg.AssetSelection.assets(
@@ -91,14 +92,14 @@ def _insert_postgres(target: str, frame: pd.DataFrame) -> None:
         )
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend(
-    request: pytest.FixtureRequest, warehouse: Path, make_warehouse_url: Callable[[], str]
+    request: pytest.FixtureRequest, warehouse: Path
 ) -> tuple[WarehouseIOManager, Callable[[pd.DataFrame], None], Callable[[], pd.DataFrame]]:
     """Returns (the IO manager of a fresh warehouse, a function inserting rows into its
     secoda.dashboard_usage directly, a function reading that table back)."""
     if request.param == "duckdb":
-        io = WarehouseIOManager(database=str(warehouse))
+        io = WarehouseIOManager(warehouse=WarehouseResource(database=str(warehouse)))
 
         def insert(frame: pd.DataFrame) -> None:
             _insert_duckdb(str(warehouse), frame)
@@ -108,13 +109,13 @@ def backend(
             insert,
             lambda: choose_warehouse(None, str(warehouse)).read_table("secoda", "dashboard_usage"),
         )
-    url = make_warehouse_url()
+    url = request.getfixturevalue("make_warehouse_url")()
 
     def insert_pg(frame: pd.DataFrame) -> None:
         _insert_postgres(url, frame)
 
     return (
-        WarehouseIOManager(warehouse_url=url),
+        WarehouseIOManager(warehouse=WarehouseResource(warehouse_url=url)),
         insert_pg,
         lambda: choose_warehouse(url).read_table("secoda", "dashboard_usage"),
     )
@@ -138,7 +139,7 @@ def test_a_snapshot_replaces_todays_rows_and_keeps_every_earlier_day(
         }
     )
     insert(past)
-    sandbox.update("dashboard/dashboards/", first, external_usage=4321)
+    update_object(sandbox, "dashboard/dashboards/", first, external_usage=4321)
 
     assert materialize(resources, instance, USAGE).success  # today's snapshot, taken again
 
@@ -190,6 +191,7 @@ def _store_past_snapshots(warehouse, rows: list[dict]) -> None:
     _insert_duckdb(str(warehouse), pd.DataFrame(rows, columns=PAST_COLUMNS))
 
 
+@pytest.mark.slow
 def test_the_stale_report_reads_ninety_days_of_snapshots(sandbox, resources, instance, warehouse):
     now = datetime.now(UTC)
     dashboards = api_rows(sandbox, "dashboard/dashboards/")
@@ -237,9 +239,9 @@ def test_usage_the_api_sends_as_text_is_stored_and_only_counts_make_a_dashboard_
     dashboards = api_rows(sandbox, "dashboard/dashboards/")
     stale = sorted(independent_stale(dashboards, now))
     as_text, not_a_count, empty = stale[:3]
-    sandbox.update("dashboard/dashboards/", as_text, external_usage="0")
-    sandbox.update("dashboard/dashboards/", not_a_count, external_usage="n/a")
-    sandbox.update("dashboard/dashboards/", empty, internal_usage="")
+    update_object(sandbox, "dashboard/dashboards/", as_text, external_usage="0")
+    update_object(sandbox, "dashboard/dashboards/", not_a_count, external_usage="n/a")
+    update_object(sandbox, "dashboard/dashboards/", empty, internal_usage="")
 
     assert materialize(resources, instance).success
 

@@ -10,7 +10,6 @@ count a write as late as the death of the process that sent it.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -26,12 +25,12 @@ from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
 from secoda_pipelines.sandbox.records import RequestRecord
 from secoda_pipelines.secoda import SecodaClient
-from secoda_pipelines.store import ReportStore
-from secoda_pipelines.store.duckdb_files import write_journal_path
+from secoda_pipelines.store import ReportStore, WarehouseResource
+from secoda_pipelines.store.duckdb.lock import write_journal_path
 from secoda_pipelines.store.workspace_lock import normalized_workspace, workspace_key
-from secoda_pipelines_tests.helpers import api_rows
+from secoda_pipelines_tests.helpers import api_rows, clean_environment
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 LIMIT = 2  # Secoda's writes per window; the killed run had this many in flight
 WINDOW = 10.0  # seconds, the sandbox's window and the clients' (instead of a minute)
@@ -43,14 +42,15 @@ WAIT = 30.0  # the most any one step below waits
 KILLED_WRITER = """
 import sys, threading
 from secoda_pipelines.secoda import SecodaClient
-from secoda_pipelines.store import ReportStore
+from secoda_pipelines.store import ReportStore, WarehouseResource
 
 base_url, warehouse, window, *tables = sys.argv[1:]
 key = sys.stdin.readline().strip()
 client = SecodaClient(
     key, base_url, write_limit_per_minute=len(tables), write_window_seconds=float(window)
 )
-with ReportStore(database=warehouse).workspace_lock(base_url, "run-killed") as journal:
+reports = ReportStore(warehouse=WarehouseResource(database=warehouse))
+with reports.workspace_lock(base_url, "run-killed") as journal:
     with client.limiter.journaled(journal):
         for table in tables:
             threading.Thread(
@@ -96,7 +96,7 @@ def kill_a_run_with_writes_in_flight(sandbox: Sandbox, warehouse: Path) -> None:
     SIGKILL, then lets the sandbox count and apply them; returns once it has."""
     tables = [t["id"] for t in api_rows(sandbox, "table/tables/")[:LIMIT]]
     hold = HoldWrites(LIMIT)
-    sandbox.on_request = hold
+    sandbox.settings.on_request = hold
     child = subprocess.Popen(
         [
             sys.executable,
@@ -107,7 +107,7 @@ def kill_a_run_with_writes_in_flight(sandbox: Sandbox, warehouse: Path) -> None:
             str(WINDOW),
             *tables,
         ],
-        env={k: v for k, v in os.environ.items() if not k.startswith("SECODA_")},
+        env=clean_environment(),
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -129,7 +129,7 @@ def kill_a_run_with_writes_in_flight(sandbox: Sandbox, warehouse: Path) -> None:
     while len(sandbox.writes()) < LIMIT:
         assert time.monotonic() < deadline, "the sandbox never applied the held writes"
         time.sleep(0.05)
-    sandbox.on_request = None
+    sandbox.settings.on_request = None
     applied = [(w.path, w.body) for w in sandbox.writes()]
     assert sorted(applied) == sorted(
         (f"table/tables/{t}/", {"description": "by the killed run"}) for t in tables
@@ -163,7 +163,7 @@ def test_a_killed_runs_writes_in_flight_pace_the_next_run(
                 write_limit_per_minute=LIMIT,
                 retry_backoff_seconds=0.1,
             ),
-            "reports": ReportStore(database=str(warehouse)),
+            "reports": ReportStore(warehouse=WarehouseResource(database=str(warehouse))),
         },
         instance=instance,
         raise_on_error=False,

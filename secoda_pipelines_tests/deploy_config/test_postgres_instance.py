@@ -26,7 +26,7 @@ from dagster._serdes import serialize_value
 
 from secoda_pipelines_tests.deploy_config.paths import DEPLOY
 
-pytestmark = pytest.mark.deployment
+pytestmark = [pytest.mark.deployment, pytest.mark.slow]  # the script runs the dagster CLI
 
 
 def script_env(**overrides: str) -> dict[str, str]:
@@ -34,6 +34,17 @@ def script_env(**overrides: str) -> dict[str, str]:
     on PATH (the script calls the CLI of whatever environment runs the tests)."""
     bin_dir = str(Path(sys.executable).parent)
     return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", **overrides}
+
+
+def run_init_script(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Returns the finished `sh deploy/init_instance.sh` (output captured) run with env."""
+    return subprocess.run(
+        ["sh", str(DEPLOY / "init_instance.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_a_plain_postgresql_url_selects_psycopg2() -> None:
@@ -97,13 +108,7 @@ def test_instance_ref_handed_to_run_workers_carries_no_password(
 def test_init_script_sets_the_pool_limit_idempotently(deploy_instance_env: str) -> None:
     env = script_env(SECODA_API_POOL_LIMIT="3")
     for _ in range(2):
-        done = subprocess.run(
-            ["sh", str(DEPLOY / "init_instance.sh")],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        done = run_init_script(env)
         assert done.returncode == 0, done.stderr
         assert "pool secoda_api limited to 3" in done.stdout
 
@@ -122,13 +127,7 @@ def test_init_script_masks_the_password_when_the_database_is_unreachable(
     server = urlsplit(deploy_instance_env)
     bad_url = f"postgresql://nobody:{secret}@{server.hostname}:{server.port}/no_such_database"
     env = script_env(DAGSTER_POSTGRES_URL=bad_url, INIT_WAIT_SECONDS="0")
-    done = subprocess.run(
-        ["sh", str(DEPLOY / "init_instance.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = run_init_script(env)
     assert done.returncode == 1
     assert "did not migrate" in done.stderr
     assert secret not in done.stdout + done.stderr

@@ -32,19 +32,17 @@ from secoda_pipelines_tests.deployment.processes import (
     DeploymentError,
     ManagedProcess,
     executable,
-    free_port,
     patched_environ,
     wait_until,
 )
+from secoda_pipelines_tests.helpers import clean_environment, free_port
 from secoda_pipelines_tests.postgres import fresh_database
+from secoda_pipelines_tests.sandbox.helpers import insert_object
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 LOCATION = "secoda_pipelines"
 REPOSITORY = "__repository__"
-# Variables of the test process that must not leak into the deployment's processes: the
-# deployment gets exactly the Secoda and Dagster settings it is given.
-_SCRUBBED_PREFIXES = ("SECODA_", "DAGSTER_")
 TERMINAL_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 PARTITIONS = "secoda_integrations"
 PARTITIONED_ASSETS = ("secoda/tables", "secoda/columns")
@@ -136,9 +134,8 @@ class Deployment:
 
     def process_env(self) -> dict[str, str]:
         """Returns the environment of the deployment's processes."""
-        base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
         return {
-            **base,
+            **clean_environment(),
             **self.env,
             "DAGSTER_HOME": str(self.home),
             "DAGSTER_POSTGRES_URL": self.postgres_url,
@@ -661,16 +658,11 @@ class Deployment:
 def start_sandbox(folder: Path, api_key: str, write_limit: int, latency_ms: float = 20) -> Any:
     """Returns a started demo-scale Sandbox with its database in `folder` (created when
     missing), the given key, `latency_ms` per request and `write_limit` writes a minute."""
-    from secoda_pipelines.sandbox import Sandbox
+    from secoda_pipelines.sandbox import Sandbox, SandboxSettings
 
     folder.mkdir(parents=True, exist_ok=True)
-    return Sandbox(
-        folder / "sandbox.sqlite",
-        scale="demo",
-        api_key=api_key,
-        latency_ms=latency_ms,
-        write_rate_limit=write_limit,
-    ).start()
+    settings = SandboxSettings(api_key=api_key, latency_ms=latency_ms, write_rate_limit=write_limit)
+    return Sandbox(folder / "sandbox.sqlite", scale="demo", settings=settings).start()
 
 
 @contextlib.contextmanager
@@ -749,8 +741,8 @@ def add_integration(
 ) -> SeededIntegration:
     """Returns a new warehouse integration stored directly in the sandbox (no request
     logged), with `tables` documented tables of `columns_per_table` columns each."""
-    integration = sandbox.insert(
-        "integration/integrations/", {"name": name, "type": "postgres", "status": "active"}
+    integration = insert_object(
+        sandbox, "integration/integrations/", {"name": name, "type": "postgres", "status": "active"}
     )
     database = re.sub(r"\W+", "_", name.lower())
     table_ids: list[str] = []
@@ -761,7 +753,8 @@ def add_integration(
         )
         table_ids.append(table["id"])
         for c in range(columns_per_table):
-            column = sandbox.insert(
+            column = insert_object(
+                sandbox,
                 "table/columns/",
                 {
                     "title": f"column_{c}",
@@ -796,7 +789,8 @@ def add_table(
     """Returns a new table of the integration with the description and definition given,
     stored directly in the sandbox (no request logged), in schema `public` of `database`,
     with no columns."""
-    return sandbox.insert(
+    return insert_object(
+        sandbox,
         "table/tables/",
         {
             "title": title,

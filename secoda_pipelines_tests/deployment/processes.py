@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,13 +21,6 @@ from typing import Any
 
 class DeploymentError(RuntimeError):
     """A process of the deployment died or did not become ready in time."""
-
-
-def free_port() -> int:
-    """Returns a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until(
@@ -325,3 +317,19 @@ def session_cpu_seconds(session_id: int) -> float:
         # utime, stime, cutime, cstime: fields 14-17 of stat, 11-14 after the name.
         total += sum(int(v) for v in fields[11:15])
     return total / ticks
+
+
+def start_dagster(arguments: Iterable[str], env: Mapping[str, str], log: Path) -> subprocess.Popen:
+    """Returns the started `python -m dagster <arguments>`, run from the repository in its
+    own process group (its step processes too, so they can be killed with it), its output
+    appended to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "dagster", *arguments],
+            cwd=Path(__file__).resolve().parents[2],
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )

@@ -24,8 +24,9 @@ import pytest
 
 from secoda_pipelines.defs.assets.catalog import PARTITIONS_PER_RUN
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
-from secoda_pipelines.sandbox import Sandbox
+from secoda_pipelines.sandbox import Sandbox, SandboxSettings
 from secoda_pipelines.sandbox.routes import collection_path
+from secoda_pipelines_tests.catalog.planners.migration_oracle import empty
 from secoda_pipelines_tests.deployment.conftest import (
     SENSOR,
     WRITE_LIMIT,
@@ -314,10 +315,6 @@ def edit_in_secoda(sandbox: Sandbox, path: str, resource_id: str, field: str, va
         store.update(collection_path(path), obj)
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value is False or value in ("None", "", [])
-
-
 def test_a_failed_migration_re_executed_from_failure_ends_as_a_clean_run_and_keeps_edits(
     deployment: Deployment,
     deployment_sandbox: Sandbox,
@@ -333,7 +330,8 @@ def test_a_failed_migration_re_executed_from_failure_ends_as_a_clean_run_and_kee
     config = {"source_integration_id": source, "target_integration_id": target, "dry_run": False}
 
     # The clean run: a second sandbox from the same seed, migrated in one go.
-    with Sandbox(tmp_path / "reference.sqlite", scale="demo", write_rate_limit=0) as reference:
+    no_limit = SandboxSettings(write_rate_limit=0)
+    with Sandbox(tmp_path / "reference.sqlite", scale="demo", settings=no_limit) as reference:
         assert integration_named(reference, "Snowflake") == target, "the same seed"
         clean = migrate_documentation.execute_in_process(
             run_config=config,
@@ -355,16 +353,16 @@ def test_a_failed_migration_re_executed_from_failure_ends_as_a_clean_run_and_kee
         if record.method == "PATCH":
             patches.append(record)
             if len(patches) == k:
-                sandbox.api_key = "revoked"
+                sandbox.settings.api_key = "revoked"
 
     mark = len(sandbox.requests)
-    sandbox.on_request = revoke_key_at_patch_k
+    sandbox.settings.on_request = revoke_key_at_patch_k
     try:
         failed_id = deployment.launch_run("migrate_documentation", config)
         [failed] = deployment.wait_for_runs(timeout=240, run_ids=[failed_id])
     finally:
-        sandbox.on_request = None
-        sandbox.api_key = sandbox_key
+        sandbox.settings.on_request = None
+        sandbox.settings.api_key = sandbox_key
     assert failed.dagster_run.status.value == "FAILURE"
     first_writes = [w for w in applied_writes(sandbox, mark) if w.method == "PATCH"]
     assert len(first_writes) == k - 1, "the run stopped at the revoked key"
@@ -381,8 +379,8 @@ def test_a_failed_migration_re_executed_from_failure_ends_as_a_clean_run_and_kee
         for field in ("description", "definition")
         if resource != written_id
         and now[resource] != final[resource]
-        and _empty(now[resource][field])
-        and not _empty(fields[field])
+        and empty(now[resource][field])
+        and not empty(fields[field])
     )
     pending_path = (
         "table/tables/"

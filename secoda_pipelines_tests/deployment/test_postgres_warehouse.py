@@ -25,7 +25,7 @@ from secoda_pipelines.defs.assets.catalog import catalog_assets, columns, tables
 from secoda_pipelines.defs.assets.reports import adoption_monthly_report, report_assets
 from secoda_pipelines.defs.assets.usage import dashboard_usage
 from secoda_pipelines.sandbox import Sandbox
-from secoda_pipelines.store.postgres_connection import scrubbed
+from secoda_pipelines.store.postgres.connection import scrubbed
 from secoda_pipelines_tests.deployment.conftest import WRITE_LIMIT, instance_yaml
 from secoda_pipelines_tests.deployment.harness import (
     PARTITIONED_ASSETS,

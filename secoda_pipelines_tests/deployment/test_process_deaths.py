@@ -45,8 +45,8 @@ import pytest
 import yaml
 
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
-from secoda_pipelines.sandbox import Sandbox
-from secoda_pipelines.store.duckdb_files import write_lock_path
+from secoda_pipelines.sandbox import Sandbox, SandboxSettings
+from secoda_pipelines.store.duckdb.lock import write_lock_path
 from secoda_pipelines.store.workspace_lock import normalized_workspace, workspace_key
 from secoda_pipelines_tests.deployment.conftest import instance_yaml
 from secoda_pipelines_tests.deployment.harness import (
@@ -59,6 +59,7 @@ from secoda_pipelines_tests.deployment.harness import (
 )
 from secoda_pipelines_tests.deployment.processes import alive, process_tree, wait_until
 from secoda_pipelines_tests.helpers import job_resources
+from secoda_pipelines_tests.sandbox.helpers import insert_object
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(600)]
 
@@ -100,7 +101,8 @@ def add_migration_pair(sandbox: Sandbox, name: str, tables: int) -> MigrationPai
     database = re.sub(r"\W+", "_", name.lower())
     ids = []
     for role in ("source", "target"):
-        integration = sandbox.insert(
+        integration = insert_object(
+            sandbox,
             "integration/integrations/",
             {"name": f"{name} {role}", "type": "snowflake", "status": "active"},
         )
@@ -143,7 +145,8 @@ def config_for(pair: MigrationPair) -> dict[str, Any]:
 def fault_free_end_state(tmp_path: Path, name: str, tables: int) -> dict[str, dict[str, Any]]:
     """Returns the target's documentation by title after a fault-free migration of a pair
     seeded alike, run in one go on a sandbox of its own with no write limit."""
-    with Sandbox(tmp_path / f"{name}.sqlite", scale="demo", write_rate_limit=0) as reference:
+    no_limit = SandboxSettings(write_rate_limit=0)
+    with Sandbox(tmp_path / f"{name}.sqlite", scale="demo", settings=no_limit) as reference:
         pair = add_migration_pair(reference, name, tables)
         result = migrate_documentation.execute_in_process(
             run_config=config_for(pair),
@@ -245,14 +248,14 @@ def killed_migration(
     users = [{"email": e, "role": "viewer"} for e in emails]
     mark = len(sandbox.requests)
     since = time.time()
-    sandbox.on_request = trigger
+    sandbox.settings.on_request = trigger
     try:
         run_id = deployment.launch_run("migrate_documentation", config_for(pair))
         queued_id = deployment.launch_run("provision_users", {"users": users, "dry_run": False})
         trigger.arm(kill_for(run_id))
         assert trigger.done.wait(180), f"the run never reached its PATCH {kill_at}"
     finally:
-        sandbox.on_request = None
+        sandbox.settings.on_request = None
     assert trigger.killed_at is not None
     after_kill()
     wait_until(

@@ -66,6 +66,7 @@ def test_dagster_yaml_names_a_launcher_that_checks_worker_health(
     assert launcher.stale_after_seconds == STALE
 
 
+@pytest.mark.slow
 def test_a_beating_run_is_running_and_a_silent_one_failed(instance: dg.DagsterInstance) -> None:
     run = started_run(instance, {HEARTBEAT_TAG: "10"})
     launcher = instance.run_launcher

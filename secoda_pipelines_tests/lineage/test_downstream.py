@@ -7,6 +7,7 @@ import pytest
 from secoda_pipelines.lineage.downstream import LineageInputError, find_downstream
 from secoda_pipelines.secoda import SecodaResponseError
 from secoda_pipelines_tests.helpers import dashboard_id, table_id
+from secoda_pipelines_tests.sandbox.helpers import insert_object
 
 
 def test_each_resource_is_reported_once_at_its_fewest_hops_with_its_path(sandbox, client):
@@ -49,8 +50,10 @@ def test_an_edge_whose_direction_cannot_be_read_stops_the_check(sandbox, client)
     # Skipping it could answer "nothing downstream" for a table that has dependants.
     leaf = table_id(sandbox, "finance.reporting.arr_by_segment")
     other = table_id(sandbox, "analytics.core.orders")
-    edge = sandbox.insert(
-        "lineage/manual/", {"from_entity": leaf, "to_entity": other, "direction": "SIDEWAYS"}
+    edge = insert_object(
+        sandbox,
+        "lineage/manual/",
+        {"from_entity": leaf, "to_entity": other, "direction": "SIDEWAYS"},
     )
     with pytest.raises(SecodaResponseError, match=f"listed an edge \\({edge['id']}\\)"):
         find_downstream(client, [leaf], 1)

@@ -9,19 +9,18 @@ import pytest
 
 from secoda_pipelines.lineage.lookups import (
     BATCH,
-    LINEAGE,
     Entity,
     EntityLookup,
     edges_around,
     list_edges,
     resolve_references,
 )
-from secoda_pipelines.secoda import SecodaResponseError
+from secoda_pipelines.secoda import MANUAL_LINEAGE, SecodaResponseError
 from secoda_pipelines_tests.helpers import api_rows, dashboard_id, table_id
 
 
 def lineage_listings(sandbox) -> list[dict[str, str]]:
-    return [r.query for r in sandbox.requests if r.method == "GET" and r.path == LINEAGE]
+    return [r.query for r in sandbox.requests if r.method == "GET" and r.path == MANUAL_LINEAGE]
 
 
 def test_ids_and_names_resolve_to_named_entities_and_the_rest_say_why(sandbox, client):
@@ -93,7 +92,7 @@ def test_edges_around_lists_each_edge_touching_the_ids_once(sandbox, client):
     ]
     expected = {
         e["id"]
-        for e in api_rows(sandbox, LINEAGE)
+        for e in api_rows(sandbox, MANUAL_LINEAGE)
         if e["from_entity"] in ids or e["to_entity"] in ids
     }
 

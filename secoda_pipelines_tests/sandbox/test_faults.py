@@ -5,22 +5,21 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from secoda_pipelines.sandbox import DEFAULT_API_KEY, FAULT_KINDS, RequestRecord, Sandbox
+from secoda_pipelines.sandbox import (
+    DEFAULT_API_KEY,
+    FAULT_KINDS,
+    RequestRecord,
+    Sandbox,
+    SandboxSettings,
+)
 from secoda_pipelines.sandbox.faults import RANDOM_FAULT_KINDS, WriteRateLimiter
-
-AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
-
-
-@pytest.fixture
-def sb(tmp_path: Any) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox.sqlite") as sandbox:
-        yield sandbox
+from secoda_pipelines_tests.helpers import AUTH
+from secoda_pipelines_tests.sandbox.helpers import insert_object, stored_object
 
 
 def raw_get(sb: Sandbox, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -97,7 +96,7 @@ def test_faults_match_method_and_path_and_are_not_applied(sb: Sandbox) -> None:
     response = requests.patch(sb.base_url + path, json={"description": "t"}, headers=AUTH)
     assert response.status_code == 200 and response.content.startswith(b'{"id":')
     # The 500s were not applied; the truncated one was (only its answer was cut off).
-    assert sb.get_object(path)["description"] == "t"
+    assert stored_object(sb, path)["description"] == "t"
     assert [(w.method, w.body) for w in sb.writes()] == [
         ("PATCH", {"description": "200"}),
         ("PATCH", {"description": "t"}),
@@ -106,8 +105,10 @@ def test_faults_match_method_and_path_and_are_not_applied(sb: Sandbox) -> None:
 
 def test_random_faults_follow_the_seed(tmp_path: Any) -> None:
     def run(seed: int) -> list[str | None]:
-        with Sandbox(tmp_path / "f.sqlite", fault_rate=0.5, fault_seed=seed) as sandbox:
-            sandbox.fault_kinds = ("500", "503", "429")
+        with Sandbox(
+            tmp_path / "f.sqlite", settings=SandboxSettings(fault_rate=0.5), fault_seed=seed
+        ) as sandbox:
+            sandbox.settings.fault_kinds = ("500", "503", "429")
             for _ in range(30):
                 requests.get(sandbox.base_url + "auth/teams/", headers=AUTH, timeout=10)
             requests.post(
@@ -134,7 +135,7 @@ def test_every_kind_is_known() -> None:
     # The default random pool is the one random faults always drew from.
     assert pool == kinds[:6] and "slow" not in pool
     with pytest.raises(ValueError, match=r"one of 429_retry_after, .*, page_404; got 'teapot'"):
-        Sandbox("unused.sqlite", fault_kinds=["teapot"])
+        SandboxSettings(fault_kinds=["teapot"])
     with pytest.raises(ValueError, match="delay"):
         Sandbox("unused.sqlite").fail_next("slow", delay=-1)
 
@@ -158,15 +159,15 @@ def test_request_log_never_keeps_the_key(sb: Sandbox) -> None:
 
 
 def test_on_request_runs_before_handling(sb: Sandbox) -> None:
-    sb.page_size = 45
+    sb.settings.page_size = 45
     seen: list[RequestRecord] = []
 
     def insert_on_page_two(record: RequestRecord) -> None:
         seen.append(record)
         if record.query.get("page") == "2":
-            sb.insert("table/tables/", {"title": "late arrival"})
+            insert_object(sb, "table/tables/", {"title": "late arrival"})
 
-    sb.on_request = insert_on_page_two
+    sb.settings.on_request = insert_on_page_two
     pages = [
         requests.get(sb.base_url + "table/tables/", params={"page": n}, headers=AUTH).json()
         for n in (1, 2)
@@ -180,9 +181,9 @@ def test_on_request_runs_before_handling(sb: Sandbox) -> None:
 def test_latency_is_slept_holding_no_lock(sb: Sandbox) -> None:
     # One request sleeps a minute of latency; with latency back at 0 another is answered
     # while the first is still asleep. Had the sleep held a lock, the second would wait.
-    sb.latency_ms = 60_000
+    sb.settings.latency_ms = 60_000
     arrived = threading.Event()
-    sb.on_request = lambda record: arrived.set()
+    sb.settings.on_request = lambda record: arrived.set()
     errors: list[BaseException] = []
 
     def sleeper() -> None:
@@ -194,8 +195,8 @@ def test_latency_is_slept_holding_no_lock(sb: Sandbox) -> None:
     thread = threading.Thread(target=sleeper, daemon=True)
     thread.start()
     assert arrived.wait(30)
-    sb.on_request = None
-    sb.latency_ms = 0
+    sb.settings.on_request = None
+    sb.settings.latency_ms = 0
     assert raw_get(sb, "user/")[0] == 200
     slow, quick = sb.requests
     assert slow.finished_at is None and quick.status == 200
@@ -205,7 +206,7 @@ def test_latency_is_slept_holding_no_lock(sb: Sandbox) -> None:
 
 
 def test_latency_delays_every_answer_at_least_that_long(sb: Sandbox) -> None:
-    sb.latency_ms = 150
+    sb.settings.latency_ms = 150
     for _ in range(3):
         assert raw_get(sb, "auth/teams/")[0] == 200
     assert all((r.finished_at or 0) - r.started_at >= 0.15 for r in sb.requests)
@@ -214,14 +215,14 @@ def test_latency_delays_every_answer_at_least_that_long(sb: Sandbox) -> None:
 def test_slow_holds_the_request_then_closes_without_an_answer(sb: Sandbox) -> None:
     table = requests.get(sb.base_url + "table/tables/", headers=AUTH, timeout=10).json()
     path = f"table/tables/{table['results'][0]['id']}/"
-    before = sb.get_object(path)
+    before = stored_object(sb, path)
     sb.fail_next("slow", delay=0.2, method="PATCH")
     with pytest.raises(requests.ConnectionError):
         requests.patch(sb.base_url + path, json={"description": "s"}, headers=AUTH, timeout=30)
     record = sb.requests[-1]
     assert (record.method, record.status, record.fault) == ("PATCH", 0, "slow")
     assert (record.finished_at or 0) - record.started_at >= 0.2
-    assert sb.get_object(path) == before and sb.writes() == []
+    assert stored_object(sb, path) == before and sb.writes() == []
 
 
 def test_slow_longer_than_the_read_timeout_is_a_read_timeout(sb: Sandbox) -> None:

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from secoda_pipelines.sandbox import COLLECTIONS, DEFAULT_API_KEY, DEFAULT_READONLY_API_KEY, Sandbox
+from secoda_pipelines_tests.helpers import api_rows
 
 
 @pytest.fixture(scope="module")
@@ -22,23 +23,18 @@ def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 @pytest.fixture(autouse=True)
 def _defaults(sb: Sandbox) -> Iterator[None]:
     yield
-    sb.page_size, sb.page_style, sb.none_strings, sb.next_link_path = 50, "secoda", False, None
-    sb.lineage_spelling, sb.ordering = "from_entity", "oldest_first"
+    (
+        sb.settings.page_size,
+        sb.settings.page_style,
+        sb.settings.none_strings,
+        sb.settings.next_link_path,
+    ) = 50, "secoda", False, None
+    sb.settings.lineage_spelling, sb.settings.ordering = "from_entity", "oldest_first"
 
 
 def get(sb: Sandbox, path: str, key: str | None = DEFAULT_API_KEY, **params: Any) -> Any:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return requests.get(sb.base_url + path, params=params, headers=headers, timeout=10)
-
-
-def all_rows(sb: Sandbox, path: str, **params: Any) -> list[dict[str, Any]]:
-    rows, page = [], 1
-    while True:
-        body = get(sb, path, page=page, **params).json()
-        rows.extend(body["results"])
-        if body["meta"]["next_page"] is None:
-            return rows
-        page += 1
 
 
 def test_every_list_answers_page_one_in_secoda_shape(sb: Sandbox) -> None:
@@ -58,7 +54,7 @@ def test_every_list_answers_page_one_in_secoda_shape(sb: Sandbox) -> None:
 
 
 def test_secoda_paging_walks_every_row_once_in_insertion_order(sb: Sandbox) -> None:
-    sb.page_size = 7
+    sb.settings.page_size = 7
     first = get(sb, "table/columns/").json()
     assert first["total_pages"] == math.ceil(first["count"] / 7)
     assert first["links"]["next"] == f"{sb.base_url}table/columns/?page=2"
@@ -70,23 +66,23 @@ def test_secoda_paging_walks_every_row_once_in_insertion_order(sb: Sandbox) -> N
     assert second["links"]["previous"] == f"{sb.base_url}table/columns/"  # DRF drops page=1
     last = get(sb, "table/columns/", page=first["total_pages"]).json()
     assert last["links"]["next"] is None and last["meta"]["next_page"] is None
-    rows = all_rows(sb, "table/columns/")
+    rows = api_rows(sb, "table/columns/")
     assert len(rows) == first["count"] == len({r["id"] for r in rows})
     assert rows[:7] == first["results"]
 
 
 def test_newest_first_ordering(sb: Sandbox) -> None:
-    oldest = all_rows(sb, "table/columns/")
-    sb.ordering, sb.page_size = "newest_first", 9
-    assert all_rows(sb, "table/columns/") == oldest[::-1]
+    oldest = api_rows(sb, "table/columns/")
+    sb.settings.ordering, sb.settings.page_size = "newest_first", 9
+    assert api_rows(sb, "table/columns/") == oldest[::-1]
     table = oldest[0]["parent"]
-    assert all_rows(sb, "table/columns/", parent_id=table) == [
+    assert api_rows(sb, "table/columns/", parent_id=table) == [
         c for c in oldest[::-1] if c["parent"] == table
     ]
 
 
 def test_drf_shape(sb: Sandbox) -> None:
-    sb.page_style, sb.page_size = "drf", 10
+    sb.settings.page_style, sb.settings.page_size = "drf", 10
     body = get(sb, "dashboard/dashboards/", page=2).json()
     assert set(body) == {"count", "next", "previous", "results"}
     assert body["count"] == 40 and len(body["results"]) == 10
@@ -96,18 +92,22 @@ def test_drf_shape(sb: Sandbox) -> None:
 
 
 def test_none_strings_and_foreign_next_link(sb: Sandbox) -> None:
-    sb.none_strings, sb.next_link_path, sb.page_size = True, "dashboard/dashboards/", 20
+    sb.settings.none_strings, sb.settings.next_link_path, sb.settings.page_size = (
+        True,
+        "dashboard/dashboards/",
+        20,
+    )
     first = get(sb, "user/").json()
     assert first["links"]["previous"] == "None" and first["meta"]["previous_page"] == "None"
     assert first["links"]["next"] == f"{sb.base_url}dashboard/dashboards/?page=2"
     last = get(sb, "user/", page=2).json()
     assert last["links"]["next"] == "None" and last["meta"]["next_page"] == "None"
-    sb.page_style = "drf"
+    sb.settings.page_style = "drf"
     assert get(sb, "user/", page=2).json()["next"] == "None"
 
 
 def test_links_keep_the_filters(sb: Sandbox) -> None:
-    sb.page_size = 3
+    sb.settings.page_size = 3
     table = get(sb, "table/tables/").json()["results"][0]
     body = get(sb, "table/columns/", parent_id=table["id"]).json()
     assert body["links"]["next"] == f"{sb.base_url}table/columns/?parent_id={table['id']}&page=2"
@@ -128,39 +128,39 @@ def test_empty_list_has_one_empty_page(sb: Sandbox) -> None:
 
 
 def test_filters(sb: Sandbox) -> None:
-    integrations = {i["name"]: i for i in all_rows(sb, "integration/integrations/")}
-    assert [i["name"] for i in all_rows(sb, "integration/integrations/", type="tableau")] == [
+    integrations = {i["name"]: i for i in api_rows(sb, "integration/integrations/")}
+    assert [i["name"] for i in api_rows(sb, "integration/integrations/", type="tableau")] == [
         "Tableau"
     ]
     legacy = integrations["Snowflake (legacy)"]["id"]
-    tables = all_rows(sb, "table/tables/", integration_id=legacy)
+    tables = api_rows(sb, "table/tables/", integration_id=legacy)
     assert tables and all(t["integration"] == legacy for t in tables)
-    orders = all_rows(sb, "table/tables/", integration_id=legacy, title="orders")
+    orders = api_rows(sb, "table/tables/", integration_id=legacy, title="orders")
     assert [(t["database"], t["schema"]) for t in orders] == [("analytics", "core")]
-    schema_tables = all_rows(sb, "table/tables/", parent_id=orders[0]["parent"])
+    schema_tables = api_rows(sb, "table/tables/", parent_id=orders[0]["parent"])
     assert {t["schema"] for t in schema_tables} == {"core"} and len(schema_tables) == 5
-    columns = all_rows(sb, "table/columns/", parent_id=orders[0]["id"])
+    columns = api_rows(sb, "table/columns/", parent_id=orders[0]["id"])
     assert columns and {c["table_title"] for c in columns} == {"orders"}
-    by_table_title = all_rows(sb, "table/columns/", table_title="orders", title="id")
+    by_table_title = api_rows(sb, "table/columns/", table_title="orders", title="id")
     assert len(by_table_title) == 4  # both Snowflakes, Redshift and BigQuery
     tableau = integrations["Tableau"]["id"]
-    assert len(all_rows(sb, "dashboard/dashboards/", integration_id=tableau)) == 40
-    titled = all_rows(sb, "dashboard/dashboards/", title="Sales Pipeline")
+    assert len(api_rows(sb, "dashboard/dashboards/", integration_id=tableau)) == 40
+    titled = api_rows(sb, "dashboard/dashboards/", title="Sales Pipeline")
     assert [d["title"] for d in titled] == ["Sales Pipeline"]
     assert get(sb, "table/tables/", unknown="x").json()["count"] == 85  # ignored
 
 
 def test_lineage_filters_and_spelling(sb: Sandbox) -> None:
-    edges = all_rows(sb, "lineage/manual/")
+    edges = api_rows(sb, "lineage/manual/")
     a, b = edges[0]["from_entity"], edges[2]["from_entity"]
-    from_a = all_rows(sb, "lineage/manual/", from_entity=a)
+    from_a = api_rows(sb, "lineage/manual/", from_entity=a)
     assert from_a and all(e["from_entity"] == a for e in from_a)
-    to_a = all_rows(sb, "lineage/manual/", to_entity=a)
+    to_a = api_rows(sb, "lineage/manual/", to_entity=a)
     assert to_a and all(e["to_entity"] == a for e in to_a)
-    both = all_rows(sb, "lineage/manual/", from_entity__in=f"{a},{b}")
+    both = api_rows(sb, "lineage/manual/", from_entity__in=f"{a},{b}")
     assert {e["from_entity"] for e in both} == {a, b}
-    assert len(both) == len(from_a) + len(all_rows(sb, "lineage/manual/", from_entity=b))
-    sb.lineage_spelling = "from_entity_id"
+    assert len(both) == len(from_a) + len(api_rows(sb, "lineage/manual/", from_entity=b))
+    sb.settings.lineage_spelling = "from_entity_id"
     spelled = get(sb, "lineage/manual/", from_entity_id=a).json()["results"]
     assert spelled and all(set(e) >= {"from_entity_id", "to_entity_id"} for e in spelled)
     assert not any("from_entity" in e for e in spelled)

@@ -17,27 +17,15 @@ import requests
 
 from secoda_pipelines.sandbox import COLLECTIONS, DEFAULT_API_KEY, REFERENCE_DATE, SCALES, Sandbox
 from secoda_pipelines.sandbox.seed import TAG_NAMES, workspace
-
-AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
-
-
-def all_rows(sb: Sandbox, path: str, **params: Any) -> list[dict[str, Any]]:
-    rows, page = [], 1
-    while True:
-        body = requests.get(
-            sb.base_url + path, params={**params, "page": page}, headers=AUTH, timeout=10
-        ).json()
-        rows.extend(body["results"])
-        if page >= body["total_pages"]:
-            return rows
-        page += 1
+from secoda_pipelines_tests.helpers import AUTH, api_rows, independent_stale
+from secoda_pipelines_tests.sandbox.helpers import count_objects, insert_object, stored_object
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
     """Every demo list, read over HTTP from a fresh sandbox."""
     with Sandbox(tmp_path_factory.mktemp("demo") / "demo.sqlite") as sb:
-        return {path: all_rows(sb, path) for path in COLLECTIONS}
+        return {path: api_rows(sb, path) for path in COLLECTIONS}
 
 
 # ---- determinism and persistence -------------------------------------------------------
@@ -49,7 +37,7 @@ def test_two_fresh_seeds_serve_identical_listings(
     with Sandbox(tmp_path / "again.sqlite") as sb:
         assert sb.seeded
         for path, rows in demo.items():
-            assert all_rows(sb, path) == rows, path
+            assert api_rows(sb, path) == rows, path
 
 
 _DIGEST = """
@@ -79,79 +67,66 @@ def test_seed_is_byte_identical_across_processes() -> None:
 def test_writes_survive_a_restart_and_reset_reseeds(tmp_path: Path) -> None:
     db = tmp_path / "persist.sqlite"
     with Sandbox(db) as sb:
-        table = all_rows(sb, "table/tables/")[0]
+        table = api_rows(sb, "table/tables/")[0]
         path = f"table/tables/{table['id']}/"
         requests.patch(sb.base_url + path, json={"description": "kept"}, headers=AUTH)
         requests.post(sb.base_url + "integration/integrations/", json={"name": "New"}, headers=AUTH)
     with Sandbox(db) as sb:
         assert not sb.seeded
-        assert sb.get_object(path)["description"] == "kept"
-        assert sb.count("integration/integrations/") == 6
+        assert stored_object(sb, path)["description"] == "kept"
+        assert count_objects(sb, "integration/integrations/") == 6
         sb.stop()
         sb.start()  # the same object restarts
         assert requests.get(sb.base_url + path, headers=AUTH).json()["description"] == "kept"
     with Sandbox(db, reset=True) as sb:
         assert sb.seeded
-        assert sb.get_object(path)["description"] == table["description"]
-        assert sb.count("integration/integrations/") == 5
+        assert stored_object(sb, path)["description"] == table["description"]
+        assert count_objects(sb, "integration/integrations/") == 5
 
 
 def test_another_scale_in_the_same_file_reseeds(tmp_path: Path) -> None:
     db = tmp_path / "scales.sqlite"
     with Sandbox(db, scale="small") as sb:
         assert sb.seeded
-        assert sb.count("table/tables/") == 1_000
-        assert sb.count("table/columns/") == 10_000
-        integrations = {i["name"]: i["id"] for i in all_rows(sb, "integration/integrations/")}
-        assert sb.count("table/tables/", integration_id=integrations["Snowflake"]) == 1_000
-        assert sb.count("dashboard/dashboards/") == 40
+        assert count_objects(sb, "table/tables/") == 1_000
+        assert count_objects(sb, "table/columns/") == 10_000
+        integrations = {i["name"]: i["id"] for i in api_rows(sb, "integration/integrations/")}
+        assert count_objects(sb, "table/tables/", integration_id=integrations["Snowflake"]) == 1_000
+        assert count_objects(sb, "dashboard/dashboards/") == 40
     with Sandbox(db, scale="demo") as sb:
-        assert sb.seeded and sb.count("table/tables/") == 85
+        assert sb.seeded and count_objects(sb, "table/tables/") == 85
     assert SCALES == ("demo", "small", "large")
 
 
 def test_insert_get_object_and_count(tmp_path: Path) -> None:
     with Sandbox(tmp_path / "direct.sqlite") as sb:
-        table = all_rows(sb, "table/tables/")[0]
+        table = api_rows(sb, "table/tables/")[0]
         sb.clear_log()
-        stored = sb.insert("table/columns/", {"title": "extra", "parent": table["id"]})
-        edge = sb.insert("lineage/manual/", {"from_entity": "a", "to_entity": "b"})
+        stored = insert_object(sb, "table/columns/", {"title": "extra", "parent": table["id"]})
+        edge = insert_object(sb, "lineage/manual/", {"from_entity": "a", "to_entity": "b"})
         assert sb.requests == []  # direct inserts are not logged
         assert stored["id"] and stored["created_at"]
-        assert sb.get_object(f"table/columns/{stored['id']}/") == stored
-        assert sb.get_object("/api/v1/table/columns/nope/") is None
-        assert sb.count("table/columns/", parent_id=table["id"]) == len(
-            all_rows(sb, "table/columns/", parent_id=table["id"])
+        assert stored_object(sb, f"table/columns/{stored['id']}/") == stored
+        assert stored_object(sb, "/api/v1/table/columns/nope/") is None
+        assert count_objects(sb, "table/columns/", parent_id=table["id"]) == len(
+            api_rows(sb, "table/columns/", parent_id=table["id"])
         )
-        assert all_rows(sb, "table/columns/", parent_id=table["id"])[-1] == stored
-        assert sb.count("lineage/manual/", from_entity__in="a,zzz") == 1
-        assert sb.get_object(f"lineage/manual/{edge['id']}/") == edge
+        assert api_rows(sb, "table/columns/", parent_id=table["id"])[-1] == stored
+        assert count_objects(sb, "lineage/manual/", from_entity__in="a,zzz") == 1
+        assert stored_object(sb, f"lineage/manual/{edge['id']}/") == edge
         with pytest.raises(ValueError):
-            sb.count("table/tables/", colour="red")
+            count_objects(sb, "table/tables/", colour="red")
         with pytest.raises(KeyError):
-            sb.insert("tags/", {})
+            insert_object(sb, "tags/", {})
 
 
 # ---- the demo workspace ----------------------------------------------------------------
 
 
-def _empty(value: Any) -> bool:
-    return value in (None, "None", 0, [])
-
-
 def stale_titles(dashboards: list[dict[str, Any]], now: datetime, days: int = 90) -> set[str]:
-    """The SPEC's rule: no usage, no users, and no external update within days of now."""
-    stale = set()
-    for d in dashboards:
-        updated = d["external_updated_at"]
-        old = updated is None or datetime.fromisoformat(updated) < now - timedelta(days=days)
-        if (
-            all(_empty(d[k]) for k in ("external_usage", "internal_usage"))
-            and all(_empty(d[k]) for k in ("external_users", "internal_users"))
-            and old
-        ):
-            stale.add(d["title"])
-    return stale
+    """The titles of the dashboards SPEC B's stale rule finds (helpers.independent_stale)."""
+    stale = independent_stale(dashboards, now, days)
+    return {d["title"] for d in dashboards if d["id"] in stale}
 
 
 def test_demo_dashboards(demo: dict[str, list[dict[str, Any]]]) -> None:
@@ -340,9 +315,9 @@ def test_demo_people_and_questions(demo: dict[str, list[dict[str, Any]]]) -> Non
 
 _SERVE = """
 import signal, sys
-from secoda_pipelines.sandbox import Sandbox
+from secoda_pipelines.sandbox import Sandbox, SandboxSettings
 signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the parent ignores it
-sandbox = Sandbox(sys.argv[1], verbose=True)
+sandbox = Sandbox(sys.argv[1], settings=SandboxSettings(verbose=True))
 sandbox.start()
 print(sandbox.base_url, flush=True)
 sandbox.serve_forever()

@@ -12,6 +12,8 @@ import requests
 
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
 from secoda_pipelines.sandbox.seed import DEFAULT_TAG_COLOR, TAG_NAMES
+from secoda_pipelines_tests.helpers import api_rows
+from secoda_pipelines_tests.sandbox.helpers import count_objects, stored_object, update_object
 
 TAG_FIELDS = {"id", "name", "description", "color", "integration_id", "created_at", "updated_at"}
 TAGGED = ("dashboard/dashboards/", "table/tables/", "table/columns/")
@@ -22,18 +24,8 @@ def call(sb: Sandbox, method: str, path: str, **kwargs: Any) -> requests.Respons
     return requests.request(method, sb.base_url + path, headers=headers, timeout=10, **kwargs)
 
 
-def all_rows(sb: Sandbox, path: str, **params: Any) -> list[dict[str, Any]]:
-    rows, page = [], 1
-    while True:
-        body = call(sb, "GET", path, params={**params, "page": page}).json()
-        rows.extend(body["results"])
-        if body["meta"]["next_page"] is None:
-            return rows
-        page += 1
-
-
 def tag_id(sb: Sandbox, name: str) -> str:
-    return next(t["id"] for t in all_rows(sb, "tag/") if t["name"] == name)
+    return next(t["id"] for t in api_rows(sb, "tag/") if t["name"] == name)
 
 
 # ---- list ------------------------------------------------------------------------------
@@ -58,7 +50,7 @@ def test_seeded_tags_are_listed_in_one_page(sandbox: Sandbox) -> None:
 
 
 def test_tag_list_pages_like_every_collection(sandbox: Sandbox) -> None:
-    sandbox.page_size = 4
+    sandbox.settings.page_size = 4
     first = call(sandbox, "GET", "tag/").json()
     assert (first["count"], first["total_pages"], len(first["results"])) == (10, 3, 4)
     assert first["links"]["next"] == f"{sandbox.base_url}tag/?page=2"
@@ -79,10 +71,10 @@ def test_post_tag_answers_201_with_the_stored_tag(sandbox: Sandbox) -> None:
     tag = response.json()
     assert set(tag) == TAG_FIELDS
     assert {k: tag[k] for k in body} == body and tag["integration_id"] is None
-    assert tag["id"] not in {t["id"] for t in all_rows(sandbox, "tag/")[:10]}
+    assert tag["id"] not in {t["id"] for t in api_rows(sandbox, "tag/")[:10]}
     assert call(sandbox, "GET", f"tag/{tag['id']}/").json() == tag
-    assert all_rows(sandbox, "tag/")[-1] == tag and sandbox.count("tag/") == 11
-    assert sandbox.get_object(f"tag/{tag['id']}/") == tag
+    assert api_rows(sandbox, "tag/")[-1] == tag and count_objects(sandbox, "tag/") == 11
+    assert stored_object(sandbox, f"tag/{tag['id']}/") == tag
     assert [(w.method, w.path, w.status) for w in sandbox.writes()] == [("POST", "tag/", 201)]
 
 
@@ -104,7 +96,7 @@ def test_a_tag_name_taken_in_any_case_is_400_naming_the_existing_tag(
     response = call(sandbox, "POST", "tag/", json={"name": name, "color": "#000000"})
     assert response.status_code == 400
     assert response.json() == {"name": [f'A tag named "pii" already exists (id {existing}).']}
-    assert sandbox.count("tag/") == 10 and sandbox.writes() == []
+    assert count_objects(sandbox, "tag/") == 10 and sandbox.writes() == []
 
 
 def test_a_posted_tag_name_is_taken_too(sandbox: Sandbox) -> None:
@@ -149,7 +141,7 @@ def test_post_tag_rejects_bad_fields(
     response = call(sandbox, "POST", "tag/", json=body)
     assert response.status_code == 400
     assert response.json() == errors
-    assert sandbox.count("tag/") == 10
+    assert count_objects(sandbox, "tag/") == 10
 
 
 def test_post_tag_counts_toward_the_write_rate_limit(make_sandbox: Callable[..., Sandbox]) -> None:
@@ -159,14 +151,14 @@ def test_post_tag_counts_toward_the_write_rate_limit(make_sandbox: Callable[...,
     throttled = call(sb, "DELETE", f"tag/{tag_id(sb, 'gold')}/")
     assert throttled.status_code == 429
     assert throttled.json() == {"detail": "Request was throttled."}
-    assert sb.count("tag/") == 12  # the two created, nothing deleted
+    assert count_objects(sb, "tag/") == 12  # the two created, nothing deleted
 
 
 # ---- detail GET, DELETE, no PATCH ------------------------------------------------------
 
 
 def test_tag_detail_get_and_delete(sandbox: Sandbox) -> None:
-    gold = next(t for t in all_rows(sandbox, "tag/") if t["name"] == "gold")
+    gold = next(t for t in api_rows(sandbox, "tag/") if t["name"] == "gold")
     path = f"tag/{gold['id']}/"
     detail = call(sandbox, "GET", path)
     assert detail.status_code == 200 and detail.json() == gold
@@ -175,8 +167,8 @@ def test_tag_detail_get_and_delete(sandbox: Sandbox) -> None:
     for method in ("GET", "DELETE"):
         gone = call(sandbox, method, path)
         assert gone.status_code == 404 and gone.json() == {"detail": "Not found."}
-    assert [t["name"] for t in all_rows(sandbox, "tag/")] == [n for n in TAG_NAMES if n != "gold"]
-    assert sandbox.get_object(path) is None
+    assert [t["name"] for t in api_rows(sandbox, "tag/")] == [n for n in TAG_NAMES if n != "gold"]
+    assert stored_object(sandbox, path) is None
 
 
 def test_tags_have_no_update_endpoint(sandbox: Sandbox) -> None:
@@ -190,13 +182,13 @@ def test_tags_have_no_update_endpoint(sandbox: Sandbox) -> None:
 
 
 def test_deleting_a_tag_removes_its_id_from_every_tagged_resource(sandbox: Sandbox) -> None:
-    before = {path: all_rows(sandbox, path) for path in TAGGED}
+    before = {path: api_rows(sandbox, path) for path in TAGGED}
 
     def carriers(tag: str) -> dict[str, int]:
         return {p: sum(tag in (o["tags"] or []) for o in rows) for p, rows in before.items()}
 
     # A tag that dashboards, tables and columns all carry.
-    gone = next(t["id"] for t in all_rows(sandbox, "tag/") if all(carriers(t["id"]).values()))
+    gone = next(t["id"] for t in api_rows(sandbox, "tag/") if all(carriers(t["id"]).values()))
     sandbox.clear_log()
 
     assert call(sandbox, "DELETE", f"tag/{gone}/").status_code == 204
@@ -206,7 +198,7 @@ def test_deleting_a_tag_removes_its_id_from_every_tagged_resource(sandbox: Sandb
             {**o, "tags": [t for t in o["tags"] if t != gone]} if gone in (o["tags"] or []) else o
             for o in rows
         ]
-        assert all_rows(sandbox, path) == expected, path  # updated_at kept, nothing else moved
+        assert api_rows(sandbox, path) == expected, path  # updated_at kept, nothing else moved
     assert [(w.method, w.path) for w in sandbox.writes()] == [("DELETE", f"tag/{gone}/")]
 
 
@@ -216,7 +208,7 @@ def test_deleting_a_tag_removes_its_id_from_every_tagged_resource(sandbox: Sandb
 def test_patch_dashboard_tags_with_an_unknown_id_is_400_and_changes_nothing(
     sandbox: Sandbox,
 ) -> None:
-    dashboard = all_rows(sandbox, "dashboard/dashboards/")[0]
+    dashboard = api_rows(sandbox, "dashboard/dashboards/")[0]
     path = f"dashboard/dashboards/{dashboard['id']}/"
     real = tag_id(sandbox, "finance")
     body = {"tags": [real, "nope-1", "nope-2", "nope-1"], "description": "changed"}
@@ -235,7 +227,7 @@ def test_patch_dashboard_tags_with_an_unknown_id_is_400_and_changes_nothing(
 def test_patch_dashboard_tags_accepts_seeded_and_posted_tags_but_not_deleted_ones(
     sandbox: Sandbox,
 ) -> None:
-    dashboard = all_rows(sandbox, "dashboard/dashboards/")[1]
+    dashboard = api_rows(sandbox, "dashboard/dashboards/")[1]
     path = f"dashboard/dashboards/{dashboard['id']}/"
     posted = call(sandbox, "POST", "tag/", json={"name": "board"}).json()["id"]
     tags = [tag_id(sandbox, "sales"), posted]
@@ -253,27 +245,27 @@ def test_patch_dashboard_tags_accepts_seeded_and_posted_tags_but_not_deleted_one
 
 
 def test_update_changes_stored_fields_without_a_request(sandbox: Sandbox) -> None:
-    dashboard = all_rows(sandbox, "dashboard/dashboards/")[0]
+    dashboard = api_rows(sandbox, "dashboard/dashboards/")[0]
     sandbox.clear_log()
     sync = {"external_usage": 999, "external_users": ["jdoe"], "internal_usage": 0}
 
-    updated = sandbox.update("dashboard/dashboards/", dashboard["id"], **sync)
+    updated = update_object(sandbox, "dashboard/dashboards/", dashboard["id"], **sync)
 
     assert updated == {**dashboard, **sync}  # updated_at too is left as it was
     assert sandbox.requests == []  # not logged, so not counted as a write either
     assert call(sandbox, "GET", f"dashboard/dashboards/{dashboard['id']}/").json() == updated
-    assert sandbox.get_object(f"dashboard/dashboards/{dashboard['id']}/") == updated
+    assert stored_object(sandbox, f"dashboard/dashboards/{dashboard['id']}/") == updated
 
 
 def test_update_keeps_filters_current_and_refuses_bad_targets(sandbox: Sandbox) -> None:
-    table = all_rows(sandbox, "table/tables/")[0]
-    sandbox.update("/api/v1/table/tables/", table["id"], title="renamed_orders")
-    found = all_rows(sandbox, "table/tables/", title="renamed_orders")
+    table = api_rows(sandbox, "table/tables/")[0]
+    update_object(sandbox, "/api/v1/table/tables/", table["id"], title="renamed_orders")
+    found = api_rows(sandbox, "table/tables/", title="renamed_orders")
     assert [t["id"] for t in found] == [table["id"]]
     with pytest.raises(KeyError, match="no object 'nope'"):
-        sandbox.update("table/tables/", "nope", title="x")
+        update_object(sandbox, "table/tables/", "nope", title="x")
     with pytest.raises(KeyError, match="no collection"):
-        sandbox.update("tables/", table["id"], title="x")
+        update_object(sandbox, "tables/", table["id"], title="x")
     with pytest.raises(ValueError, match="cannot change an object's id"):
-        sandbox.update("table/tables/", table["id"], id="other")
-    assert sandbox.get_object(f"table/tables/{table['id']}/")["title"] == "renamed_orders"
+        update_object(sandbox, "table/tables/", table["id"], id="other")
+    assert stored_object(sandbox, f"table/tables/{table['id']}/")["title"] == "renamed_orders"

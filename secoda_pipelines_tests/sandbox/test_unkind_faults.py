@@ -8,31 +8,25 @@ Each test asserts what the wire shows and what the store holds afterwards.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from secoda_pipelines.sandbox import DEFAULT_API_KEY, RequestRecord, Sandbox
+from secoda_pipelines.sandbox import RequestRecord, Sandbox, SandboxSettings
 from secoda_pipelines.sandbox.faults import (
     APPLIED_FAULT_KINDS,
     EVERY_RANDOM_FAULT_KIND,
     PAGE_FAULT_KINDS,
     RANDOM_FAULT_KINDS,
 )
+from secoda_pipelines_tests.helpers import AUTH
+from secoda_pipelines_tests.sandbox.helpers import count_objects, stored_object, update_object
 
-AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
 DASHBOARDS = "dashboard/dashboards/"
 TABLES = "table/tables/"
 TAGS = "tag/"
 INTEGRATIONS = "integration/integrations/"
-
-
-@pytest.fixture
-def sb(tmp_path: Any) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox.sqlite", write_rate_limit=None) as sandbox:
-        yield sandbox
 
 
 def call(sb: Sandbox, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -78,21 +72,21 @@ def test_applied_500_applies_the_write_then_answers_a_json_500(sb: Sandbox) -> N
     assert response.status_code == 500
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {"detail": "A server error occurred."}
-    assert sb.get_object(path)["description"] == "written despite the 500"
+    assert stored_object(sb, path)["description"] == "written despite the 500"
     record = last(sb)
     assert (record.fault, record.status, record.applied) == ("applied_500", 500, True)
     assert sb.writes() == [record]
 
 
 def test_applied_503_applies_a_create_then_answers_a_proxy_page(sb: Sandbox) -> None:
-    before = sb.count(TAGS)
+    before = count_objects(sb, TAGS)
     sb.fail_next("applied_503", method="POST", retry_after=2)
     response = call(sb, "POST", TAGS, json={"name": "created-behind-a-503"})
     assert response.status_code == 503
     assert response.headers["Content-Type"].startswith("text/html")
     assert response.headers["Retry-After"] == "2"
     assert b"503 Service Temporarily Unavailable" in response.content and not is_json(response)
-    assert sb.count(TAGS) == before + 1  # the tag was created all the same
+    assert count_objects(sb, TAGS) == before + 1  # the tag was created all the same
     names = [t["name"] for t in call(sb, "GET", TAGS).json()["results"]]
     assert "created-behind-a-503" in names
     assert [(w.fault, w.applied) for w in sb.writes()] == [("applied_503", True)]
@@ -103,7 +97,7 @@ def test_applied_reset_applies_a_delete_then_drops_the_connection(sb: Sandbox) -
     sb.fail_next("applied_reset", method="DELETE")
     with pytest.raises(requests.ConnectionError):
         call(sb, "DELETE", f"{TAGS}{tag}/")
-    assert sb.get_object(f"{TAGS}{tag}/") is None  # deleted, though no answer came
+    assert stored_object(sb, f"{TAGS}{tag}/") is None  # deleted, though no answer came
     assert call(sb, "GET", f"{TAGS}{tag}/").status_code == 404
     record = next(r for r in sb.requests if r.method == "DELETE")
     assert (record.fault, record.status, record.applied) == ("applied_reset", 0, True)
@@ -112,10 +106,10 @@ def test_applied_reset_applies_a_delete_then_drops_the_connection(sb: Sandbox) -
 
 def test_an_applied_fault_on_a_write_the_api_refuses_applies_nothing(sb: Sandbox) -> None:
     path = f"{DASHBOARDS}{first_id(sb, DASHBOARDS)}/"
-    before = sb.get_object(path)
+    before = stored_object(sb, path)
     sb.fail_next("applied_503", method="PATCH")
     assert call(sb, "PATCH", path, json={"pii": "not a bool"}).status_code == 503
-    assert sb.get_object(path) == before
+    assert stored_object(sb, path) == before
     assert (last(sb).fault, last(sb).applied) == ("applied_503", False)
     assert sb.writes() == []
 
@@ -126,7 +120,7 @@ def test_an_applied_fault_on_a_write_the_api_refuses_applies_nothing(sb: Sandbox
 def test_redirect_answers_a_login_redirect_and_applies_nothing(sb: Sandbox) -> None:
     dashboard = first_id(sb, DASHBOARDS)
     path = f"{DASHBOARDS}{dashboard}/"
-    before = sb.get_object(path)
+    before = stored_object(sb, path)
     sb.fail_next("redirect", count=2, method="PATCH")
     response = call(sb, "PATCH", path, json={"description": "lost"})
     assert response.status_code == 302
@@ -138,7 +132,7 @@ def test_redirect_answers_a_login_redirect_and_applies_nothing(sb: Sandbox) -> N
     assert [r.status_code for r in followed.history] == [302]
     assert followed.status_code == 200 and followed.request.method == "GET"
     assert followed.headers["Content-Type"].startswith("text/html") and not is_json(followed)
-    assert sb.get_object(path) == before
+    assert stored_object(sb, path) == before
     assert [(r.method, r.path, r.fault, r.applied) for r in sb.requests[1:]] == [
         ("PATCH", path, "redirect", False),
         ("PATCH", path, "redirect", False),
@@ -155,13 +149,13 @@ def test_redirect_of_a_get_keeps_its_query_in_next(sb: Sandbox) -> None:
 
 
 def test_html_200_answers_a_proxy_page_and_applies_nothing(sb: Sandbox) -> None:
-    before = sb.count(TAGS)
+    before = count_objects(sb, TAGS)
     sb.fail_next("html_200", method="POST")
     response = call(sb, "POST", TAGS, json={"name": "never-created"})
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "<h1>Please wait…</h1>" in response.text and not is_json(response)
-    assert sb.count(TAGS) == before
+    assert count_objects(sb, TAGS) == before
     assert (last(sb).fault, last(sb).status, last(sb).applied) == ("html_200", 200, False)
     assert sb.writes() == []
 
@@ -171,7 +165,7 @@ def test_html_200_answers_a_proxy_page_and_applies_nothing(sb: Sandbox) -> None:
 
 @pytest.mark.parametrize("page_style", ["secoda", "drf"])
 def test_empty_page_keeps_the_real_envelope_with_no_results(sb: Sandbox, page_style: str) -> None:
-    sb.page_size, sb.page_style = 20, page_style  # 85 tables: 5 pages
+    sb.settings.page_size, sb.settings.page_style = 20, page_style  # 85 tables: 5 pages
     real = call(sb, "GET", TABLES, params={"page": "3"}).json()
     assert len(real["results"]) == 20
     sb.fail_next("empty_page")
@@ -189,7 +183,7 @@ def test_empty_page_keeps_the_real_envelope_with_no_results(sb: Sandbox, page_st
 
 
 def test_page_404_answers_invalid_page_for_a_page_the_listing_has(sb: Sandbox) -> None:
-    sb.page_size = 20
+    sb.settings.page_size = 20
     sb.fail_next("page_404")
     assert call(sb, "GET", TABLES).status_code == 200  # page 1: not consumed
     assert call(sb, "GET", TABLES, params={"page": "6"}).status_code == 404  # really past
@@ -202,7 +196,7 @@ def test_page_404_answers_invalid_page_for_a_page_the_listing_has(sb: Sandbox) -
 
 
 def test_page_faults_need_a_later_page_of_the_filtered_listing(sb: Sandbox) -> None:
-    sb.page_size = 20
+    sb.settings.page_size = 20
     integrations = call(sb, "GET", INTEGRATIONS).json()["results"]
     redshift = next(i["id"] for i in integrations if i["name"] == "Redshift")
     sb.fail_next("empty_page")
@@ -223,7 +217,7 @@ def test_page_faults_need_a_later_page_of_the_filtered_listing(sb: Sandbox) -> N
 
 
 def test_a_queued_fault_waits_for_a_request_it_applies_to(sb: Sandbox) -> None:
-    sb.page_size = 20
+    sb.settings.page_size = 20
     path = f"{DASHBOARDS}{first_id(sb, DASHBOARDS)}/"
     sb.fail_next("applied_500")  # any method: only a write can take it
     sb.fail_next("empty_page")
@@ -257,7 +251,7 @@ def test_writes_are_exactly_the_applied_requests(sb: Sandbox) -> None:
         "applied_503": True,
         "applied_reset": True,
     }
-    expected = sb.get_object(path)["description"]
+    expected = stored_object(sb, path)["description"]
     for kind, applied in outcomes.items():
         if kind is not None:
             sb.fail_next(kind, method="PATCH")
@@ -281,8 +275,8 @@ def test_edit_lands_between_the_attempt_and_the_next_one(sb: Sandbox) -> None:
 
     def someone_adds_a_tag(sandbox: Sandbox) -> None:
         # Runs after the write was applied and before its answer is written.
-        seen.append((sandbox.get_object(path)["tags"], sandbox.requests[-1].finished_at))
-        sandbox.update(DASHBOARDS, dashboard, tags=[ours, theirs])
+        seen.append((stored_object(sandbox, path)["tags"], sandbox.requests[-1].finished_at))
+        update_object(sandbox, DASHBOARDS, dashboard, tags=[ours, theirs])
 
     sb.fail_next("applied_503", method="PATCH", edit=someone_adds_a_tag)
     assert call(sb, "PATCH", path, json={"tags": [ours]}).status_code == 503
@@ -290,21 +284,21 @@ def test_edit_lands_between_the_attempt_and_the_next_one(sb: Sandbox) -> None:
     assert call(sb, "GET", path).json()["tags"] == [ours, theirs]  # the edit is visible
     assert call(sb, "PATCH", path, json={"description": "x"}).status_code == 200
     assert len(seen) == 1  # only the faulted request runs it
-    assert sb.get_object(path)["tags"] == [ours, theirs]
+    assert stored_object(sb, path)["tags"] == [ours, theirs]
 
 
 @pytest.mark.parametrize("kind", ["reset", "redirect", "applied_reset", "empty_page"])
 def test_edit_runs_for_each_request_the_fault_hits_whatever_the_kind(
     sb: Sandbox, kind: str
 ) -> None:
-    sb.page_size = 20
+    sb.settings.page_size = 20
     dashboard = first_id(sb, DASHBOARDS)
     path = f"{DASHBOARDS}{dashboard}/"
     edits: list[int] = []
 
     def edit(sandbox: Sandbox) -> None:
         edits.append(len(edits) + 1)
-        sandbox.update(DASHBOARDS, dashboard, description=f"edit {len(edits)}")
+        update_object(sandbox, DASHBOARDS, dashboard, description=f"edit {len(edits)}")
 
     if kind == "empty_page":
         method, target, options = "GET", TABLES, {"params": {"page": "2"}}
@@ -334,11 +328,13 @@ def test_an_edit_that_raises_is_kept_and_the_answer_still_sent(sb: Sandbox) -> N
 def test_random_faults_pick_only_kinds_that_apply(tmp_path: Any) -> None:
     sandbox = Sandbox(
         tmp_path / "r.sqlite",
-        page_size=20,
-        fault_rate=1.0,
-        fault_kinds=("applied_500", "empty_page"),
-        fault_methods=("get", "PATCH"),
-        write_rate_limit=None,
+        settings=SandboxSettings(
+            page_size=20,
+            fault_rate=1.0,
+            fault_kinds=("applied_500", "empty_page"),
+            fault_methods=("get", "PATCH"),
+            write_rate_limit=None,
+        ),
     )
     with sandbox as sb:
         path = f"{DASHBOARDS}{first_id(sb, DASHBOARDS)}/"
@@ -353,18 +349,20 @@ def test_random_faults_pick_only_kinds_that_apply(tmp_path: Any) -> None:
             ("PATCH", "applied_500", True),
             ("POST", None, True),
         ]
-        assert sb.get_object(path)["description"] == "r"
+        assert stored_object(sb, path)["description"] == "r"
 
 
 def test_random_faults_of_every_kind_respect_eligibility_and_the_store(tmp_path: Any) -> None:
     sandbox = Sandbox(
         tmp_path / "e.sqlite",
-        page_size=20,
-        fault_rate=1.0,
+        settings=SandboxSettings(
+            page_size=20,
+            fault_rate=1.0,
+            fault_kinds=EVERY_RANDOM_FAULT_KIND,
+            fault_methods=("GET", "POST"),
+            write_rate_limit=None,
+        ),
         fault_seed=3,
-        fault_kinds=EVERY_RANDOM_FAULT_KIND,
-        fault_methods=("GET", "POST"),
-        write_rate_limit=None,
     )
     with sandbox as sb:
         for n in range(40):
@@ -373,7 +371,7 @@ def test_random_faults_of_every_kind_respect_eligibility_and_the_store(tmp_path:
                 ("POST", INTEGRATIONS, None, {"name": f"random-{n}"}),
             ):
                 attempt(sb, method, path, params=params, json=body)
-        sb.fault_rate, sb.page_size = 0, 100
+        sb.settings.fault_rate, sb.settings.page_size = 0, 100
         stored = {i["name"] for i in call(sb, "GET", INTEGRATIONS).json()["results"]}
     records = sandbox.requests[:-1]  # the last one listed the integrations, unfaulted
     assert len(records) == 80
@@ -394,14 +392,13 @@ def test_the_default_random_pool_is_unchanged(tmp_path: Any) -> None:
     assert RANDOM_FAULT_KINDS == ("429_retry_after", "429", "500", "503", "reset", "truncated")
     sandbox = Sandbox(
         tmp_path / "d.sqlite",
-        page_size=20,
-        fault_rate=1.0,
-        fault_methods=("GET", "PATCH"),
-        write_rate_limit=None,
+        settings=SandboxSettings(
+            page_size=20, fault_rate=1.0, fault_methods=("GET", "PATCH"), write_rate_limit=None
+        ),
     )
     with sandbox as sb:
         for n in range(30):
             attempt(sb, "GET", TABLES, params={"page": str(n % 4 + 2)})
     assert {r.fault for r in sandbox.requests} <= set(RANDOM_FAULT_KINDS)
     with pytest.raises(ValueError, match="fault method must be one of GET, POST"):
-        Sandbox("unused.sqlite", fault_methods=("FETCH",))
+        SandboxSettings(fault_methods=("FETCH",))

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from secoda_pipelines.sandbox import DEFAULT_API_KEY, DEFAULT_READONLY_API_KEY, Sandbox
-
-
-@pytest.fixture
-def sb(tmp_path: Any) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox.sqlite", write_rate_limit=None) as sandbox:
-        yield sandbox
+from secoda_pipelines.sandbox import (
+    DEFAULT_API_KEY,
+    DEFAULT_READONLY_API_KEY,
+    Sandbox,
+)
+from secoda_pipelines_tests.helpers import api_rows
+from secoda_pipelines_tests.sandbox.helpers import count_objects, stored_object
 
 
 def call(
@@ -26,16 +25,6 @@ def call(
 
 def first(sb: Sandbox, path: str, **params: Any) -> dict[str, Any]:
     return call(sb, "GET", path, params=params).json()["results"][0]
-
-
-def all_rows(sb: Sandbox, path: str, **params: Any) -> list[dict[str, Any]]:
-    rows, page = [], 1
-    while True:
-        body = call(sb, "GET", path, params={**params, "page": page}).json()
-        rows.extend(body["results"])
-        if page >= body["total_pages"]:
-            return rows
-        page += 1
 
 
 # ---- PATCH -----------------------------------------------------------------------------
@@ -50,7 +39,7 @@ def test_patch_table_updates_and_persists(sb: Sandbox) -> None:
     assert {k: updated[k] for k in changes} == changes
     assert updated["title"] == table["title"] and updated["updated_at"] != table["updated_at"]
     assert call(sb, "GET", f"table/tables/{table['id']}/").json() == updated
-    assert sb.get_object(f"table/tables/{table['id']}/") == updated
+    assert stored_object(sb, f"table/tables/{table['id']}/") == updated
     assert [(w.method, w.path, w.body) for w in sb.writes()] == [
         ("PATCH", f"table/tables/{table['id']}/", changes)
     ]
@@ -147,7 +136,7 @@ def test_post_integration_table_and_column(sb: Sandbox) -> None:
     assert column.json()["integration"] == integration["id"]
     listed = call(sb, "GET", "table/columns/", params={"parent_id": table.json()["id"]}).json()
     assert listed["results"] == [column.json()]
-    assert sb.count("table/tables/", integration_id=integration["id"]) == 1
+    assert count_objects(sb, "table/tables/", integration_id=integration["id"]) == 1
     for path, payload, field in (
         ("integration/integrations/", {"type": "x"}, "name"),
         ("table/tables/", {"description": "no title"}, "title"),
@@ -165,13 +154,13 @@ def test_post_integration_table_and_column(sb: Sandbox) -> None:
 def test_lineage_post_creates_the_mirror_and_rejects_duplicates(sb: Sandbox) -> None:
     tables = call(sb, "GET", "table/tables/").json()["results"]
     a, b = tables[0]["id"], tables[1]["id"]
-    before = sb.count("lineage/manual/")
+    before = count_objects(sb, "lineage/manual/")
     response = call(sb, "POST", "lineage/manual/", json={"from_entity": a, "to_entity": b})
     assert response.status_code == 201
     edge = response.json()
     assert (edge["from_entity"], edge["to_entity"], edge["direction"]) == (a, b, "DOWNSTREAM")
     assert edge["is_manual"] is True
-    assert sb.count("lineage/manual/") == before + 2
+    assert count_objects(sb, "lineage/manual/") == before + 2
     mirror = call(sb, "GET", "lineage/manual/", params={"from_entity": b, "to_entity": a})
     assert [e["direction"] for e in mirror.json()["results"]] == ["UPSTREAM"]
     for body in (
@@ -180,21 +169,21 @@ def test_lineage_post_creates_the_mirror_and_rejects_duplicates(sb: Sandbox) -> 
     ):
         duplicate = call(sb, "POST", "lineage/manual/", json=body)
         assert duplicate.status_code == 400 and "non_field_errors" in duplicate.json()
-    assert sb.count("lineage/manual/") == before + 2
-    sb.page_size = 5  # paging stays exact across the hole a deletion leaves, both ways
-    listed = [e["id"] for e in all_rows(sb, "lineage/manual/")]
-    sb.ordering = "newest_first"
-    assert [e["id"] for e in all_rows(sb, "lineage/manual/")] == listed[::-1]
-    sb.ordering = "oldest_first"
+    assert count_objects(sb, "lineage/manual/") == before + 2
+    sb.settings.page_size = 5  # paging stays exact across the hole a deletion leaves, both ways
+    listed = [e["id"] for e in api_rows(sb, "lineage/manual/")]
+    sb.settings.ordering = "newest_first"
+    assert [e["id"] for e in api_rows(sb, "lineage/manual/")] == listed[::-1]
+    sb.settings.ordering = "oldest_first"
     deleted = call(sb, "DELETE", f"lineage/manual/{edge['id']}/")
     assert deleted.status_code == 204 and deleted.content == b""
-    assert sb.count("lineage/manual/") == before
+    assert count_objects(sb, "lineage/manual/") == before
     assert call(sb, "DELETE", f"lineage/manual/{edge['id']}/").status_code == 404
     mirror_id = mirror.json()["results"][0]["id"]
     remaining = [i for i in listed if i not in (edge["id"], mirror_id)]
-    assert [e["id"] for e in all_rows(sb, "lineage/manual/")] == remaining
-    sb.ordering = "newest_first"
-    assert [e["id"] for e in all_rows(sb, "lineage/manual/")] == remaining[::-1]
+    assert [e["id"] for e in api_rows(sb, "lineage/manual/")] == remaining
+    sb.settings.ordering = "newest_first"
+    assert [e["id"] for e in api_rows(sb, "lineage/manual/")] == remaining[::-1]
 
 
 def test_lineage_post_accepts_id_spelling_and_validates_ends(sb: Sandbox) -> None:
@@ -207,7 +196,9 @@ def test_lineage_post_accepts_id_spelling_and_validates_ends(sb: Sandbox) -> Non
     }
     response = call(sb, "POST", "lineage/manual/", json=body)
     assert response.status_code == 201 and response.json()["direction"] == "UPSTREAM"
-    mirror = sb.count("lineage/manual/", from_entity=dashboard["id"], to_entity=column["id"])
+    mirror = count_objects(
+        sb, "lineage/manual/", from_entity=dashboard["id"], to_entity=column["id"]
+    )
     assert mirror == 1
     for payload, field in (
         ({"from_entity": "nope", "to_entity": column["id"]}, "from_entity"),
@@ -273,7 +264,7 @@ def test_user_post_guide_spelling_and_both_together(sb: Sandbox) -> None:
     one = call(sb, "POST", "user/", json=both)
     assert one.status_code == 201 and one.json()["email"] == "c@x.io"
     assert one.json()["user_groups"] == [group["id"]]
-    assert sb.count("user/") == 33
+    assert count_objects(sb, "user/") == 33
 
 
 @pytest.mark.parametrize(
@@ -297,7 +288,7 @@ def test_user_post_rejects(sb: Sandbox, body: dict[str, Any], field: str) -> Non
     assert field in response.json()
     if field in ("user_groups", "groups", "teams") and "nope" in str(body):
         assert "nope" in response.json()[field][0]
-    assert sb.count("user/") == 30
+    assert count_objects(sb, "user/") == 30
 
 
 def test_guest_with_a_team_is_created(sb: Sandbox) -> None:
@@ -312,7 +303,7 @@ def test_guest_with_a_team_is_created(sb: Sandbox) -> None:
 
 
 def test_write_rate_limit(sb: Sandbox) -> None:
-    sb.write_rate_limit = 3
+    sb.settings.write_rate_limit = 3
     table = first(sb, "table/tables/")
     path = f"table/tables/{table['id']}/"
     statuses = [call(sb, "PATCH", path, json={"description": str(i)}).status_code for i in range(5)]
@@ -322,7 +313,7 @@ def test_write_rate_limit(sb: Sandbox) -> None:
     assert "Retry-After" not in throttled.headers
     assert call(sb, "GET", path).json()["description"] == "2"  # reads are never limited
     assert call(sb, "POST", "lineage/manual/", json={}).status_code == 429  # every write method
-    sb.write_rate_limit = 4  # throttled writes were not counted: one more fits
+    sb.settings.write_rate_limit = 4  # throttled writes were not counted: one more fits
     assert call(sb, "PATCH", path, json={"description": "3"}).status_code == 200
     assert call(sb, "PATCH", path, json={"description": "4"}).status_code == 429
     assert len(sb.writes()) == 4

@@ -5,14 +5,14 @@ nothing else. A URL carrying user:password@ is refused without showing the passw
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
 from secoda_pipelines.secoda import SecodaClient, SecodaConfigError
+from secoda_pipelines_tests.helpers import QuietHandler, serving
 
 PASSWORD = "pw-in-the-url-Zq81"
 
@@ -48,30 +48,19 @@ def test_netrc_credentials_are_never_sent(sandbox, make_client, tmp_path, monkey
     assert PASSWORD not in repr(client) and PASSWORD not in repr(client.session.auth)
 
 
-class _Proxy(BaseHTTPRequestHandler):
+class _Proxy(QuietHandler):
     """A forward proxy that answers every request itself, recording what it was sent."""
 
     def do_GET(self) -> None:
         self.server.seen.append((self.path, self.headers.get("Authorization")))
-        body = json.dumps({"count": 1, "next": None, "results": [{"id": "i1"}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.reply(json.dumps({"count": 1, "next": None, "results": [{"id": "i1"}]}).encode())
 
 
 @pytest.fixture
 def proxy() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    server.seen = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(_Proxy) as server:
+        server.seen = []
+        yield server
 
 
 def test_proxy_settings_still_apply_with_a_netrc(proxy, tmp_path, monkeypatch):

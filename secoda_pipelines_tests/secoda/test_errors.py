@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,6 +19,7 @@ from secoda_pipelines.secoda import (
     SecodaResponseError,
     detail_path,
 )
+from secoda_pipelines_tests.helpers import QuietHandler, base_url, serving
 
 SECRET = "sk-live-7f3a9c-very-secret"
 
@@ -145,33 +144,18 @@ def test_a_deadline_too_short_for_one_attempt_is_refused():
         SecodaClient("k", "http://127.0.0.1:1/", max_retry_seconds=0.01)
 
 
-class _BadGzip(BaseHTTPRequestHandler):
+class _BadGzip(QuietHandler):
     """Says its body is gzip; it is not."""
 
     def do_GET(self) -> None:
-        body = b"this is not gzip"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.reply(b"this is not gzip", headers={"Content-Encoding": "gzip"})
 
 
 def test_an_undecodable_body_is_not_called_unreachable():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BadGzip)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/api/v1/"
-        client = SecodaClient("k", url, retries=1, backoff_factor=0.01)
+    with serving(_BadGzip) as server:
+        client = SecodaClient("k", base_url(server), retries=1, backoff_factor=0.01)
         with pytest.raises(SecodaResponseError) as raised:
             client.get("user/")
-    finally:
-        server.shutdown()
-        server.server_close()
     message = str(raised.value)
     assert "could not be decoded" in message and "after 2 attempts" in message
     assert "could not reach" not in message

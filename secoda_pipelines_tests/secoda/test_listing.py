@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from secoda_pipelines.sandbox import DEFAULT_API_KEY, Sandbox
 from secoda_pipelines.secoda import SecodaClient, SecodaPagingError, SecodaShortListingError
+from secoda_pipelines_tests.helpers import QuietHandler, base_url, serving
+from secoda_pipelines_tests.sandbox.helpers import count_objects, insert_object, stored_object
 
 
 def _page_numbers(sandbox: Sandbox, path: str) -> list[int]:
@@ -52,7 +53,7 @@ class _InFlightWatch:
 @pytest.mark.parametrize("page_style", ["secoda", "drf"])
 def test_listing_reads_every_page_once_in_order(make_sandbox, make_client, page_style):
     sandbox = make_sandbox(page_size=7, page_style=page_style)
-    expected = sandbox.count("dashboard/dashboards/")
+    expected = count_objects(sandbox, "dashboard/dashboards/")
     assert expected > 3 * 7, "the demo workspace should span several pages"
 
     rows = make_client(sandbox).list("dashboard/dashboards/")
@@ -70,7 +71,7 @@ def test_filters_are_sent_and_applied(sandbox, client):
     bi = next(i for i in integrations if i["type"] == "tableau")
     rows = client.list("dashboard/dashboards/", {"integration_id": bi["id"]})
     assert rows and all(r["integration"] == bi["id"] for r in rows)
-    assert len(rows) == sandbox.count("dashboard/dashboards/", integration_id=bi["id"])
+    assert len(rows) == count_objects(sandbox, "dashboard/dashboards/", integration_id=bi["id"])
     assert {
         r.query.get("integration_id") for r in sandbox.requests if r.path.startswith("dash")
     } == {bi["id"]}
@@ -79,13 +80,13 @@ def test_filters_are_sent_and_applied(sandbox, client):
 def test_none_strings_become_null(make_sandbox, make_client):
     sandbox = make_sandbox(page_size=5, none_strings=True)
     rows = make_client(sandbox).list("dashboard/dashboards/")
-    assert len(rows) == sandbox.count("dashboard/dashboards/")
+    assert len(rows) == count_objects(sandbox, "dashboard/dashboards/")
     assert all(value != "None" for row in rows for value in row.values())
     # The workspace stores some usages as the string "None"; the client hands them over as None.
     raw_none = [
         r["id"]
         for r in rows
-        if sandbox.get_object(f"dashboard/dashboards/{r['id']}/")["external_usage"] == "None"
+        if stored_object(sandbox, f"dashboard/dashboards/{r['id']}/")["external_usage"] == "None"
     ]
     assert raw_none, "the demo workspace should hold a dashboard whose usage is 'None'"
     assert all(next(r for r in rows if r["id"] == i)["external_usage"] is None for i in raw_none)
@@ -94,7 +95,7 @@ def test_none_strings_become_null(make_sandbox, make_client):
 def test_never_follows_links_next_to_another_path(make_sandbox, make_client):
     sandbox = make_sandbox(page_size=10, next_link_path="dashboard/dashboards/")
     rows = make_client(sandbox).list("table/tables/")
-    assert len(rows) == sandbox.count("table/tables/")
+    assert len(rows) == count_objects(sandbox, "table/tables/")
     assert {r.path for r in sandbox.requests} == {"table/tables/"}
     assert all("schema" in r for r in rows)
 
@@ -107,15 +108,15 @@ def test_later_pages_are_fetched_max_in_flight_at_a_time(make_sandbox, make_clie
     expected = client.max_in_flight
     assert expected == (max_in_flight or 8)
     sequential = [r["id"] for r in make_client(sandbox, max_in_flight=1).list("table/tables/")]
-    pages = -(-sandbox.count("table/tables/") // 5)
+    pages = -(-count_objects(sandbox, "table/tables/") // 5)
     assert pages > expected + 1
     sandbox.clear_log()
     watch = _InFlightWatch(sandbox, expected)
-    sandbox.on_request = watch
+    sandbox.settings.on_request = watch
 
     rows = client.list("table/tables/")
 
-    sandbox.on_request = None
+    sandbox.settings.on_request = None
     assert not watch.broken, f"{expected} pages were never in flight together"
     assert watch.peak == expected, "never more than max_in_flight at once"
     assert _page_numbers(sandbox, "table/tables/") == list(range(1, pages + 1))
@@ -128,7 +129,7 @@ def test_rows_can_be_consumed_page_by_page_and_abandoned(make_sandbox, make_clie
     first = next(pages)
     pages.close()
     assert len(first) == 2
-    total_pages = -(-sandbox.count("table/tables/") // 2)
+    total_pages = -(-count_objects(sandbox, "table/tables/") // 2)
     assert total_pages > 20
     assert len(sandbox.requests) <= 1 + 8, "abandoning the listing stops fetching"
 
@@ -137,9 +138,9 @@ def test_rows_inserted_mid_listing_are_not_duplicated(make_sandbox, make_client)
     # Newest-first ordering: a row created while paging pushes every later row down one
     # place, so the last row of page 1 comes again at the top of page 2.
     sandbox = make_sandbox(page_size=5, ordering="newest_first")
-    before = sandbox.count("table/tables/")
-    template = sandbox.get_object(
-        f"table/tables/{make_client(sandbox).list('table/tables/')[0]['id']}/"
+    before = count_objects(sandbox, "table/tables/")
+    template = stored_object(
+        sandbox, f"table/tables/{make_client(sandbox).list('table/tables/')[0]['id']}/"
     )
     sandbox.clear_log()
     inserted = []
@@ -147,23 +148,23 @@ def test_rows_inserted_mid_listing_are_not_duplicated(make_sandbox, make_client)
     def insert_on_page_two(record):
         if record.query.get("page") == "2" and not inserted:
             inserted.append(
-                sandbox.insert("table/tables/", {**_without_id(template), "title": "new"})
+                insert_object(sandbox, "table/tables/", {**_without_id(template), "title": "new"})
             )
 
-    sandbox.on_request = insert_on_page_two
+    sandbox.settings.on_request = insert_on_page_two
     rows = make_client(sandbox, max_in_flight=1).list("table/tables/")
-    sandbox.on_request = None
+    sandbox.settings.on_request = None
 
     ids = [r["id"] for r in rows]
     assert inserted
     assert len(ids) == len(set(ids)) == before
-    assert sandbox.count("table/tables/") == before + 1
+    assert count_objects(sandbox, "table/tables/") == before + 1
 
 
 def test_rows_inserted_mid_listing_extend_the_listing(make_sandbox, make_client):
     # Oldest-first: the new row lands on a page that did not exist when paging began.
     sandbox = make_sandbox(page_size=5)
-    before = sandbox.count("table/tables/")
+    before = count_objects(sandbox, "table/tables/")
     template = make_client(sandbox).list("table/tables/")[0]
     extra = 5 - before % 5 + 1  # enough rows to need one more page
     added = []
@@ -172,17 +173,19 @@ def test_rows_inserted_mid_listing_extend_the_listing(make_sandbox, make_client)
         if record.query.get("page") == "2" and not added:
             for n in range(extra):
                 added.append(
-                    sandbox.insert("table/tables/", {**_without_id(template), "title": f"t{n}"})
+                    insert_object(
+                        sandbox, "table/tables/", {**_without_id(template), "title": f"t{n}"}
+                    )
                 )
 
-    sandbox.on_request = insert_on_page_two
+    sandbox.settings.on_request = insert_on_page_two
     rows = make_client(sandbox, max_in_flight=1).list("table/tables/")
-    sandbox.on_request = None
+    sandbox.settings.on_request = None
     assert [r["id"] for r in rows][-extra:] == [a["id"] for a in added]
     assert len(rows) == before + extra
 
 
-class _StuckPager(BaseHTTPRequestHandler):
+class _StuckPager(QuietHandler):
     """A broken server: ignores ?page= and always says there is a next page."""
 
     def do_GET(self):
@@ -197,24 +200,14 @@ class _StuckPager(BaseHTTPRequestHandler):
                 b' "total_pages": 5, "results": [{"id": 1}]}'
             )
         self.server.paths.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.reply(body)
 
 
 @pytest.fixture
 def stuck_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _StuckPager)
-    server.paths = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/", server.paths
-    server.shutdown()
-    server.server_close()
+    with serving(_StuckPager) as server:
+        server.paths = []
+        yield base_url(server), server.paths
 
 
 def test_a_server_ignoring_page_does_not_loop_forever(stuck_server):
@@ -277,9 +270,9 @@ def test_rows_deleted_mid_listing_are_found_by_reading_it_again(make_sandbox, ma
             assert answer.status_code == 204
 
     sandbox.clear_log()
-    sandbox.on_request = delete_on_page_two
+    sandbox.settings.on_request = delete_on_page_two
     rows = client.list("lineage/manual/")
-    sandbox.on_request = None
+    sandbox.settings.on_request = None
     assert _page_numbers(sandbox, "lineage/manual/").count(1) == 2  # read once more
     remaining = make_client(sandbox).list("lineage/manual/")
     assert deleted and {r["id"] for r in remaining} <= {r["id"] for r in rows}

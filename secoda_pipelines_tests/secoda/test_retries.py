@@ -10,19 +10,21 @@ from secoda_pipelines.secoda import (
     SecodaResponseError,
     SecodaServerError,
 )
+from secoda_pipelines_tests.sandbox.helpers import count_objects
 
 
 def _rows_by_id(rows):
     return {r["id"]: r for r in rows}
 
 
+@pytest.mark.slow
 def test_thirty_percent_faults_give_the_fault_free_rows(make_sandbox, make_client):
     sandbox = make_sandbox(page_size=10)
     client = make_client(sandbox)
     clean_tables = client.list("table/tables/")
     clean_columns = client.list("table/columns/")
 
-    sandbox.fault_rate = 0.3
+    sandbox.settings.fault_rate = 0.3
     sandbox.clear_log()
     faulty_tables = client.list("table/tables/")
     faulty_columns = client.list("table/columns/")
@@ -47,14 +49,14 @@ def test_retry_after_is_honoured(sandbox, client, kind):
 def test_get_without_retry_after_backs_off_and_succeeds(sandbox, client):
     sandbox.fail_next("500", count=3, method="GET")
     users = client.list("user/")
-    assert len(users) == sandbox.count("user/")
+    assert len(users) == count_objects(sandbox, "user/")
     assert [r.status for r in sandbox.requests[:4]] == [500, 500, 500, 200]
 
 
 @pytest.mark.parametrize("kind", ["reset", "truncated"])
 def test_broken_bodies_and_connections_are_read_again(sandbox, client, kind):
     sandbox.fail_next(kind, count=2, method="GET")
-    assert len(client.list("auth/teams/")) == sandbox.count("auth/teams/")
+    assert len(client.list("auth/teams/")) == count_objects(sandbox, "auth/teams/")
     assert [r.fault for r in sandbox.requests[:3]] == [kind, kind, None]
 
 

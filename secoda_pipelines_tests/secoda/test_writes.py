@@ -23,6 +23,7 @@ from secoda_pipelines.secoda import (
     SecodaServerError,
     detail_path,
 )
+from secoda_pipelines_tests.sandbox.helpers import count_objects, stored_object
 
 
 def _first(client, path):
@@ -35,6 +36,7 @@ def _busiest_window(times: list[float], window: float) -> int:
     return max((sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times)))
 
 
+@pytest.mark.slow
 def test_writes_from_many_threads_keep_the_pace_and_apply_once(make_sandbox, make_client):
     window, limit, writes, throttled = 2.0, 5, 16, 3
     sandbox = make_sandbox(write_rate_limit=limit, write_window_s=window)
@@ -61,7 +63,7 @@ def test_writes_from_many_threads_keep_the_pace_and_apply_once(make_sandbox, mak
         detail_path("table/tables/", t["id"]): 1 for t in tables
     }
     for table in tables:
-        stored = sandbox.get_object(detail_path("table/tables/", table["id"]))
+        stored = stored_object(sandbox, detail_path("table/tables/", table["id"]))
         assert stored["description"] == "paced"
 
 
@@ -185,13 +187,13 @@ def test_post_is_retried_after_429_and_creates_once(sandbox, client):
     integration = _first(client, "integration/integrations/")
     sandbox.clear_log()
     sandbox.fail_next("429_retry_after", retry_after=1, method="POST")
-    before = sandbox.count("table/tables/")
+    before = count_objects(sandbox, "table/tables/")
     client.post(
         "table/tables/",
         {"title": "orders_v2", "integration": integration["id"], "schema": "public"},
     )
     assert [r.status for r in sandbox.requests] == [429, 201]
-    assert sandbox.count("table/tables/") == before + 1
+    assert count_objects(sandbox, "table/tables/") == before + 1
 
 
 def _refusing_url() -> str:
@@ -266,7 +268,7 @@ def test_each_write_attempt_is_journaled_before_it_reaches_secoda_and_when_answe
     table = _first(client, "table/tables/")
     journal = _Journal()
     seen_on_arrival: list[list[tuple[str, str]]] = []
-    sandbox.on_request = lambda record: seen_on_arrival.append(list(journal.events))
+    sandbox.settings.on_request = lambda record: seen_on_arrival.append(list(journal.events))
     sandbox.clear_log()
     sandbox.fail_next("429", method="PATCH")
     with client.limiter.journaled(journal):
@@ -289,4 +291,6 @@ def test_a_write_the_journal_cannot_record_is_never_sent(sandbox, client):
     ):
         client.patch(detail_path("table/tables/", table["id"]), {"description": "never"})
     assert sandbox.requests == []
-    assert sandbox.get_object(detail_path("table/tables/", table["id"]))["description"] != "never"
+    assert (
+        stored_object(sandbox, detail_path("table/tables/", table["id"]))["description"] != "never"
+    )

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from secoda_pipelines_tests.helpers import drop_secoda_variables
 
-@pytest.fixture(params=["duckdb", "postgres"])
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request, tmp_path: Path, monkeypatch) -> dict[str, str]:
     """Returns the store's settings for one backend: a DuckDB file, or a fresh PostgreSQL
     database whose URL carries a random password. The environment of this process holds
     no SECODA_ variable, so the settings alone choose."""
-    for name in list(os.environ):
-        if name.startswith("SECODA_"):
-            monkeypatch.delenv(name)
+    drop_secoda_variables(monkeypatch)
     if request.param == "duckdb":
         return {"database": str(tmp_path / "warehouse.duckdb")}
     return {"warehouse_url": request.getfixturevalue("warehouse_url")}

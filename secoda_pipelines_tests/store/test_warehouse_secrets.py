@@ -12,9 +12,14 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from secoda_pipelines.store import ReportStore, WarehouseError, WarehouseIOManager
+from secoda_pipelines.store import (
+    ReportStore,
+    WarehouseError,
+    WarehouseIOManager,
+    WarehouseResource,
+)
 from secoda_pipelines.store import choose_warehouse as choose
-from secoda_pipelines_tests.cli.console_script import free_port
+from secoda_pipelines_tests.helpers import free_port
 from secoda_pipelines_tests.store.secret_urls import (
     FORMS,
     secret_url,
@@ -42,7 +47,7 @@ def _refusal(url: str) -> str:
     """Returns the message of the WarehouseError that using the warehouse at `url` raises,
     through the job reports (ReportStore) and through reading a table back."""
     with pytest.raises(WarehouseError) as through_reports:
-        ReportStore(warehouse_url=url).append(
+        ReportStore(warehouse=WarehouseResource(warehouse_url=url)).append(
             "user_provisioning", _rows(), run_id="r", dry_run=True
         )
     with pytest.raises(WarehouseError) as through_read:
@@ -60,11 +65,11 @@ def test_reprs_and_the_location_name_host_port_and_database_only(form, warehouse
     name = warehouse_name(warehouse_url)
     monkeypatch.setenv("SECODA_WAREHOUSE_URL", secret.url)
     configured = [
-        ReportStore(warehouse_url=secret.url),
-        WarehouseIOManager(warehouse_url=secret.url),
+        ReportStore(warehouse=WarehouseResource(warehouse_url=secret.url)),
+        WarehouseIOManager(warehouse=WarehouseResource(warehouse_url=secret.url)),
     ]
     from_environment = [ReportStore(), WarehouseIOManager()]
-    warehouses = [choose(secret.url), choose(), configured[0].warehouse()]
+    warehouses = [choose(secret.url), choose(), configured[0].get_warehouse()]
 
     shown = [f(o) for o in [*configured, *from_environment, *warehouses] for f in (repr, str)]
     shown += [w.location() for w in warehouses]
@@ -196,7 +201,7 @@ def _assets() -> list[dg.AssetsDefinition]:
     def report(context, frames: pd.DataFrame, reports: ReportStore) -> dg.MaterializeResult:
         # No annotation on context: a string here, which Dagster refuses.
         reports.append("user_provisioning", _rows(), run_id=context.run.run_id, dry_run=True)
-        where = reports.warehouse().location()
+        where = reports.get_warehouse().location()
         context.log.info(f"{len(frames)} rows reported in {where}")
         return dg.MaterializeResult(metadata={"warehouse": where})
 

@@ -20,12 +20,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from secoda_pipelines.store import ReportStore
+from secoda_pipelines.store import ReportStore, WarehouseResource
 from secoda_pipelines.store.workspace_lock import (
     WorkspaceBusyError,
     normalized_workspace,
     workspace_key,
 )
+from secoda_pipelines_tests.helpers import clean_environment, drop_secoda_variables
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -50,13 +51,13 @@ def password_of(settings: dict[str, str]) -> str | None:
 
 
 def store(settings: dict[str, str], wait: float) -> ReportStore:
-    return ReportStore(**settings, write_lock_wait_seconds=wait)
+    return ReportStore(warehouse=WarehouseResource(**settings), write_lock_wait_seconds=wait)
 
 
 def holder_environment(settings: dict[str, str]) -> dict[str, str]:
     """Returns the holder's environment: this one's without SECODA_ variables, plus the
     warehouse (the URL in the environment, off the command line)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SECODA_")}
+    env = clean_environment()
     if "warehouse_url" in settings:
         env["SECODA_WAREHOUSE_URL"] = settings["warehouse_url"]
     else:
@@ -145,10 +146,9 @@ def test_a_second_run_waits_then_fails_naming_the_holders_run_id(
             assert not [text for text in shown if secret in text], secret
 
 
+@pytest.mark.slow
 def test_the_lock_file_beside_the_duckdb_file_names_the_holder(tmp_path, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("SECODA_"):
-            monkeypatch.delenv(name)
+    drop_secoda_variables(monkeypatch)
     settings = {"database": str(tmp_path / "warehouse.duckdb")}
     _, tag = workspace_key("https://x.example/api/v1/")
     with holder(settings, tmp_path, "https://user:pw@X.example/api/v1") as process:
@@ -163,6 +163,7 @@ def test_the_lock_file_beside_the_duckdb_file_names_the_holder(tmp_path, monkeyp
     assert not (tmp_path / "warehouse.duckdb").exists(), "the lock never opens the DuckDB file"
 
 
+@pytest.mark.slow
 def test_the_next_run_proceeds_once_the_holder_ends(settings, tmp_path):
     with holder(settings, tmp_path) as process:
         busy_error(settings)
@@ -170,6 +171,7 @@ def test_the_next_run_proceeds_once_the_holder_ends(settings, tmp_path):
         assert takes(settings)
 
 
+@pytest.mark.slow
 def test_a_killed_holder_leaves_no_stale_lock(settings, tmp_path):
     with holder(settings, tmp_path) as process:
         busy_error(settings)
@@ -179,6 +181,7 @@ def test_a_killed_holder_leaves_no_stale_lock(settings, tmp_path):
         assert takes(settings, wait=HOLD_SECONDS)
 
 
+@pytest.mark.slow
 def test_a_waiting_run_takes_the_workspace_when_the_holder_finishes(
     settings, tmp_path, caplog: pytest.LogCaptureFixture
 ):
@@ -198,6 +201,7 @@ def test_a_waiting_run_takes_the_workspace_when_the_holder_finishes(
     ), messages
 
 
+@pytest.mark.slow
 def test_other_workspaces_are_not_blocked(settings, tmp_path):
     with holder(settings, tmp_path):
         assert takes(settings, OTHER_WORKSPACE)
@@ -251,14 +255,16 @@ def test_default_ports_and_host_case_do_not_make_another_workspace():
 )
 def test_a_workspace_that_is_not_an_http_url_is_refused_without_its_password(bad: str):
     with pytest.raises(ValueError, match="is not an http\\(s\\) URL with a host") as raised:
-        ReportStore(database="w.duckdb").workspace_lock(bad, "run-A")
+        ReportStore(warehouse=WarehouseResource(database="w.duckdb")).workspace_lock(bad, "run-A")
     assert "pw" not in str(raised.value)
 
 
 def test_a_lock_file_whose_folder_is_missing_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv("SECODA_WAREHOUSE_URL", raising=False)
     missing = tmp_path / "no-such-folder" / "warehouse.duckdb"
-    lock = ReportStore(database=str(missing)).workspace_lock(WORKSPACE, "run-A")
+    lock = ReportStore(warehouse=WarehouseResource(database=str(missing))).workspace_lock(
+        WORKSPACE, "run-A"
+    )
     with pytest.raises(Exception, match="no-such-folder") as raised, lock:
         pass
     assert "must exist and be writable" in str(raised.value)

@@ -4,7 +4,6 @@ SIGKILL (a real child process) recorded is read by the next holder of the worksp
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,11 +11,12 @@ import time
 
 import pytest
 
-from secoda_pipelines.store import ReportStore, WarehouseError
-from secoda_pipelines.store.duckdb_files import write_journal_path
-from secoda_pipelines.store.postgres_lock import AdvisoryLock
+from secoda_pipelines.store import ReportStore, WarehouseError, WarehouseResource
+from secoda_pipelines.store.duckdb.lock import write_journal_path
+from secoda_pipelines.store.postgres.lock import AdvisoryLock
 from secoda_pipelines.store.workspace_lock import WorkspaceLock, workspace_key
 from secoda_pipelines.store.write_journal import recent_ages
+from secoda_pipelines_tests.helpers import clean_environment, drop_secoda_variables
 from secoda_pipelines_tests.postgres import pg_rows
 
 pytestmark = pytest.mark.timeout(120)
@@ -46,7 +46,7 @@ with ReportStore().workspace_lock(sys.argv[1], "run-killed") as journal:
 
 def kill_after_recording(settings: dict[str, str], base: float) -> None:
     """Runs KILLED in a child process and kills it with SIGKILL once it has recorded."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SECODA_")}
+    env = clean_environment()
     if "warehouse_url" in settings:
         env["SECODA_WAREHOUSE_URL"] = settings["warehouse_url"]
     else:
@@ -76,8 +76,7 @@ def next_holder(settings: dict[str, str], run_id: str, now: float) -> WorkspaceL
     return WorkspaceLock(
         WORKSPACE,
         run_id,
-        postgres_url=settings.get("warehouse_url"),
-        duckdb_file=settings.get("database", ""),
+        warehouse=WarehouseResource(**settings).get_warehouse(),
         wait_seconds=30,
         clock=lambda: now,
     )
@@ -129,9 +128,7 @@ def test_the_next_holder_reads_what_a_killed_holder_recorded(settings):
 
 def test_a_line_cut_off_by_a_kill_is_ignored_and_dropped(tmp_path, monkeypatch):
     settings = {"database": str(tmp_path / "warehouse.duckdb")}
-    for name in list(os.environ):
-        if name.startswith("SECODA_"):
-            monkeypatch.delenv(name)
+    drop_secoda_variables(monkeypatch)
     base = float(int(time.time()))
     kill_after_recording(settings, base)
     _, tag = workspace_key(WORKSPACE)
@@ -155,7 +152,7 @@ def test_a_line_cut_off_by_a_kill_is_ignored_and_dropped(tmp_path, monkeypatch):
 
 
 def test_an_empty_journal_counts_nothing_and_tokens_are_unique_per_run(settings):
-    store = ReportStore(**settings, write_lock_wait_seconds=5)
+    store = ReportStore(warehouse=WarehouseResource(**settings), write_lock_wait_seconds=5)
     with store.workspace_lock(WORKSPACE, "run one") as journal:
         assert journal.recent_ages(WINDOW) == []
         tokens = [journal.sent(time.time()) for _ in range(3)]
@@ -166,7 +163,9 @@ def test_an_empty_journal_counts_nothing_and_tokens_are_unique_per_run(settings)
 
 
 def test_a_journal_whose_lock_was_released_refuses_to_record(settings):
-    with ReportStore(**settings).workspace_lock(WORKSPACE, "run-over") as journal:
+    with ReportStore(warehouse=WarehouseResource(**settings)).workspace_lock(
+        WORKSPACE, "run-over"
+    ) as journal:
         token = journal.sent(time.time())
     with pytest.raises(WarehouseError, match="run run-over no longer holds the workspace"):
         journal.sent(time.time())

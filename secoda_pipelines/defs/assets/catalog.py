@@ -1,37 +1,46 @@
 """Catalog assets: Secoda listings as DataFrames, stored in DuckDB (schema `secoda`)."""
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import dagster as dg
 import pandas as pd
 
-from secoda_pipelines.catalog import (
-    columns_frame,
-    dashboards_frame,
+from secoda_pipelines.catalog.frames import (
+    COLUMNS_SCHEMA,
+    DASHBOARDS_SCHEMA,
+    INTEGRATIONS_SCHEMA,
+    QUESTION_REPLIES_SCHEMA,
+    QUESTIONS_SCHEMA,
+    TABLES_SCHEMA,
+    USERS_SCHEMA,
+    FrameSchema,
     frame_from_pages,
-    integrations_frame,
-    question_replies_frame,
-    questions_frame,
     rows_of_other_integrations,
-    tables_frame,
-    users_frame,
 )
 from secoda_pipelines.defs.checks import IDS_CHECK, ids_check
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.metadata import frame_metadata
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
-from secoda_pipelines.secoda import SecodaClient, SecodaNotFoundError, detail_path
+from secoda_pipelines.secoda import (
+    COLUMNS,
+    DASHBOARDS,
+    INTEGRATIONS,
+    QUESTION_REPLIES,
+    QUESTIONS,
+    TABLES,
+    USERS,
+    SecodaClient,
+    SecodaNotFoundError,
+    detail_path,
+)
 
 SECODA_POOL = "secoda_api"
-INTEGRATIONS_PATH = "integration/integrations/"
 CATALOG_GROUP = "secoda_catalog"
 API_RETRY = dg.RetryPolicy(
     max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
-ToFrame = Callable[[Sequence[dict[str, Any]]], pd.DataFrame]
 EXAMPLE_IDS = 3
 # A backfill over many integrations runs this many partitions per run: each run pays a few
 # seconds of process start-up before its first request, which dominates for small
@@ -92,7 +101,7 @@ def integration_exists(client: SecodaClient, integration_id: str) -> bool:
     """
     with secoda_failures():
         try:
-            client.get(detail_path(INTEGRATIONS_PATH, integration_id))
+            client.get(detail_path(INTEGRATIONS, integration_id))
         except SecodaNotFoundError:
             return False
     return True
@@ -117,7 +126,7 @@ def refuse_vanished_integrations(
     raise dg.Failure(
         description=(
             f"{key.to_user_string()}: Secoda no longer has integration(s) {', '.join(gone)} "
-            f"(GET {INTEGRATIONS_PATH}<id>/ answered 404), so there is nothing to list for "
+            f"(GET {INTEGRATIONS}<id>/ answered 404), so there is nothing to list for "
             f"{'that partition' if len(gone) == 1 else 'those partitions'}. Nothing was "
             f"stored{kept if others else ''}: the stored rows stay as they were. If the "
             f"integration is gone for good, delete its {secoda_integrations.name} partition "
@@ -129,7 +138,7 @@ def refuse_vanished_integrations(
 
 
 def partition_frame(
-    client: SecodaClient, path: str, to_frame: ToFrame, partition: str, key: dg.AssetKey
+    client: SecodaClient, path: str, schema: FrameSchema, partition: str, key: dg.AssetKey
 ) -> pd.DataFrame:
     """Returns the rows `path` lists for one integration (`?integration_id=<partition>`),
     with `integration_id` set to the partition on every row.
@@ -143,7 +152,8 @@ def partition_frame(
             `refuse_vanished_integrations`), or the API refused the request for good.
     """
     with secoda_failures():
-        frame = frame_from_pages(client.iter_pages(path, {"integration_id": partition}), to_frame)
+        pages = client.iter_pages(path, {"integration_id": partition})
+        frame = frame_from_pages(pages, schema=schema)
     if frame.empty:
         refuse_vanished_integrations(client, [partition], key)
     refuse_other_integrations(frame, partition, key, path)
@@ -152,9 +162,9 @@ def partition_frame(
 
 
 def _catalog_asset(
-    name: str, path: str, to_frame: ToFrame, description: str, *, partitioned: bool = False
+    schema: FrameSchema, path: str, description: str, *, partitioned: bool = False
 ) -> dg.AssetsDefinition:
-    """Returns an asset `secoda/<name>` listing `path` into a frame.
+    """Returns an asset `secoda/<schema.name>` listing `path` into a frame of `schema`.
 
     Partitioned assets list each integration of the run (`?integration_id=<partition>`;
     one, or up to PARTITIONS_PER_RUN in a backfill) and are stored with `integration_id` as
@@ -162,7 +172,7 @@ def _catalog_asset(
     row naming another integration fails the run before anything is stored (see
     `refuse_other_integrations`); a row naming none is the partition's.
     """
-    key = dg.AssetKey(["secoda", name])
+    key = dg.AssetKey(["secoda", schema.name])
 
     @dg.asset(
         key=key,
@@ -182,11 +192,11 @@ def _catalog_asset(
         client = secoda.get_client()
         if not partitioned:
             with secoda_failures():
-                frame = frame_from_pages(client.iter_pages(path), to_frame)
+                frame = frame_from_pages(client.iter_pages(path), schema=schema)
         else:
             refuse_vanished_integrations(client, context.partition_keys, key)
             frames = [
-                partition_frame(client, path, to_frame, partition, key)
+                partition_frame(client, path, schema, partition, key)
                 for partition in context.partition_keys
             ]
             frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -200,43 +210,35 @@ def _catalog_asset(
 
 
 integrations = _catalog_asset(
-    "integrations",
-    INTEGRATIONS_PATH,
-    integrations_frame,
+    INTEGRATIONS_SCHEMA,
+    INTEGRATIONS,
     "Every integration in the Secoda workspace: warehouses, BI tools, dbt.",
 )
-users = _catalog_asset(
-    "users", "user/", users_frame, "Secoda users with their role, groups and teams."
-)
+users = _catalog_asset(USERS_SCHEMA, USERS, "Secoda users with their role, groups and teams.")
 dashboards = _catalog_asset(
-    "dashboards",
-    "dashboard/dashboards/",
-    dashboards_frame,
+    DASHBOARDS_SCHEMA,
+    DASHBOARDS,
     "Every BI dashboard with its usage in the source tool and in Secoda.",
 )
 questions = _catalog_asset(
-    "questions",
-    "question/questions/",
-    questions_frame,
+    QUESTIONS_SCHEMA,
+    QUESTIONS,
     "Questions asked in Secoda, with the id of the accepted reply.",
 )
 question_replies = _catalog_asset(
-    "question_replies",
-    "question/replies/",
-    question_replies_frame,
+    QUESTION_REPLIES_SCHEMA,
+    QUESTION_REPLIES,
     "Replies to Secoda questions, with their owners and accepted-answer flag.",
 )
 tables = _catalog_asset(
-    "tables",
-    "table/tables/",
-    tables_frame,
+    TABLES_SCHEMA,
+    TABLES,
     "Tables of one integration (partition) with their documentation fields.",
     partitioned=True,
 )
 columns = _catalog_asset(
-    "columns",
-    "table/columns/",
-    columns_frame,
+    COLUMNS_SCHEMA,
+    COLUMNS,
     "Columns of one integration (partition) with their documentation fields.",
     partitioned=True,
 )

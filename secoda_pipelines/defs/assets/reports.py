@@ -11,18 +11,19 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from secoda_pipelines.catalog import adoption as adoption_rows
-from secoda_pipelines.catalog import markdown_preview, stale_dashboards, stale_summary
 from secoda_pipelines.catalog.reports import (
+    HISTORY_COLUMNS,
     adoption_figures,
     monthly_adoption,
     replies_created_in,
+    stale_dashboards,
+    stale_summary,
     usage_unreadable,
 )
-from secoda_pipelines.catalog.usage import HISTORY_COLUMNS
+from secoda_pipelines.catalog.reports import adoption as adoption_rows
 from secoda_pipelines.defs.assets.usage import USAGE_KEY
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK, stale_share_check
-from secoda_pipelines.defs.metadata import frame_metadata
+from secoda_pipelines.defs.metadata import frame_metadata, markdown_preview
 from secoda_pipelines.defs.partitions import reply_months
 from secoda_pipelines.defs.resources import WAREHOUSE_IO
 

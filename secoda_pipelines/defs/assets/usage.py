@@ -9,13 +9,14 @@ warehouse IO manager's `snapshot_column` convention). The table is the history.
 import dagster as dg
 import pandas as pd
 
-from secoda_pipelines.catalog import dashboards_frame, frame_from_pages
-from secoda_pipelines.catalog.usage import usage_snapshot
+from secoda_pipelines.catalog.frames import DASHBOARDS_SCHEMA, frame_from_pages
+from secoda_pipelines.catalog.reports import usage_snapshot
 from secoda_pipelines.defs.assets.catalog import API_RETRY, CATALOG_GROUP, SECODA_POOL
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.metadata import frame_metadata
 from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
-from secoda_pipelines.store.io_manager import SNAPSHOT_COLUMN
+from secoda_pipelines.secoda import DASHBOARDS
+from secoda_pipelines.store import SNAPSHOT_COLUMN
 
 USAGE_KEY = dg.AssetKey(["secoda", "dashboard_usage"])
 
@@ -48,8 +49,8 @@ def dashboard_usage(secoda: SecodaResource) -> dg.MaterializeResult[pd.DataFrame
     """
     day = utc_today()
     with secoda_failures():
-        pages = secoda.get_client().iter_pages("dashboard/dashboards/")
-        dashboards = frame_from_pages(pages, dashboards_frame)
+        pages = secoda.get_client().iter_pages(DASHBOARDS)
+        dashboards = frame_from_pages(pages, schema=DASHBOARDS_SCHEMA)
     snapshot = usage_snapshot(dashboards, day, pd.Timestamp.now(tz="UTC"))
     viewed = int(
         ((snapshot["external_usage"].fillna(0) > 0) | (snapshot["internal_usage"].fillna(0) > 0))

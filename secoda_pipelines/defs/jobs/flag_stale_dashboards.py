@@ -17,8 +17,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from secoda_pipelines.catalog import dashboards_frame, stale_dashboards
-from secoda_pipelines.catalog.stale_flags import (
+from secoda_pipelines.catalog.frames import DASHBOARDS_SCHEMA, frame_of_rows
+from secoda_pipelines.catalog.planners import (
     ADD,
     CREATE,
     REMOVE,
@@ -30,12 +30,8 @@ from secoda_pipelines.catalog.stale_flags import (
     with_tag,
     without_tag,
 )
+from secoda_pipelines.catalog.reports import stale_dashboards
 from secoda_pipelines.defs.failures import secoda_failures
-from secoda_pipelines.defs.jobs.reporting import (
-    bad_input,
-    report_metadata,
-    with_planned_writes,
-)
 from secoda_pipelines.defs.jobs.writeback import (
     WRITES_TAG,
     Item,
@@ -44,13 +40,18 @@ from secoda_pipelines.defs.jobs.writeback import (
     Writes,
     already_done,
     apply_writes,
+    bad_input,
+    report_metadata,
     skipped,
+    with_planned_writes,
     workspace_writes,
     write_back_job,
     written,
 )
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.secoda import (
+    DASHBOARDS,
+    TAGS,
     SecodaBadRequestError,
     SecodaClient,
     SecodaResponseError,
@@ -59,8 +60,6 @@ from secoda_pipelines.secoda import (
 from secoda_pipelines.store import ReportStore
 
 FLAGS_TABLE = "stale_dashboard_flags"
-DASHBOARDS = "dashboard/dashboards/"
-TAGS = "tag/"
 NOTHING_DONE = "nothing was tagged"
 TAG_COLOR = "#9e9e9e"
 TAG_WRITES = Writes(FLAGS_TABLE, "tag", creates=True)
@@ -102,7 +101,7 @@ class _Flagging:
     def stale(self, dashboards: list[dict]) -> pd.DataFrame:
         """Returns the stale report's rows for these API rows (the rule, with history)."""
         return stale_dashboards(
-            dashboards_frame(dashboards),
+            frame_of_rows(dashboards, schema=DASHBOARDS_SCHEMA),
             now=self.now,
             stale_after_days=self.config.stale_after_days,
             history=self.history,
@@ -188,7 +187,7 @@ class _Flagging:
 
 def _history(reports: ReportStore) -> pd.DataFrame:
     """Returns every usage snapshot the warehouse holds (empty when none was taken)."""
-    return reports.warehouse().read_table("secoda", "dashboard_usage")
+    return reports.get_warehouse().read_table("secoda", "dashboard_usage")
 
 
 def _plan(

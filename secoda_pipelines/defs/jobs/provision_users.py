@@ -10,25 +10,26 @@ row, each recorded on its report row.
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field
 
-from secoda_pipelines.catalog.users import (
+from secoda_pipelines.catalog.planners import (
     UserInput,
-    create_body,
     parse_users_csv,
     plan_provisioning,
+    user_body,
 )
-from secoda_pipelines.defs.failures import secoda_failures
-from secoda_pipelines.defs.jobs.creates import CreateJob, Row, apply_creates, report_plan
-from secoda_pipelines.defs.jobs.reporting import bad_input
 from secoda_pipelines.defs.jobs.writeback import (
     WRITES_TAG,
+    CreateJob,
+    Row,
     WriteBackConfig,
-    workspace_writes,
+    bad_input,
+    plan_and_create,
     write_back_job,
 )
 from secoda_pipelines.defs.resources import SecodaResource
-from secoda_pipelines.secoda import SecodaClient
+from secoda_pipelines.secoda import GROUPS, TEAMS, USERS, SecodaClient
 from secoda_pipelines.store import ReportStore
 
 
@@ -39,19 +40,19 @@ def existing_user(client: SecodaClient, row: Row) -> str | None:
         SecodaError: the listing failed.
     """
     email = str(row["email"]).strip().casefold()
-    for user in client.iter_rows("user/"):
+    for user in client.iter_rows(USERS):
         if str(user.get("email") or "").strip().casefold() == email:
             return None if user.get("id") is None else str(user["id"])
     return None
 
 
-USERS = CreateJob(
+USERS_JOB = CreateJob(
     table="user_provisioning",
-    path="user/",
+    path=USERS,
     noun="user",
     label="email",
     id_column="user_id",
-    body=create_body,
+    body=user_body,
     find=existing_user,
     nothing_done="nothing was created",
 )
@@ -131,18 +132,16 @@ def user_provisioning(
     """
     inputs, errors = _inputs(config)
     if not inputs:
-        raise bad_input(errors, USERS.nothing_done)
-    client = secoda.get_client()
-    with workspace_writes(context, reports, client, config.dry_run):
-        with secoda_failures():
-            users = client.list("user/")
-            groups = client.list("auth/group/")
-            teams = client.list("auth/teams/")
-        plan, plan_errors = plan_provisioning(inputs, users, groups, teams)
-        plan = report_plan(
-            context, reports, USERS, plan, dry_run=config.dry_run, errors=errors + plan_errors
-        )
-        apply_creates(context, client, reports, USERS, plan, dry_run=config.dry_run)
+        raise bad_input(errors, USERS_JOB.nothing_done)
+
+    def plan(client: SecodaClient) -> tuple[pd.DataFrame, list[str]]:
+        users = client.list(USERS)
+        groups = client.list(GROUPS)
+        teams = client.list(TEAMS)
+        planned, plan_errors = plan_provisioning(inputs, users, groups, teams)
+        return planned, errors + plan_errors
+
+    plan_and_create(context, secoda.get_client(), reports, USERS_JOB, plan, dry_run=config.dry_run)
 
 
 provision_users = write_back_job(

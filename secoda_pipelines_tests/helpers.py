@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import threading
 from collections import defaultdict
@@ -31,11 +32,26 @@ AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
 SCRUBBED_PREFIXES = ("SECODA_", "DAGSTER_")
 
 
+# Below the range the kernel hands out for port 0 and outgoing connections (Linux's default
+# is 32768-60999): a port picked here is not given to another process binding port 0 (the
+# floors venv's tests run beside CI's) before the server it was picked for binds it.
+PICKED_PORTS = range(20_000, 32_000)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Returns a TCP port nothing listens on at `host` right now."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """Returns a TCP port of PICKED_PORTS that nothing is bound to at `host` right now.
+
+    Raises:
+        OSError: 200 random ports of the range were all taken.
+    """
+    for port in random.sample(PICKED_PORTS, 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port among 200 tried in {PICKED_PORTS} at {host}")
 
 
 class QuietHandler(BaseHTTPRequestHandler):

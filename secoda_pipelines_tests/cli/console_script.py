@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,14 @@ import threading
 from pathlib import Path
 
 from secoda_pipelines_tests.helpers import clean_environment
+
+
+def _default_interrupt() -> None:
+    """Gives the child SIGINT's default disposition. A shell starts background jobs (a CI
+    script run with `&`) with SIGINT ignored, which their children inherit, and Python
+    then installs no KeyboardInterrupt handler: Ctrl-C sent by a test would do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 # The script pip installed from pyproject's [project.scripts], beside this interpreter.
 SCRIPT = Path(sys.executable).with_name("secoda-pipelines")
@@ -70,6 +79,7 @@ class Running:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=new_session,
+            preexec_fn=_default_interrupt,
         )
         threading.Thread(target=self._read, daemon=True).start()
 

@@ -5,6 +5,7 @@ source with `ast`: every import counts, at module level, inside a function or un
 from __future__ import annotations
 
 import ast
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -21,10 +22,11 @@ MAY_IMPORT = {
     "sandbox": set(),
     "instance": set(),
     "catalog": set(),
-    "lineage": {"catalog", "secoda"},
-    "defs": {"catalog", "secoda", "store", "lineage", "instance"},
+    "dbt": set(),
+    "lineage": {"catalog", "dbt", "secoda"},
+    "defs": {"catalog", "dbt", "secoda", "store", "lineage", "instance"},
 }
-NO_DAGSTER = ["secoda", "catalog", "sandbox", "lineage"]
+NO_DAGSTER = ["secoda", "catalog", "sandbox", "lineage", "dbt"]
 
 
 def module_name(path: Path) -> str:
@@ -121,5 +123,25 @@ def test_rules_client_and_sandbox_know_nothing_of_dagster(package: str) -> None:
         if package_of(name) == package
         for imported in imports(name)
         if imported.split(".")[0].startswith("dagster")
+    )
+    assert not wrong, "\n".join(wrong)
+
+
+def test_dbt_reads_manifests_with_the_standard_library_alone() -> None:
+    """ARCHITECTURE.md: no dbt import at run time; a manifest is read as the JSON it is."""
+    ours = [name for name in modules() if package_of(name) == "dbt"]
+    assert "secoda_pipelines.dbt.manifest" in ours
+    wrong = sorted(
+        f"{name} imports {imported}"
+        for name in ours
+        for imported in imports(name)
+        if imported.split(".")[0] not in sys.stdlib_module_names
+        and not imported.startswith("secoda_pipelines.dbt")
+    )
+    wrong += sorted(
+        f"{name} imports {imported}"
+        for name in modules()
+        for imported in imports(name)
+        if imported.split(".")[0] == "dbt"
     )
     assert not wrong, "\n".join(wrong)

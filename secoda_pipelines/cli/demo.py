@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
 
-from secoda_pipelines.sandbox import Sandbox
+from secoda_pipelines.sandbox import DEMO_DBT_MANIFEST_FILES, DEMO_DBT_MANIFESTS, Sandbox
+
+if TYPE_CHECKING:
+    from secoda_pipelines.store import Warehouse
 
 DEMO_DIR = Path(".demo")
 
@@ -72,8 +76,50 @@ def demo_command(workdir: Path, warehouse_url: str | None, ui: bool, ui_port: in
         click.echo("\n".join(planned))
         click.echo(f"Run logs: {paths.run_log}")
         click.echo("")
+        click.echo(pull_request_check(warehouse))
+        click.echo("")
         click.echo(demo_run.open_commands(warehouse))
         if ui:
             demo_run.run_dagster_ui(environment, ui_port, click.echo)
     finally:
         server.stop()
+
+
+def pull_request_check(warehouse: Warehouse) -> str:
+    """Returns the data-contract check of the demo's dbt pull request (two models changed
+    against production: the manifests `secoda_pipelines.sandbox` ships), as the
+    pull-request comment `check-downstream --format markdown` writes, after the command
+    that gives it and its exit code.
+
+    Raises:
+        ManifestError: a shipped manifest cannot be read.
+        SecodaError: the sandbox did not answer.
+    """
+    from secoda_pipelines.cli.downstream_formats import format_markdown
+    from secoda_pipelines.dbt import read_manifest
+    from secoda_pipelines.lineage import check_contract
+    from secoda_pipelines.secoda import SecodaClient
+
+    pull_request, production = (DEMO_DBT_MANIFESTS / n for n in DEMO_DBT_MANIFEST_FILES)
+    with SecodaClient(os.environ["SECODA_API_KEY"], os.environ["SECODA_API_URL"]) as client:
+        check = check_contract(
+            client,
+            fail_on="active",
+            depth=0,
+            history=warehouse.read_table("secoda", "dashboard_usage"),
+            manifest=read_manifest(pull_request),
+            state=read_manifest(production),
+        )
+    command = (
+        f"secoda-pipelines check-downstream --dbt-manifest {pull_request.name} "
+        f"--dbt-state {production.name} --depth 0 --fail-on active --format markdown"
+    )
+    return "\n".join(
+        [
+            "Data-contract check of a dbt pull request that changes two models "
+            f"(manifests in {DEMO_DBT_MANIFESTS}):",
+            f"$ {command}   # exit {check.exit_code}",
+            "",
+            format_markdown(check),
+        ]
+    )

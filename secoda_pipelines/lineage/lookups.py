@@ -7,11 +7,11 @@ to an `Entity`, and listing the ``lineage/manual/`` edges that touch a set of id
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from secoda_pipelines.catalog import is_table_name, resolve_table_names
+from secoda_pipelines.catalog import is_table_name, resolve_table_names, split_table_name
 from secoda_pipelines.catalog.frames import TABLES_SCHEMA, frame_of_rows
 from secoda_pipelines.secoda import (
     COLUMNS,
@@ -25,6 +25,10 @@ from secoda_pipelines.secoda import (
 )
 
 BATCH = 50  # ids per `__in` filter: ~1,900 characters of UUIDs, well inside any URL limit
+# Past this many ids to look up, listing every table and dashboard (about 50 per page) costs
+# fewer requests than one GET per id, and a listing's rows carry the usage fields too.
+LISTING_THRESHOLD = 100
+USAGE_KINDS = ("table", "dashboard", "chart")
 
 # Where an id is looked for, in this order: lineage joins tables mostly.
 ENTITY_COLLECTIONS = (("table", TABLES), ("dashboard", DASHBOARDS), ("column", COLUMNS))
@@ -39,6 +43,9 @@ class Entity:
     kind: str
     title: str | None
     name: str
+    # Whether its usage fields (external_usage, internal_usage) show views now; None for a
+    # resource without usage fields (a column) or whose fields are not counts.
+    viewed_now: bool | None = None
 
 
 def _text(value: object) -> str | None:
@@ -56,15 +63,83 @@ def _entity(kind: str, obj: Mapping[str, object], fallback_id: str) -> Entity:
     else:
         parts = [title]
     name = ".".join(p for p in parts if p) if all(parts) else (title or fallback_id)
-    return Entity(id=_text(obj.get("id")) or fallback_id, kind=kind, title=title, name=name)
+    return Entity(
+        id=_text(obj.get("id")) or fallback_id,
+        kind=kind,
+        title=title,
+        name=name,
+        viewed_now=_viewed_now(kind, obj),
+    )
+
+
+def _count(value: object) -> int | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None if value is None or value == "" else -1
+    try:
+        number = float(str(value))
+    except ValueError:
+        return -1
+    return int(number) if number.is_integer() else -1
+
+
+def _viewed_now(kind: str, obj: Mapping[str, object]) -> bool | None:
+    """Returns whether the object's usage counts show views: True when one is above 0,
+    False when both are null or 0, None when one is not a count or the kind has none."""
+    if kind not in USAGE_KINDS:
+        return None
+    counts = [_count(obj.get(field)) for field in ("external_usage", "internal_usage")]
+    if any(c is not None and c > 0 for c in counts):
+        return True
+    if any(c == -1 for c in counts):
+        return None
+    return False
 
 
 class EntityLookup:
     """Finds tables, dashboards and columns by id through one client, remembering answers."""
 
-    def __init__(self, client: SecodaClient):
+    def __init__(self, client: SecodaClient, listing_threshold: int = LISTING_THRESHOLD):
         self.client = client
+        self.listing_threshold = listing_threshold
         self._found: dict[str, Entity | None] = {}
+        self._listed: set[str] = set()  # kinds whose whole collection has been listed
+        self.tables: list[dict[str, Any]] | None = None  # every table, once listed
+        self._table_rows: dict[str | None, dict[str, Any]] = {}
+
+    def list_tables(self) -> list[dict[str, Any]]:
+        """Returns every table of every integration (listed once, then remembered).
+
+        Raises:
+            SecodaError: the listing failed.
+        """
+        if self.tables is None:
+            self.tables = list(self.client.list(TABLES))
+            self._listed.add("table")
+            self._table_rows = {_text(row.get("id")): row for row in self.tables}
+        return self.tables
+
+    def prefetch(self, ids: Iterable[str]) -> None:
+        """Finds the entities of `ids` not known yet, with as few requests as it can:
+        past LISTING_THRESHOLD of them, one listing of every table and every dashboard
+        (kept only for `ids`), then one GET per id still unknown (skipping the
+        collections already listed whole); returns None.
+
+        Raises:
+            SecodaResponseError: a collection answered something other than a JSON object.
+            SecodaError: a request failed other than with 404.
+        """
+        wanted = [i for i in dict.fromkeys(ids) if i not in self._found]
+        if len(wanted) > self.listing_threshold:
+            pending = set(wanted)  # tables come from their listing, in `get`
+            self.list_tables()
+            if "dashboard" not in self._listed:
+                for obj in self.client.list(DASHBOARDS):
+                    object_id = _text(obj.get("id"))
+                    if object_id in pending:
+                        self._found[object_id] = _entity("dashboard", obj, object_id)
+                self._listed.add("dashboard")
+        for entity_id in wanted:
+            self.get(entity_id)
 
     def get(self, entity_id: str) -> Entity | None:
         """Returns the entity with this id, or None when no collection has it.
@@ -73,9 +148,13 @@ class EntityLookup:
             SecodaResponseError: a collection answered something other than a JSON object.
             SecodaError: a request failed other than with 404.
         """
+        if entity_id not in self._found and entity_id in self._table_rows:
+            self._found[entity_id] = _entity("table", self._table_rows[entity_id], entity_id)
         if entity_id not in self._found:
             self._found[entity_id] = None
             for kind, collection in ENTITY_COLLECTIONS:
+                if kind in self._listed:  # a full listing did not have it: no GET will
+                    continue
                 path = detail_path(collection, entity_id)
                 try:
                     obj = self.client.get(path)
@@ -96,15 +175,32 @@ class EntityLookup:
         self._found.setdefault(entity.id, entity)
 
 
+def _unmatched(name: str, tables: list[dict[str, Any]]) -> bool:
+    """Returns whether no table at all is named `name` (database.schema.table, any case)."""
+    key = split_table_name(name)
+    if key is None:
+        return False
+    for row in tables:
+        parts = (row.get("database"), row.get("schema"), row.get("title"))
+        if tuple(str(p).strip().lower() for p in parts) == key:
+            return False
+    return True
+
+
 def resolve_references(
-    client: SecodaClient, references: Iterable[str], lookup: EntityLookup | None = None
+    client: SecodaClient,
+    references: Iterable[str],
+    lookup: EntityLookup | None = None,
+    missing_ok: Collection[str] = (),
+    missing: set[str] | None = None,
 ) -> tuple[dict[str, Entity], dict[str, str]]:
     """Returns (reference → entity, reference → why it names none) for ids and table names.
 
     A reference with a dot is ``database.schema.table``, matched case-insensitively against
     every integration's tables (listed once, unfiltered: Secoda's ``title`` filter is exact,
     so it would miss ``ORDERS`` for ``orders``); anything else is an id of a table,
-    dashboard or column. References are stripped; empty ones are skipped.
+    dashboard or column. References are stripped; empty ones are skipped. A name of
+    `missing_ok` that no table has goes into `missing` (when given) instead of the errors.
 
     Raises:
         SecodaError: a listing or lookup failed, or answered a shape the API does not promise.
@@ -115,12 +211,18 @@ def resolve_references(
     errors: dict[str, str] = {}
     names = [r for r in references if is_table_name(r)]
     if names:
-        tables = frame_of_rows(client.list(TABLES), schema=TABLES_SCHEMA)
-        matches, errors = resolve_table_names(names, tables)
+        rows = lookup.list_tables()
+        matches, errors = resolve_table_names(names, frame_of_rows(rows, schema=TABLES_SCHEMA))
+        by_id = {_text(row.get("id")): row for row in rows}
         for name, match in matches.items():
-            entity = Entity(match.id, "table", match.title, match.name)
+            entity = _entity("table", by_id.get(match.id, {}), match.id)
+            entity = Entity(match.id, "table", match.title, match.name, entity.viewed_now)
             lookup.remember(entity)
             resolved[name] = entity
+        if missing is not None:
+            for name in [n for n in errors if n in missing_ok and _unmatched(n, rows)]:
+                missing.add(name)
+                del errors[name]
     for reference in references:
         if not reference or is_table_name(reference):
             continue
@@ -132,18 +234,20 @@ def resolve_references(
     return resolved, errors
 
 
-def list_edges(client: SecodaClient, ids: Sequence[str], end: str) -> list[dict[str, Any]]:
+def list_edges(
+    client: SecodaClient, ids: Sequence[str], end: str, batch: int = BATCH
+) -> list[dict[str, Any]]:
     """Returns the lineage objects whose `end` (from_entity or to_entity) is one of `ids`.
 
-    One listing per BATCH ids: ``?<end>=<id>`` for a single id, ``?<end>__in=<ids>`` else.
+    One listing per `batch` ids: ``?<end>=<id>`` for a single id, ``?<end>__in=<ids>`` else.
 
     Raises:
         SecodaError: a listing failed.
     """
     edges: list[dict[str, Any]] = []
-    for i in range(0, len(ids), BATCH):
-        batch = list(ids[i : i + BATCH])
-        params = {end: batch[0]} if len(batch) == 1 else {f"{end}__in": ",".join(batch)}
+    for i in range(0, len(ids), batch):
+        some = list(ids[i : i + batch])
+        params = {end: some[0]} if len(some) == 1 else {f"{end}__in": ",".join(some)}
         edges.extend(client.list(MANUAL_LINEAGE, params))
     return edges
 
@@ -155,7 +259,9 @@ def _edge_key(edge: Mapping[str, Any]) -> str:
     return "edge:" + json.dumps(edge, sort_keys=True, default=str)
 
 
-def edges_around(client: SecodaClient, ids: Sequence[str]) -> list[dict[str, Any]]:
+def edges_around(
+    client: SecodaClient, ids: Sequence[str], batch: int = BATCH
+) -> list[dict[str, Any]]:
     """Returns every lineage object with either end in `ids`, once each (by id; an edge
     without a usable id by its whole content).
 
@@ -164,6 +270,6 @@ def edges_around(client: SecodaClient, ids: Sequence[str]) -> list[dict[str, Any
     """
     seen: dict[str, dict[str, Any]] = {}
     for end in ("from_entity", "to_entity"):
-        for edge in list_edges(client, ids, end):
+        for edge in list_edges(client, ids, end, batch):
             seen.setdefault(_edge_key(edge), edge)
     return list(seen.values())

@@ -19,9 +19,15 @@ project. Modules, each importing only those listed before it (no cycle):
   to track connections.
 - ``pipeline``: one request from socket to answer: log, latency, faults, the API.
 - ``server``: ``Sandbox``, the lifecycle that wires them together.
+- ``demo_dbt``: where the demo's dbt project and manifests are (not Python: ``dbt/``).
 """
 
 from secoda_pipelines.sandbox.api import new_id, now_iso
+from secoda_pipelines.sandbox.demo_dbt import (
+    DEMO_DBT_MANIFEST_FILES,
+    DEMO_DBT_MANIFESTS,
+    DEMO_DBT_PROJECT,
+)
 from secoda_pipelines.sandbox.faults import (
     APPLIED_FAULT_KINDS,
     EVERY_RANDOM_FAULT_KIND,
@@ -47,6 +53,9 @@ __all__ = [
     "COLLECTIONS",
     "DEFAULT_API_KEY",
     "DEFAULT_READONLY_API_KEY",
+    "DEMO_DBT_MANIFESTS",
+    "DEMO_DBT_MANIFEST_FILES",
+    "DEMO_DBT_PROJECT",
     "EVERY_RANDOM_FAULT_KIND",
     "FAULT_KINDS",
     "HTTP_METHODS",

@@ -13,6 +13,10 @@ random seeds do not depend on it, so ids survive a bump.
   ``finance``, mostly undocumented) with the same table titles, which match only under
   ``RENAMED_DATABASES`` and ``RENAMED_SCHEMAS``. Also 30 users, 4 groups, 4 teams, the 10
   tags of ``TAG_NAMES``, 15 questions with 40 replies, and manual lineage (chains, a cycle).
+  And the tables of the dbt project in ``sandbox/dbt/project`` (``DBT_TABLES``: database
+  ``analytics``, schemas ``shop_raw``, ``shop_staging``, ``shop_marts``, ``shop_snapshots``,
+  in the current Snowflake only) with lineage along its ref graph and on to Tableau
+  dashboards in use and stale, a reverse-ETL table, and a diamond (``DBT_LINEAGE``).
 - ``small`` / ``large``: one bulk Snowflake integration with exactly 1,000 / 50,000 tables
   and 10,000 / 500,000 columns (no other tables), plus the demo's Tableau dashboards,
   people, tags, questions and replies, an empty dbt integration, and lineage between bulk
@@ -30,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-SEED_VERSION = "2"  # 2: tags, the renamed Redshift -> BigQuery pair
+SEED_VERSION = "3"  # 2: tags, the renamed Redshift -> BigQuery pair; 3: the dbt project
 # The random seeds' own version: kept at "1" so that every id seeded before stays the same.
 _RNG_VERSION = "1"
 SCALES = ("demo", "small", "large")
@@ -625,6 +629,187 @@ class _RenamedWarehouses:
         self.columns.append(column)
 
 
+# ---- the dbt project's tables and lineage (demo) ---------------------------------------
+
+# What dbt builds from the project in sandbox/dbt/project (its manifests/production.json),
+# as Secoda lists it in the current Snowflake integration: one table per model, snapshot
+# and seed but the ephemeral int_order_payments, titled by its alias. The schemas exist
+# only there, so each relation (analytics.shop_staging.stg_orders) names one table.
+DBT_DATABASE = "analytics"
+# (schema, alias, description, columns)
+DBT_TABLES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    (
+        "shop_raw",
+        "raw_customers",
+        "Customers as the shop's backend exports them.",
+        ("id", "first_name", "last_name", "email"),
+    ),
+    (
+        "shop_raw",
+        "raw_orders",
+        "Orders as the shop's backend exports them.",
+        ("id", "user_id", "order_date", "status"),
+    ),
+    (
+        "shop_raw",
+        "raw_payments",
+        "Payments as the payment provider exports them, amounts in cents.",
+        ("id", "order_id", "payment_method", "amount"),
+    ),
+    (
+        "shop_staging",
+        "stg_customers",
+        "One row per customer, renamed from the backend's export.",
+        ("customer_id", "first_name", "last_name", "email"),
+    ),
+    (
+        "shop_staging",
+        "stg_orders",
+        "One row per order placed in the shop.",
+        ("order_id", "customer_id", "order_date", "status"),
+    ),
+    (
+        "shop_staging",
+        "stg_payments",
+        "One row per payment, amounts in dollars.",
+        ("payment_id", "order_id", "payment_method", "amount"),
+    ),
+    (
+        "shop_marts",
+        "orders",
+        "One row per order with what was paid, by payment method.",
+        (
+            "order_id",
+            "customer_id",
+            "order_date",
+            "status",
+            "credit_card_amount",
+            "coupon_amount",
+            "bank_transfer_amount",
+            "gift_card_amount",
+            "amount",
+        ),
+    ),
+    (
+        "shop_marts",
+        "customers",
+        "One row per customer with their order history.",
+        (
+            "customer_id",
+            "first_name",
+            "last_name",
+            "first_order",
+            "most_recent_order",
+            "number_of_orders",
+        ),
+    ),
+    (
+        "shop_marts",
+        "customer_lifetime_value",
+        "What each customer has paid for orders they kept, and a value segment.",
+        ("customer_id", "first_order", "lifetime_value", "value_segment"),
+    ),
+    (
+        "shop_snapshots",
+        "orders_snapshot",
+        "Every status an order has had, one row per change (dbt_valid_from/to).",
+        (
+            "order_id",
+            "customer_id",
+            "order_date",
+            "status",
+            "dbt_scd_id",
+            "dbt_updated_at",
+            "dbt_valid_from",
+            "dbt_valid_to",
+        ),
+    ),
+)
+# Not a dbt node: the table a reverse-ETL sync (warehouse -> CRM) reads, downstream of a mart.
+REVERSE_ETL_TABLE = (
+    "reverse_etl",
+    "hubspot_customer_sync",
+    "Customer value pushed to HubSpot every hour by the reverse-ETL sync.",
+    ("customer_id", "lifetime_value", "value_segment", "synced_at"),
+)
+DBT_COLUMN_TYPES = {
+    "id": "number",
+    "user_id": "number",
+    "order_id": "number",
+    "customer_id": "number",
+    "payment_id": "number",
+    "number_of_orders": "number",
+    "order_date": "date",
+    "first_order": "date",
+    "most_recent_order": "date",
+    "amount": "float",
+    "lifetime_value": "float",
+    "dbt_updated_at": "timestamp_ntz",
+    "dbt_valid_from": "timestamp_ntz",
+    "dbt_valid_to": "timestamp_ntz",
+    "synced_at": "timestamp_tz",
+}
+# Lineage edges (upstream, downstream): dbt's ref graph (the ephemeral model's parent joined
+# straight to its child, as it is compiled), then the marts' readers. Dashboards by title,
+# "(usage)" being (external_usage, internal_usage) in DASHBOARDS_SPEC.
+DBT_LINEAGE: tuple[tuple[str, str], ...] = (
+    ("shop_raw.raw_customers", "shop_staging.stg_customers"),
+    ("shop_raw.raw_orders", "shop_staging.stg_orders"),
+    ("shop_raw.raw_payments", "shop_staging.stg_payments"),
+    ("shop_staging.stg_orders", "shop_marts.orders"),
+    ("shop_staging.stg_payments", "shop_marts.orders"),  # through int_order_payments
+    ("shop_staging.stg_orders", "shop_snapshots.orders_snapshot"),
+    ("shop_staging.stg_customers", "shop_marts.customers"),
+    ("shop_marts.orders", "shop_marts.customers"),
+    ("shop_marts.customers", "shop_marts.customer_lifetime_value"),
+    ("shop_marts.orders", "shop_marts.customer_lifetime_value"),
+    ("shop_marts.orders", "dashboard:Daily Orders"),  # (210, 14): in use
+    ("shop_marts.orders", "dashboard:Legacy Revenue (v1)"),  # (0, 0): stale
+    ("shop_marts.customers", "dashboard:Customer Health"),  # (0, 31): in use
+    ("shop_marts.customers", "dashboard:Customer Segments"),  # (54, 6): in use
+    # The diamond: customers reaches Customer Segments directly and through this mart.
+    ("shop_marts.customer_lifetime_value", "dashboard:Customer Segments"),
+    ("shop_marts.customer_lifetime_value", "dashboard:Deprecated Churn Model"),  # (0, 0)
+    ("shop_marts.customer_lifetime_value", "reverse_etl.hubspot_customer_sync"),
+    ("shop_snapshots.orders_snapshot", "dashboard:Q3 2024 Planning"),  # (null, null): stale
+)
+
+
+def _dbt_tables(integration: str) -> tuple[list[Obj], list[Obj]]:
+    """Returns (tables, columns) of DBT_TABLES and REVERSE_ETL_TABLE in `integration`,
+    described (dbt's docs synced) and otherwise undocumented."""
+    new_id = _uuids(_rng("dbt"))
+    schemas: dict[str, str] = {}
+    tables: list[Obj] = []
+    columns: list[Obj] = []
+    for schema, alias, description, titles in (*DBT_TABLES, REVERSE_ETL_TABLE):
+        created = at(120 - len(tables), 6)
+        table = {
+            "id": new_id(),
+            "title": alias,
+            "entity_type": "table",
+            "integration": integration,
+            "parent": schemas.setdefault(schema, new_id()),
+            "database": DBT_DATABASE,
+            "schema": schema,
+            "description": description,
+            "definition": None,
+            "tags": [],
+            "pii": "email" in titles,
+            "owners": [],
+            "verified": False,
+            "created_at": created,
+            "updated_at": created,
+        }
+        tables.append(table)
+        for order, title in enumerate(titles, start=1):
+            doc = {f: _EMPTY[f][0] for f in _EMPTY} | {"pii": title == "email"}
+            column = _column(new_id(), table, title, order, doc, at(120 - len(tables), 7))
+            column["type"] = DBT_COLUMN_TYPES.get(title, "varchar")
+            columns.append(column)
+    return tables, columns
+
+
 # ---- dashboards ------------------------------------------------------------------------
 
 # (title, external_usage, internal_usage, external_users, internal_users, days before
@@ -789,19 +974,29 @@ def _lineage(chains: list[list[str]], seed: str) -> list[Obj]:
     edges: list[Obj] = []
     for chain in chains:
         for i, (a, b) in enumerate(itertools.pairwise(chain)):
-            created = at(150 - len(edges), 15, i)
-            for src, dst, direction in ((a, b, "DOWNSTREAM"), (b, a, "UPSTREAM")):
-                edges.append(
-                    {
-                        "id": new_id(),
-                        "from_entity": src,
-                        "to_entity": dst,
-                        "direction": direction,
-                        "is_manual": True,
-                        "created_at": created,
-                    }
-                )
+            edges += edge_objects(a, b, new_id, at(150 - len(edges), 15, i))
     return edges
+
+
+def edge_objects(
+    upstream: str, downstream: str, new_id: Callable[[], str], created: str
+) -> list[Obj]:
+    """Returns the lineage objects the API stores for "downstream is downstream of
+    upstream": the DOWNSTREAM edge and its UPSTREAM mirror, both created at `created`."""
+    return [
+        {
+            "id": new_id(),
+            "from_entity": src,
+            "to_entity": dst,
+            "direction": direction,
+            "is_manual": True,
+            "created_at": created,
+        }
+        for src, dst, direction in (
+            (upstream, downstream, "DOWNSTREAM"),
+            (downstream, upstream, "UPSTREAM"),
+        )
+    ]
 
 
 DEMO_CHAINS = (
@@ -859,6 +1054,9 @@ def _demo() -> Iterator[Section]:
         if t["integration"] == current["id"]
     }
     chains = [[_resolve(n, by_name, dashboards) for n in chain] for chain in DEMO_CHAINS]
+    dbt_tables, dbt_columns = _dbt_tables(current["id"])
+    dbt_names = {f"{t['schema']}.{t['title']}": t["id"] for t in dbt_tables}
+    dbt_edges = [[_resolve(n, dbt_names, dashboards) for n in edge] for edge in DBT_LINEAGE]
     questions, replies = _questions(users)
     yield INTEGRATIONS, [legacy, tableau, current, *renamed]
     yield from _people_sections(users, groups, teams)
@@ -866,9 +1064,9 @@ def _demo() -> Iterator[Section]:
     yield DASHBOARDS, dashboards
     yield QUESTIONS, questions
     yield REPLIES, replies
-    yield TABLES, [*tables, *renamed_tables]
-    yield COLUMNS, [*columns, *renamed_columns]
-    yield LINEAGE, _lineage(chains, "lineage")
+    yield TABLES, [*tables, *renamed_tables, *dbt_tables]
+    yield COLUMNS, [*columns, *renamed_columns, *dbt_columns]
+    yield LINEAGE, [*_lineage(chains, "lineage"), *_lineage(dbt_edges, "dbt-lineage")]
 
 
 def _people_sections(users: list[Obj], groups: list[Obj], teams: list[Obj]) -> Iterator[Section]:

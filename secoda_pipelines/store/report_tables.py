@@ -120,10 +120,12 @@ DOWNSTREAM_IMPACT = ReportTable(
         ("table_id", TEXT),
         ("resource_id", TEXT),
         ("title", TEXT),
-        ("kind", TEXT),
+        ("entity_type", TEXT),
         ("depth", INT),
         ("path", TEXT),
         ("name", TEXT),
+        ("active", BOOL),
+        ("last_viewed", TIMESTAMP),
     ),
     records_writes=False,  # a read-only check: nothing is written to Secoda
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from secoda_pipelines.sandbox import DEFAULT_API_KEY
 from secoda_pipelines_tests.cli.console_script import run
 from secoda_pipelines_tests.helpers import (
     QuietHandler,
+    api_rows,
     base_url,
     clean_environment,
     dashboard_id,
@@ -32,6 +34,8 @@ SECRET = "sk-live-odd-server-7d2e"
 
 def check(*args: str, url: str | None, key: str | None = DEFAULT_API_KEY):
     env = clean_environment()
+    # No usage snapshots: never a warehouse file that happens to be in the working folder.
+    env["SECODA_DUCKDB_PATH"] = "/nonexistent/secoda_warehouse.duckdb"
     if url is not None:
         env["SECODA_API_URL"] = url
     if key is not None:
@@ -58,13 +62,23 @@ def test_something_downstream_exits_1_with_a_readable_table(sandbox):
     assert result.returncode == 1, result.stderr
     dashboard = dashboard_id(sandbox, "Product Engagement")
     lines = result.stdout.splitlines()
-    assert lines[0] == (
+    assert lines[0].startswith("FAIL: 4 resources are downstream of 1 of 1 checked table (")
+    assert lines[1] == (
         f"product.events.page_views ({table_id(sandbox, 'product.events.page_views')}): "
         "4 downstream within all levels"
     )
-    assert lines[1].split() == ["DEPTH", "KIND", "RESOURCE", "ID", "PATH"]
-    assert lines[5].split()[:3] == ["4", "dashboard", dashboard]
-    assert lines[5].endswith("product.marts.daily_active_users > Product Engagement")
+    assert lines[2].split() == [
+        "DEPTH",
+        "KIND",
+        "RESOURCE",
+        "ID",
+        "ACTIVE",
+        "LAST",
+        "VIEWED",
+        "PATH",
+    ]
+    assert lines[6].split()[:3] == ["4", "dashboard", dashboard]
+    assert lines[6].endswith("product.marts.daily_active_users > Product Engagement")
     assert lines[-1] == "4 downstream resource(s) found for 1 table(s)"
     assert result.stderr == ""
 
@@ -75,6 +89,7 @@ def test_nothing_downstream_exits_0(sandbox):
     result = check(leaf, url=sandbox.base_url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
+        "PASS: nothing is downstream of the 1 checked table (--fail-on any)",
         f"finance.reporting.arr_by_segment ({leaf}): nothing downstream within 1 level(s)",
         "Nothing downstream.",
     ]
@@ -84,9 +99,17 @@ def test_nothing_downstream_exits_0(sandbox):
 def test_json_output_for_tools(sandbox):
     journal = table_id(sandbox, "finance.ledger.journal_entries")
     balances = table_id(sandbox, "finance.ledger.gl_balances")
+    stored = next(t for t in api_rows(sandbox, "table/tables/") if t["id"] == balances)
+    in_use = any((stored.get(f) or 0) > 0 for f in ("external_usage", "internal_usage"))
     result = check(journal, "--json", url=sandbox.base_url)
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout) == {
+        "verdict": "FAIL: 1 resource is downstream of 1 of 1 checked table "
+        f"(1 downstream in all, {int(in_use)} in use; --fail-on any)",
+        "exit_code": 1,
+        "fail_on": "any",
+        "active_days": 30,
+        "activity_source": "current usage",
         "depth": 1,
         "count": 1,
         "tables": [
@@ -95,6 +118,11 @@ def test_json_output_for_tools(sandbox):
                 "table_id": journal,
                 "name": "finance.ledger.journal_entries",
                 "downstream": 1,
+                "blocking": 1,
+                "change": None,
+                "model": None,
+                "original_file_path": None,
+                "skipped": None,
             }
         ],
         "downstream": [
@@ -103,10 +131,12 @@ def test_json_output_for_tools(sandbox):
                 "table_id": journal,
                 "resource_id": balances,
                 "title": "gl_balances",
-                "kind": "table",
+                "entity_type": "table",
                 "depth": 1,
                 "path": "finance.ledger.journal_entries > finance.ledger.gl_balances",
                 "name": "finance.ledger.gl_balances",
+                "active": in_use,
+                "last_viewed": None,
             }
         ],
     }
@@ -277,16 +307,21 @@ def test_lineage_results_that_are_not_objects_exit_2():
         one_line_error(check("t-1", url=url, key=SECRET))
 
 
-def test_an_unexpected_exception_is_one_line_without_the_key(monkeypatch):
+def test_an_unexpected_exception_is_one_line_without_the_key(monkeypatch, tmp_path):
+    import secoda_pipelines.lineage
     from secoda_pipelines.cli import check_downstream
-    from secoda_pipelines.lineage import downstream
 
-    def explode(client, tables, depth):
+    def explode(client, tables, **options):
         raise RuntimeError(f"boom with {SECRET}\nand a second line")
 
-    monkeypatch.setattr(downstream, "find_downstream", explode)
-    environ = {"SECODA_API_URL": "http://127.0.0.1:9/api/v1/", "SECODA_API_KEY": SECRET}
-    code, out, err = check_downstream.run_check(["t-1"], 1, False, environ)
+    monkeypatch.setattr(secoda_pipelines.lineage, "check_contract", explode)
+    environ = {
+        "SECODA_API_URL": "http://127.0.0.1:9/api/v1/",
+        "SECODA_API_KEY": SECRET,
+        "SECODA_DUCKDB_PATH": str(tmp_path / "none.duckdb"),
+    }
+    options = check_downstream.CheckOptions(tables=["t-1"])
+    code, out, err = check_downstream.run_check(options, environ)
     assert (code, out) == (check_downstream.ERROR, "")
     assert err.startswith("error: ") and "\n" not in err and "boom" in err
     assert SECRET not in err
@@ -303,3 +338,54 @@ def test_a_lineage_listing_cut_short_is_an_error_never_a_pass(make_sandbox, kind
     error = one_line_error(result)
     assert "lineage/manual/" in error and "where its count says" in error
     assert "incomplete" in error
+
+
+# --- a dbt pull request ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_dbt_pull_request_exits_by_what_is_in_use_in_each_format(sandbox, tmp_path):
+    from secoda_pipelines.sandbox import DEMO_DBT_MANIFESTS
+
+    dbt = (
+        "--dbt-manifest",
+        str(DEMO_DBT_MANIFESTS / "pull_request.json"),
+        "--dbt-state",
+        str(DEMO_DBT_MANIFESTS / "production.json"),
+        "--depth",
+        "0",
+    )
+    # Daily Orders (210 views) is downstream of both changed models.
+    markdown = check(*dbt, "--fail-on", "active", "--format", "markdown", url=sandbox.base_url)
+    assert markdown.returncode == 1, markdown.stderr
+    first = markdown.stdout.splitlines()[0]
+    assert "FAIL" in first and "2 of 2 checked tables" in first
+    assert "stg_orders" in markdown.stdout and "Daily Orders" in markdown.stdout
+
+    report = tmp_path / "check.xml"
+    junit = check(*dbt, "--format", "junit", "--output", str(report), url=sandbox.base_url)
+    assert (junit.returncode, junit.stdout) == (1, "")
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "2")
+
+    # Only the snapshot's stale dashboard is downstream of it: nothing in use, exit 0.
+    snapshot = check(
+        "orders_snapshot",
+        "--dbt-manifest",
+        str(DEMO_DBT_MANIFESTS / "production.json"),
+        "--fail-on",
+        "active",
+        url=sandbox.base_url,
+    )
+    assert snapshot.returncode == 0, snapshot.stderr
+    assert snapshot.stdout.startswith("PASS: 1 downstream of 1 checked table, none of them in use")
+
+
+@pytest.mark.slow
+def test_a_manifest_that_is_not_json_is_one_line_naming_it(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text("<html>proxy error</html>")
+    line = one_line_error(check("--dbt-manifest", str(manifest), url="http://127.0.0.1:9/api/v1/"))
+    assert f"dbt manifest {manifest}: not JSON" in line
+    state_alone = one_line_error(check("--dbt-state", str(manifest), url=None))
+    assert "--dbt-state needs --dbt-manifest" in state_alone

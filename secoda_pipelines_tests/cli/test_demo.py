@@ -73,6 +73,12 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
     assert "provision_users (2 users): create: 1, exists: 1" in out
     assert "create_manual_lineage (2 edges): create: 1, exists: 1" in out
     assert "check_downstream_impact (product.events.page_views, all levels): 4 downstream" in out
+    # The dbt pull request's check: two modified models, blocked by what is in use.
+    check = out[out.index("Data-contract check of a dbt pull request") :].splitlines()
+    assert check[1].endswith("--fail-on active --format markdown   # exit 1")
+    assert check[3].startswith("❌ **FAIL**: ") and "of 2 checked tables" in check[3]
+    assert "### `orders` (modified model)" in check and "### `stg_orders` (modified model)" in check
+    assert any(line.startswith("| Daily Orders | dashboard | 1 | yes | ") for line in check)
     # The data is where the printed commands say, and the Dagster instance has the runs.
     warehouse = tmp_path / ".demo" / "secoda_warehouse.duckdb"
     stored = query(warehouse, "SELECT count(*) AS n FROM reports.stale_dashboards")

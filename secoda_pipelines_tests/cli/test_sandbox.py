@@ -157,10 +157,10 @@ def test_sandbox_fault_kinds_and_methods_choose_what_faults_and_how(tmp_path):
         # Page 1 of a listing: neither kind applies to it, so it is served whole.
         first = requests.get(url + "table/tables/", headers=key, timeout=30)
         assert first.status_code == 200 and len(first.json()["results"]) == 50
-        # Page 2 of the 85 tables: empty, the envelope still counting 85.
+        # Page 2 of the 96 tables: empty, the envelope still counting 96.
         second = requests.get(url + "table/tables/", params={"page": 2}, headers=key, timeout=30)
         assert second.status_code == 200
-        assert (second.json()["count"], second.json()["results"]) == (85, [])
+        assert (second.json()["count"], second.json()["results"]) == (96, [])
 
         # A POST: applied, then answered by a proxy's 503 page.
         created = new_integration(url, DEFAULT_API_KEY, "behind-a-503")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
 import pytest
 from dagster._core.errors import DagsterInvalidConfigError
 
+from secoda_pipelines.defs.assets.usage import dashboard_usage
 from secoda_pipelines.defs.jobs.check_downstream_impact import check_downstream_impact
 from secoda_pipelines_tests.helpers import (
     dashboard_id,
@@ -16,7 +21,7 @@ from secoda_pipelines_tests.helpers import (
     run_job,
     table_id,
 )
-from secoda_pipelines_tests.sandbox.helpers import insert_object
+from secoda_pipelines_tests.sandbox.helpers import insert_object, update_object
 
 
 def requests_of(sandbox) -> list[tuple[str, str, dict]]:
@@ -44,19 +49,18 @@ def test_one_level_by_name_sends_exactly_these_requests_and_fails(sandbox, wareh
         ("GET", "table/tables/", {"page": "2"}),
         ("GET", "lineage/manual/", {"from_entity": page_views, "page": "1"}),
         ("GET", "lineage/manual/", {"to_entity": page_views, "page": "1"}),
-        ("GET", f"table/tables/{staged}/", {}),
     ]
     assert sandbox.writes() == []
     report = query(warehouse, "SELECT * FROM reports.downstream_impact")
-    assert report[["table", "table_id", "resource_id", "title", "kind", "depth", "path"]].to_dict(
-        "records"
-    ) == [
+    assert report[
+        ["table", "table_id", "resource_id", "title", "entity_type", "depth", "path"]
+    ].to_dict("records") == [
         {
             "table": "PRODUCT.events.page_views",
             "table_id": page_views,
             "resource_id": staged,
             "title": "stg_page_views",
-            "kind": "table",
+            "entity_type": "table",
             "depth": 1,
             "path": "product.events.page_views > product.events.stg_page_views",
         }
@@ -83,7 +87,7 @@ def test_all_levels_of_a_chain_end_at_the_dashboard(sandbox, warehouse, instance
     frame = result.output_for_node("find_downstream_impact")
     assert frame.resource_id.tolist() == [*chain[1:], dashboard]
     assert frame.depth.tolist() == [1, 2, 3, 4]
-    assert frame.kind.tolist() == ["table", "table", "table", "dashboard"]
+    assert frame.entity_type.tolist() == ["table", "table", "table", "dashboard"]
     assert frame.path.iloc[-1] == (
         "product.events.page_views > product.events.stg_page_views > product.marts.fct_sessions"
         " > product.marts.daily_active_users > Product Engagement"
@@ -227,3 +231,92 @@ def test_rows_follow_the_order_the_tables_were_given_in(sandbox, warehouse, inst
     frame = result.output_for_node("find_downstream_impact")
     assert frame.table.tolist() == tables
     assert frame.resource_id.tolist() == [daily, dashboard_id(sandbox, "Product Engagement")]
+
+
+# --- who still uses what is downstream -------------------------------------------------------
+
+CHAIN = (
+    "product.events.page_views",
+    "product.events.stg_page_views",
+    "product.marts.fct_sessions",
+    "product.marts.daily_active_users",
+)
+
+
+def set_usage(sandbox, path: str, ids, external: int | None, internal: int | None) -> None:
+    for object_id in ids:
+        update_object(sandbox, path, object_id, external_usage=external, internal_usage=internal)
+
+
+@pytest.fixture
+def unused_chain(sandbox):
+    """The chain's tables and its dashboard, none of them viewed now (current usage 0)."""
+    tables = [table_id(sandbox, name) for name in CHAIN]
+    dashboard = dashboard_id(sandbox, "Product Engagement")
+    set_usage(sandbox, "table/tables/", tables, 0, None)
+    set_usage(sandbox, "dashboard/dashboards/", [dashboard], 0, 0)
+    return tables, dashboard
+
+
+def test_fail_on_active_passes_when_nothing_downstream_is_in_use(
+    sandbox, warehouse, instance, unused_chain
+):
+    tables, dashboard = unused_chain
+    result = run(sandbox, warehouse, instance, tables=[CHAIN[0]], depth=0, fail_on="active")
+
+    assert result.success
+    report = report_rows(warehouse, "downstream_impact", result.run_id)
+    assert report.resource_id.tolist() == [*tables[1:], dashboard]
+    assert report.active.tolist() == [False] * 4
+    assert report.last_viewed.isna().all()
+    meta = output_metadata(result)
+    assert (meta["downstream_in_use"].value, meta["activity_from"].value) == (0, "current usage")
+
+
+def test_fail_on_active_fails_naming_only_what_is_in_use(
+    sandbox, warehouse, instance, unused_chain
+):
+    _, dashboard = unused_chain
+    set_usage(sandbox, "dashboard/dashboards/", [dashboard], None, 7)  # viewed in Secoda
+
+    result = run(sandbox, warehouse, instance, tables=[CHAIN[0]], depth=0, fail_on="active")
+
+    assert not result.success
+    assert failure_message(result) == (
+        "Something in use is downstream: 1 in use downstream of product.events.page_views: "
+        f"Product Engagement ({dashboard}, depth 4, in use)"
+    )
+    report = report_rows(warehouse, "downstream_impact", result.run_id)
+    assert report.active.tolist() == [False, False, False, True]
+    # fail_on any (the default) counts the unused tables too; none counts nothing.
+    assert not run(sandbox, warehouse, instance, tables=[CHAIN[0]], depth=0).success
+    assert run(sandbox, warehouse, instance, tables=[CHAIN[0]], depth=0, fail_on="none").success
+
+
+def test_stored_snapshots_decide_over_current_usage(
+    sandbox, warehouse, instance, resources, unused_chain
+):
+    tables, dashboard = unused_chain
+    # Today's snapshot sees the dashboard viewed; then the BI sync says 0 again.
+    set_usage(sandbox, "dashboard/dashboards/", [dashboard], 3, 0)
+    assert dg.materialize([dashboard_usage], resources=resources, instance=instance).success
+    set_usage(sandbox, "dashboard/dashboards/", [dashboard], 0, 0)
+    today = datetime.now(UTC).date()
+
+    result = run(sandbox, warehouse, instance, tables=[CHAIN[0]], depth=0, fail_on="active")
+
+    assert not result.success
+    report = report_rows(warehouse, "downstream_impact", result.run_id).set_index("resource_id")
+    assert bool(report.loc[dashboard, "active"]) is True
+    assert report.loc[dashboard, "last_viewed"] == pd.Timestamp(today, tz="UTC")
+    # Tables have no snapshot: their current usage (0) decides.
+    assert report.loc[tables[1:], "active"].tolist() == [False] * 3
+    assert f"Product Engagement ({dashboard}, depth 4, in use)" in failure_message(result)
+
+
+def test_active_days_and_fail_on_are_checked_before_any_request(sandbox, warehouse, instance):
+    sandbox.clear_log()
+    for config in ({"active_days": 0}, {"fail_on": "sometimes"}):
+        with pytest.raises(DagsterInvalidConfigError):
+            run(sandbox, warehouse, instance, tables=[CHAIN[0]], **config)
+    assert sandbox.requests == []

@@ -40,7 +40,6 @@ def test_dry_run_then_apply_then_rerun(sandbox, warehouse, instance):
     assert [(r.method, r.path, r.query) for r in sandbox.requests] == [
         ("GET", "table/tables/", {"page": "1"}),
         ("GET", "table/tables/", {"page": "2"}),
-        ("GET", f"table/tables/{monthly}/", {}),
         ("GET", "lineage/manual/", {"from_entity__in": f"{dau},{monthly}", "page": "1"}),
     ]
     assert sandbox.writes() == []

@@ -70,7 +70,13 @@ def test_write_back_jobs_show_the_spec_fields_at_top_level():
     }
     assert set(schemas["provision_users"]) == {"users", "csv_path", "dry_run"}
     assert set(schemas["create_manual_lineage"]) == {"edges", "dry_run"}
-    assert set(schemas["check_downstream_impact"]) == {"tables", "depth", "fail_on_downstream"}
+    assert set(schemas["check_downstream_impact"]) == {
+        "tables",
+        "depth",
+        "fail_on_downstream",
+        "fail_on",
+        "active_days",
+    }
     for job in ("migrate_documentation", "provision_users", "create_manual_lineage"):
         dry_run = {"type": {"noneable": "Bool"}, "required": False, "default": True}
         assert schemas[job]["dry_run"] == dry_run

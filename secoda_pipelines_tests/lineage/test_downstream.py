@@ -20,7 +20,7 @@ def test_each_resource_is_reported_once_at_its_fewest_hops_with_its_path(sandbox
     assert [row.depth for row in result.rows] == [1, 2, 3, 4]
     assert len({row.resource_id for row in result.rows}) == 4
     last = result.rows[-1]
-    assert (last.resource_id, last.kind) == (
+    assert (last.resource_id, last.entity_type) == (
         dashboard_id(sandbox, "Product Engagement"),
         "dashboard",
     )

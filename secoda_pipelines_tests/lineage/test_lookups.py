@@ -39,11 +39,27 @@ def test_ids_and_names_resolve_to_named_entities_and_the_rest_say_why(sandbox, c
 
     resolved, errors = resolve_references(client, references)
 
-    table = Entity(page_views, "table", "page_views", "product.events.page_views")
+    def viewed(path: str, entity_id: str) -> bool:  # usage as the API holds it now
+        obj = next(o for o in api_rows(sandbox, path) if o["id"] == entity_id)
+        return any((obj.get(f) or 0) > 0 for f in ("external_usage", "internal_usage"))
+
+    table = Entity(
+        page_views,
+        "table",
+        "page_views",
+        "product.events.page_views",
+        viewed("table/tables/", page_views),
+    )
     assert resolved == {
         "PRODUCT.Events.Page_Views": table,
         page_views: table,
-        engagement: Entity(engagement, "dashboard", "Product Engagement", "Product Engagement"),
+        engagement: Entity(
+            engagement,
+            "dashboard",
+            "Product Engagement",
+            "Product Engagement",
+            viewed("dashboard/dashboards/", engagement),
+        ),
         column["id"]: Entity(
             column["id"],
             "column",
@@ -65,6 +81,48 @@ def test_a_lookup_asks_the_server_once_per_id(sandbox, client):
     assert lookup.get("no-such-id") is None and lookup.get("no-such-id") is None
     # The table at once; the unknown id in each of the three collections, once.
     assert len(sandbox.requests) == 1 + 3
+
+
+def test_past_the_threshold_one_listing_of_tables_and_dashboards_replaces_a_get_per_id(
+    sandbox, client
+):
+    tables = api_rows(sandbox, "table/tables/")[:4]
+    dashboards = api_rows(sandbox, "dashboard/dashboards/")[:3]
+    column = api_rows(sandbox, "table/columns/")[0]
+    ids = [t["id"] for t in tables] + [d["id"] for d in dashboards] + [column["id"], "gone"]
+    lookup = EntityLookup(client, listing_threshold=5)
+    sandbox.clear_log()
+
+    lookup.prefetch(ids)
+
+    # The listings, then GETs only for what they did not hold: the column (found after the
+    # table and dashboard collections were ruled out by the listings) and the unknown id.
+    paths = [r.path for r in sandbox.requests]
+    assert [p for p in dict.fromkeys(paths)] == [
+        "table/tables/",
+        "dashboard/dashboards/",
+        f"table/columns/{column['id']}/",
+        "table/columns/gone/",
+    ]
+    assert all(r.query.get("page") for r in sandbox.requests if r.path.count("/") == 2)
+    found = {i: lookup.get(i) for i in ids}
+    assert [found[t["id"]].kind for t in tables] == ["table"] * 4
+    assert [found[d["id"]].title for d in dashboards] == [d["title"] for d in dashboards]
+    assert found[column["id"]].kind == "column" and found["gone"] is None
+    sandbox.clear_log()
+    lookup.prefetch(ids)  # all known now
+    assert sandbox.requests == []
+
+
+def test_below_the_threshold_each_id_is_one_get(sandbox, client):
+    dashboards = api_rows(sandbox, "dashboard/dashboards/")[:3]
+    lookup = EntityLookup(client, listing_threshold=5)
+    lookup.list_tables()  # as a check by table name has done: no table GET is needed then
+    sandbox.clear_log()
+    lookup.prefetch([d["id"] for d in dashboards])
+    assert [r.path for r in sandbox.requests] == [
+        f"dashboard/dashboards/{d['id']}/" for d in dashboards
+    ]
 
 
 class _AnswersDetailsWith:

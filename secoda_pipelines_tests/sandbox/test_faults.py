@@ -159,7 +159,7 @@ def test_request_log_never_keeps_the_key(sb: Sandbox) -> None:
 
 
 def test_on_request_runs_before_handling(sb: Sandbox) -> None:
-    sb.settings.page_size = 45
+    sb.settings.page_size = 60  # 96 tables: the late arrival is last on page 2
     seen: list[RequestRecord] = []
 
     def insert_on_page_two(record: RequestRecord) -> None:
@@ -172,7 +172,7 @@ def test_on_request_runs_before_handling(sb: Sandbox) -> None:
         requests.get(sb.base_url + "table/tables/", params={"page": n}, headers=AUTH).json()
         for n in (1, 2)
     ]
-    assert [p["count"] for p in pages] == [85, 86]
+    assert [p["count"] for p in pages] == [96, 97]
     assert pages[1]["results"][-1]["title"] == "late arrival"
     assert [r.status for r in seen] == [0, 0]  # called before the answer
     assert len(sb.requests) == 2  # sb.insert is not logged

@@ -147,7 +147,7 @@ def test_filters(sb: Sandbox) -> None:
     assert len(api_rows(sb, "dashboard/dashboards/", integration_id=tableau)) == 40
     titled = api_rows(sb, "dashboard/dashboards/", title="Sales Pipeline")
     assert [d["title"] for d in titled] == ["Sales Pipeline"]
-    assert get(sb, "table/tables/", unknown="x").json()["count"] == 85  # ignored
+    assert get(sb, "table/tables/", unknown="x").json()["count"] == 96  # ignored
 
 
 def test_lineage_filters_and_spelling(sb: Sandbox) -> None:

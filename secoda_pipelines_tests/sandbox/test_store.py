@@ -94,7 +94,7 @@ def test_another_scale_in_the_same_file_reseeds(tmp_path: Path) -> None:
         assert count_objects(sb, "table/tables/", integration_id=integrations["Snowflake"]) == 1_000
         assert count_objects(sb, "dashboard/dashboards/") == 40
     with Sandbox(db, scale="demo") as sb:
-        assert sb.seeded and count_objects(sb, "table/tables/") == 85
+        assert sb.seeded and count_objects(sb, "table/tables/") == 96
     assert SCALES == ("demo", "small", "large")
 
 
@@ -157,7 +157,7 @@ def test_demo_warehouses(demo: dict[str, list[dict[str, Any]]]) -> None:
         )
 
     old, current = keys(legacy), keys(new)
-    assert len(old) == 34 and sum(current.values()) == 38
+    assert len(old) == 34 and sum(current.values()) == 49  # 38 + the dbt project's 11
     assert set(old) - set(current) == {("raw", "stripe", "legacy_disputes")}
     assert [k for k, n in current.items() if n > 1] == [("analytics", "core", "customers")]
     legacy_tables = [t for t in demo["table/tables/"] if t["integration"] == legacy]
@@ -274,7 +274,7 @@ def test_demo_lineage_has_mirrors_chains_and_a_cycle(
         (e["from_entity"], e["to_entity"]) for e in edges if e["direction"] == "DOWNSTREAM"
     ]
     upstream = {(e["to_entity"], e["from_entity"]) for e in edges if e["direction"] == "UPSTREAM"}
-    assert len(downstream) == 12 and set(downstream) == upstream
+    assert len(downstream) == 30 and set(downstream) == upstream  # 12 + the dbt project's 18
     titles = {t["id"]: t["title"] for t in demo["table/tables/"]}
     titles.update({d["id"]: d["title"] for d in demo["dashboard/dashboards/"]})
     graph: dict[str, list[str]] = {}
@@ -282,7 +282,8 @@ def test_demo_lineage_has_mirrors_chains_and_a_cycle(
         graph.setdefault(titles[a], []).append(titles[b])
     assert graph["page_views"] == ["stg_page_views"]
     assert graph["daily_active_users"] == ["Product Engagement"]
-    assert sorted(graph["stg_payments"]) == ["fct_revenue", "payments"]
+    # By title: analytics.staging.stg_payments forks; shop_staging.stg_payments feeds orders.
+    assert sorted(graph["stg_payments"]) == ["fct_revenue", "orders", "payments"]
     node, seen = "journal_entries", []
     while node not in seen:
         seen.append(node)

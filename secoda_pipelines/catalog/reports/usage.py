@@ -107,6 +107,27 @@ def _viewed(history: pd.DataFrame) -> pd.Series:
     return (external | internal).astype(bool)
 
 
+def viewed_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """Returns one row per dashboard and snapshot day of `history` (a day snapshotted twice
+    is one day, viewed if either snapshot was): dashboard_id (string), snapshot_date (the
+    day, naive midnight), viewed (bool: either count above 0). Rows without an id or a date
+    are dropped.
+
+    Raises:
+        KeyError: `history` lacks one of HISTORY_COLUMNS.
+    """
+    rows = pd.DataFrame(
+        {
+            "dashboard_id": to_id(history["dashboard_id"]),
+            "snapshot_date": to_timestamp(history["snapshot_date"]).dt.normalize(),
+            "viewed": _viewed(history),
+        }
+    ).dropna(subset=["dashboard_id", "snapshot_date"])
+    rows["snapshot_date"] = rows["snapshot_date"].dt.tz_localize(None)
+    days = rows.groupby(["dashboard_id", "snapshot_date"], sort=False)["viewed"].any()
+    return days.reset_index()
+
+
 def usage_summary(history: pd.DataFrame) -> pd.DataFrame:
     """Returns one row per dashboard in `history` (``secoda/dashboard_usage`` rows, any
     number of days, any order; a day snapshotted twice counts once).

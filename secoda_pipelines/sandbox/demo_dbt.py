@@ -1,0 +1,14 @@
+"""Where the demo workspace's dbt project and its two manifests are (docs/sandbox.md).
+
+The project in ``dbt/project`` is the one whose models the demo workspace's lineage
+follows; ``dbt/make_manifests.py`` made both manifests with a real ``dbt parse``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEMO_DBT_PROJECT = Path(__file__).parent / "dbt"
+DEMO_DBT_MANIFESTS = DEMO_DBT_PROJECT / "manifests"
+# The pull request's manifest, then production's (the --dbt-manifest and --dbt-state).
+DEMO_DBT_MANIFEST_FILES = ("pull_request.json", "production.json")

@@ -6,12 +6,15 @@ from secoda_pipelines.defs import (
     adoption_refresh_job,
     catalog_refresh_job,
     code_location_resources,
+    coverage_snapshot_job,
     daily_adoption_refresh,
+    daily_coverage_snapshot,
     daily_integration_refresh,
     daily_secoda_refresh,
     integration_refresh_job,
     new_integration_sensor,
 )
+from secoda_pipelines.defs.assets import coverage_assets
 from secoda_pipelines.defs.assets.catalog import catalog_assets
 from secoda_pipelines.defs.assets.reports import report_assets
 from secoda_pipelines.defs.assets.usage import dashboard_usage
@@ -22,18 +25,24 @@ from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentati
 from secoda_pipelines.defs.jobs.provision_users import provision_users
 
 defs = dg.Definitions(
-    assets=[*catalog_assets, dashboard_usage, *report_assets],
+    assets=[*catalog_assets, dashboard_usage, *report_assets, *coverage_assets],
     jobs=[
         catalog_refresh_job,
         integration_refresh_job,
         adoption_refresh_job,
+        coverage_snapshot_job,
         migrate_documentation,
         provision_users,
         create_manual_lineage,
         check_downstream_impact,
         flag_stale_dashboards,
     ],
-    schedules=[daily_secoda_refresh, daily_integration_refresh, daily_adoption_refresh],
+    schedules=[
+        daily_secoda_refresh,
+        daily_integration_refresh,
+        daily_adoption_refresh,
+        daily_coverage_snapshot,
+    ],
     sensors=[new_integration_sensor],
     resources=code_location_resources(),
 )

@@ -24,7 +24,7 @@ import pandas as pd
 
 from secoda_pipelines.catalog.planners import preview_source
 from secoda_pipelines.catalog.reports import adoption_trend, trend_months
-from secoda_pipelines.sandbox import Sandbox
+from secoda_pipelines.sandbox import DEMO_COVERAGE_TARGETS, Sandbox
 from secoda_pipelines.secoda import GROUPS, TAGS, TEAMS, SecodaClient
 from secoda_pipelines.store import WAREHOUSE_URL_VARIABLE, Warehouse, choose_warehouse
 
@@ -88,7 +88,44 @@ def demo_environment(
     }
     if warehouse_url:
         environment[WAREHOUSE_URL_VARIABLE] = warehouse_url
+    environment["SECODA_COVERAGE_TARGETS"] = str(DEMO_COVERAGE_TARGETS)
     return environment
+
+
+def coverage_text(warehouse: Warehouse, top: int = 10) -> str:
+    """Returns today's documentation coverage by integration and kind, the top of the work
+    list (reports.undocumented_popular) and each target's status, as plain-text tables."""
+    coverage = warehouse.read_table("reports", "documentation_coverage")
+    latest = coverage[coverage["snapshot_date"] == coverage["snapshot_date"].max()]
+    by_integration = latest.groupby(["integration_name", "kind"], as_index=False)[
+        ["resources", "described", "with_owners"]
+    ].sum()
+    by_integration["described_share"] = (
+        by_integration["described"] / by_integration["resources"]
+    ).round(3)
+    work = warehouse.read_table("reports", "undocumented_popular").head(top)
+    targets = warehouse.read_table("reports", "coverage_targets")
+    targets = targets[targets["snapshot_date"] == targets["snapshot_date"].max()]
+    target_rows = targets.loc[
+        :, ["name", "status", "actual", "expected_today", "target", "deadline"]
+    ].copy()
+    target_rows["deadline"] = target_rows["deadline"].dt.strftime("%Y-%m-%d")
+    with pd.option_context("display.width", 160, "display.max_colwidth", 40):
+        return "\n".join(
+            [
+                "Documentation coverage by integration (reports.documentation_coverage, today):",
+                by_integration.to_string(index=False),
+                "",
+                f"Where documenting pays first (top {len(work)} of "
+                "reports.undocumented_popular, most used first):",
+                work[
+                    ["kind", "database", "schema", "table_title", "title", "external_usage"]
+                ].to_string(index=False),
+                "",
+                f"Coverage targets ({DEMO_COVERAGE_TARGETS.name}; reports.coverage_targets):",
+                target_rows.round(3).to_string(index=False),
+            ]
+        )
 
 
 def _table(schema: str, table: str, **equal: object) -> pd.DataFrame:
@@ -149,6 +186,12 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
         _check(result, f"adoption of {month}")
     if months:
         echo(f"Monthly adoption of {months[0][:7]} to {months[-1][:7]} reported.")
+    with _runs_logging_to(paths.run_log):
+        result = defs.resolve_job_def("secoda_coverage_snapshot").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+    _check(result, "documentation coverage")
+    echo(f"Documentation coverage snapshot taken ({utc_today()}), targets measured.")
 
 
 def _run_job(paths: DemoPaths, name: str, config: dict) -> dg.ExecuteInProcessResult:

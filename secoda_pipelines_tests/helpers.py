@@ -292,3 +292,19 @@ def point_code_location_at(sandbox: Sandbox, warehouse: Path, monkeypatch: Any) 
     monkeypatch.setenv("SECODA_API_KEY", DEFAULT_API_KEY)
     monkeypatch.setenv("SECODA_DUCKDB_PATH", str(warehouse))
     monkeypatch.delenv("SECODA_WAREHOUSE_URL", raising=False)
+
+
+def materialize_demo(sandbox: Sandbox, workdir: Path, monkeypatch: Any, warehouse_url: str | None):
+    """Runs what `secoda-pipelines demo` materializes (catalog refresh, every partition,
+    monthly adoption, the coverage snapshot) against `sandbox`, with the demo's environment
+    set through `monkeypatch` (the DuckDB file in `workdir`, else `warehouse_url`); returns
+    the demo's paths."""
+    from secoda_pipelines import demo
+
+    paths = demo.DemoPaths(workdir)
+    demo.prepare_instance(paths)
+    monkeypatch.delenv("SECODA_WAREHOUSE_URL", raising=False)
+    for name, value in demo.demo_environment(paths, sandbox, warehouse_url).items():
+        monkeypatch.setenv(name, value)
+    demo.materialize_everything(paths, lambda line: None)
+    return paths

@@ -12,6 +12,7 @@ One package per kind of rule, so a rule's module is found from its name:
   would write, decided from the API rows as they are now. A new write-back job's planner
   goes here, as `planners/<what it plans>.py`; its Dagster job goes in
   `secoda_pipelines.defs.jobs`.
+- `catalog.charts`: the PNG charts shown in run metadata (matplotlib, imported when drawn).
 - `catalog.edges`: lineage objects read as (upstream, downstream) pairs, and
   ``database.schema.table`` names, which the downstream report and the lineage planner
   share; exported from this package.
@@ -20,6 +21,7 @@ Not here: anything that talks to Secoda (`secoda`, `lineage`), stores a table (`
 renders run metadata (`defs.metadata`).
 """
 
+from secoda_pipelines.catalog.charts import coverage_chart_png, png_markdown
 from secoda_pipelines.catalog.edges import (
     DIRECTIONS,
     DOWNSTREAM,
@@ -41,6 +43,7 @@ __all__ = [
     "DOWNSTREAM",
     "UPSTREAM",
     "TableMatch",
+    "coverage_chart_png",
     "downstream_links",
     "downstream_pair",
     "edge_ends",
@@ -48,6 +51,7 @@ __all__ = [
     "existing_pairs",
     "is_table_name",
     "normalize_direction",
+    "png_markdown",
     "resolve_table_names",
     "split_table_name",
 ]

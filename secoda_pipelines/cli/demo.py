@@ -72,6 +72,8 @@ def demo_command(workdir: Path, warehouse_url: str | None, ui: bool, ui_port: in
         click.echo("")
         click.echo(demo_run.report_text(warehouse))
         click.echo("")
+        click.echo(demo_run.coverage_text(warehouse))
+        click.echo("")
         click.echo("Write-back jobs, in dry run (nothing was written to Secoda):")
         click.echo("\n".join(planned))
         click.echo(f"Run logs: {paths.run_log}")

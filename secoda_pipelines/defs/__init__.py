@@ -1,7 +1,8 @@
 """The Dagster layer, thin: everything `secoda_pipelines.definitions` assembles.
 
-`assets/` (catalog listings, the usage history, the reports), `jobs/` (one module or
-package per job, named after it; the write-back jobs built on `jobs.writeback`),
+`assets/` (catalog listings, the usage history, the reports, documentation coverage),
+`jobs/` (one module or package per job, named after it; the write-back jobs built on
+`jobs.writeback`),
 `refresh` (the asset jobs the schedules and the sensor launch), `schedules`, `sensors`,
 `partitions`, `resources`, and the helpers they share (`checks`, `failures`, `metadata`).
 The rules themselves live in `secoda_pipelines.catalog`; nothing here decides what a
@@ -12,11 +13,13 @@ from secoda_pipelines.defs.partitions import reply_months, secoda_integrations
 from secoda_pipelines.defs.refresh import (
     adoption_refresh_job,
     catalog_refresh_job,
+    coverage_snapshot_job,
     integration_refresh_job,
 )
 from secoda_pipelines.defs.resources import code_location_resources
 from secoda_pipelines.defs.schedules import (
     daily_adoption_refresh,
+    daily_coverage_snapshot,
     daily_integration_refresh,
     daily_secoda_refresh,
 )
@@ -26,7 +29,9 @@ __all__ = [
     "adoption_refresh_job",
     "catalog_refresh_job",
     "code_location_resources",
+    "coverage_snapshot_job",
     "daily_adoption_refresh",
+    "daily_coverage_snapshot",
     "daily_integration_refresh",
     "daily_secoda_refresh",
     "integration_refresh_job",

@@ -7,6 +7,7 @@ the optional ``tabulate`` package.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +16,24 @@ import numpy as np
 import pandas as pd
 
 
-def frame_metadata(frame: pd.DataFrame, preview_rows: int = 10) -> dict[str, Any]:
-    """Returns `dagster/row_count`, `dagster/column_schema` and a markdown `preview`."""
+def frame_metadata(
+    frame: pd.DataFrame,
+    preview_rows: int = 10,
+    descriptions: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Returns `dagster/row_count`, `dagster/column_schema` and a markdown `preview`.
+
+    Each column of the schema carries its entry of ``descriptions`` (column name to what
+    the value means; see `column_descriptions.COLUMN_DESCRIPTIONS`), none when absent.
+    """
+    described = descriptions or {}
     return {
         "dagster/row_count": len(frame),
         "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, dtype) for name, dtype in column_schema(frame)]
+            columns=[
+                dg.TableColumn(name, dtype, description=described.get(name))
+                for name, dtype in column_schema(frame)
+            ]
         ),
         "preview": dg.MetadataValue.md(markdown_preview(frame, rows=preview_rows)),
     }

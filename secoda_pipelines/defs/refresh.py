@@ -3,6 +3,7 @@
 import dagster as dg
 
 from secoda_pipelines.defs.assets.catalog import CATALOG_GROUP, columns, tables
+from secoda_pipelines.defs.assets.coverage import COVERAGE_GROUP
 from secoda_pipelines.defs.assets.reports import REPORTS_GROUP, adoption_monthly_report
 
 # Unpartitioned: a run takes the usage snapshot of the UTC day it runs on (a run queued or
@@ -28,4 +29,13 @@ adoption_refresh_job = dg.define_asset_job(
     "secoda_adoption_refresh",
     selection=dg.AssetSelection.assets(adoption_monthly_report),
     description="Question-answering adoption of one month (one partition).",
+)
+
+# After the day's refreshes (catalog at 05:00, integrations from 06:00): coverage is
+# computed from the stored tables and columns, so it is taken once they are stored.
+coverage_snapshot_job = dg.define_asset_job(
+    "secoda_coverage_snapshot",
+    selection=dg.AssetSelection.groups(COVERAGE_GROUP),
+    description="Today's documentation coverage snapshot (by integration and by owner), "
+    "the targets' status and the undocumented-popular work list.",
 )

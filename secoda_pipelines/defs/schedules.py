@@ -9,6 +9,7 @@ from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.refresh import (
     adoption_refresh_job,
     catalog_refresh_job,
+    coverage_snapshot_job,
     integration_refresh_job,
 )
 from secoda_pipelines.defs.resources import SecodaResource
@@ -126,3 +127,20 @@ def daily_adoption_refresh(context: dg.ScheduleEvaluationContext) -> list[dg.Run
         )
         for m in months
     ]
+
+
+@dg.schedule(
+    name="daily_coverage_snapshot",
+    job=coverage_snapshot_job,
+    cron_schedule="0 8 * * *",
+    execution_timezone="UTC",
+    description="Every day at 08:00 UTC, after the catalog (05:00) and integration (06:00) "
+    "refreshes: today's documentation coverage snapshot, the targets' status and the work "
+    "list, computed in the warehouse from the stored tables and columns.",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def daily_coverage_snapshot(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Returns the day's run of `secoda_coverage_snapshot` (run key
+    `coverage-snapshot:<day>`)."""
+    day = _tick_day(context).strftime("%Y-%m-%d")
+    return dg.RunRequest(run_key=f"coverage-snapshot:{day}")

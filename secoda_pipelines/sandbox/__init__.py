@@ -19,11 +19,12 @@ project. Modules, each importing only those listed before it (no cycle):
   to track connections.
 - ``pipeline``: one request from socket to answer: log, latency, faults, the API.
 - ``server``: ``Sandbox``, the lifecycle that wires them together.
-- ``demo_dbt``: where the demo's dbt project and manifests are (not Python: ``dbt/``).
+- ``demo_files``: where the demo's dbt project, manifests and coverage targets are.
 """
 
 from secoda_pipelines.sandbox.api import new_id, now_iso
-from secoda_pipelines.sandbox.demo_dbt import (
+from secoda_pipelines.sandbox.demo_files import (
+    DEMO_COVERAGE_TARGETS,
     DEMO_DBT_MANIFEST_FILES,
     DEMO_DBT_MANIFESTS,
     DEMO_DBT_PROJECT,
@@ -53,6 +54,7 @@ __all__ = [
     "COLLECTIONS",
     "DEFAULT_API_KEY",
     "DEFAULT_READONLY_API_KEY",
+    "DEMO_COVERAGE_TARGETS",
     "DEMO_DBT_MANIFESTS",
     "DEMO_DBT_MANIFEST_FILES",
     "DEMO_DBT_PROJECT",

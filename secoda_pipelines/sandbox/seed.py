@@ -34,7 +34,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-SEED_VERSION = "3"  # 2: tags, the renamed Redshift -> BigQuery pair; 3: the dbt project
+SEED_VERSION = "4"  # 2: tags, the renamed Redshift -> BigQuery pair; 3: the dbt project;
+# 4: the demo's tables carry usage
 # The random seeds' own version: kept at "1" so that every id seeded before stays the same.
 _RNG_VERSION = "1"
 SCALES = ("demo", "small", "large")
@@ -1064,9 +1065,26 @@ def _demo() -> Iterator[Section]:
     yield DASHBOARDS, dashboards
     yield QUESTIONS, questions
     yield REPLIES, replies
-    yield TABLES, [*tables, *renamed_tables, *dbt_tables]
+    yield TABLES, _with_usage([*tables, *renamed_tables, *dbt_tables])
     yield COLUMNS, [*columns, *renamed_columns, *dbt_columns]
     yield LINEAGE, [*_lineage(chains, "lineage"), *_lineage(dbt_edges, "dbt-lineage")]
+
+
+def _with_usage(tables: list[Obj]) -> list[Obj]:
+    """Returns the tables with usage as the API sends it: about a quarter never synced
+    (both null), a fifth unused (0), the rest viewed, a few heavily; from a random source
+    of its own, so no other section shifts."""
+    rng = _rng("table-usage")
+    for table in tables:
+        draw = rng.random()
+        if draw < 0.25:
+            external, internal = None, None
+        elif draw < 0.45:
+            external, internal = 0, 0
+        else:
+            external, internal = int(rng.expovariate(1 / 40)), rng.randint(0, 25)
+        table["external_usage"], table["internal_usage"] = external, internal
+    return tables
 
 
 def _people_sections(users: list[Obj], groups: list[Obj], teams: list[Obj]) -> Iterator[Section]:

@@ -63,6 +63,21 @@ class Warehouse(ABC):
         in storage order; an empty frame when the table does not exist."""
 
     @abstractmethod
+    def query(self, sql: str) -> pd.DataFrame:
+        """Returns the rows of `sql`, one read-only SELECT, as a DataFrame (column types as
+        the backend gives them: bring them to fixed dtypes before comparing backends).
+
+        Raises:
+            WarehouseError: (PostgreSQL) the query failed; the message has no secret.
+            duckdb.Error: (DuckDB) the query failed, or the file does not exist.
+        """
+
+    @abstractmethod
+    def existing_tables(self, schema: str) -> set[str]:
+        """Returns the names of the tables (and views) in `schema`; empty when the schema or
+        the warehouse does not exist yet."""
+
+    @abstractmethod
     def writer_lock(self, workspace: str, key: int, tag: str, run_id: str) -> WriterLock:
         """Returns the (not yet taken) lock that makes run `run_id` the one writer of the
         normalized Secoda `workspace` (its advisory lock `key`, its file-name `tag`: see

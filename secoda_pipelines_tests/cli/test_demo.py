@@ -73,6 +73,13 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
     assert "provision_users (2 users): create: 1, exists: 1" in out
     assert "create_manual_lineage (2 edges): create: 1, exists: 1" in out
     assert "check_downstream_impact (product.events.page_views, all levels): 4 downstream" in out
+    # Documentation coverage: by integration, the work list and the shipped targets.
+    assert "Documentation coverage by integration (reports.documentation_coverage, today):" in out
+    assert "Where documenting pays first (top 10 of reports.undocumented_popular" in out
+    targets = out[out.index("Coverage targets (demo_coverage_targets.yaml") :].splitlines()
+    assert targets[1].split()[:3] == ["name", "status", "actual"]
+    assert targets[2].split()[:4] == ["analytics", "tables", "described", targets[2].split()[3]]
+    assert targets[2].split()[3] in ("met", "on_track", "behind", "missed")
     # The dbt pull request's check: two modified models, blocked by what is in use.
     check = out[out.index("Data-contract check of a dbt pull request") :].splitlines()
     assert check[1].endswith("--fail-on active --format markdown   # exit 1")

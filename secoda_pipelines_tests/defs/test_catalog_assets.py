@@ -63,7 +63,7 @@ def test_catalog_assets_hold_every_api_row(sandbox, resources, instance, warehou
         assert len(preview) == 2 + min(10, len(stored)), "header, rule, first 10 rows"
         assert [c.name for c in metadata["dagster/column_schema"].value.columns] == columns
     id_checks = [c for c in result.get_asset_check_evaluations() if c.check_name == IDS_CHECK]
-    assert len(id_checks) == 5 and all(c.passed for c in id_checks)
+    assert len(id_checks) == 6 and all(c.passed for c in id_checks)
 
 
 def test_values_lists_and_nulls_are_stored_as_the_spec_says(

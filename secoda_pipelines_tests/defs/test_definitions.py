@@ -37,9 +37,14 @@ def test_asset_graph_snapshot():
     }
     catalog = ("secoda_catalog", ["duckdb", "pandas", "secoda"], [], None)
     partitioned = (*catalog[:3], "secoda_integrations")
+    stored_catalog = sorted(
+        f"secoda/{name}" for name in ("tables", "columns", "integrations", "users", "teams")
+    )
+    coverage = ("documentation_coverage", ["duckdb", "pandas", "sql"], stored_catalog, None)
     assert snapshot == {
         "secoda/integrations": catalog,
         "secoda/users": catalog,
+        "secoda/teams": catalog,
         "secoda/dashboards": catalog,
         "secoda/questions": catalog,
         "secoda/question_replies": catalog,
@@ -64,6 +69,16 @@ def test_asset_graph_snapshot():
             ["duckdb", "pandas"],
             ["secoda/question_replies", "secoda/questions", "secoda/users"],
             "0 0 1 * * UTC from 2024-01-01+1",
+        ),
+        # Computed in the warehouse's SQL from the stored catalog (not inputs: deps).
+        "reports/documentation_coverage": coverage,
+        "reports/documentation_coverage_by_owner": coverage,
+        "reports/undocumented_popular": coverage,
+        "reports/coverage_targets": (
+            "documentation_coverage",
+            ["duckdb", "pandas"],
+            ["reports/documentation_coverage"],
+            None,
         ),
     }
 
@@ -102,6 +117,7 @@ def test_schedule_targets_todays_snapshot_the_unpartitioned_catalog_and_reports(
         "secoda/integrations",
         "secoda/question_replies",
         "secoda/questions",
+        "secoda/teams",
         "secoda/users",
     ]
 

@@ -181,3 +181,30 @@ def test_adoption_refresh_takes_the_current_month_and_closes_the_last_one_on_the
     assert defs.resolve_schedule_def("daily_adoption_refresh").job_name == (
         "secoda_adoption_refresh"
     )
+
+
+def test_coverage_snapshot_runs_after_the_days_refreshes_once_per_day():
+    schedules = {
+        name: defs.resolve_schedule_def(name)
+        for name in ("daily_secoda_refresh", "daily_integration_refresh", "daily_coverage_snapshot")
+    }
+    hours = {name: int(s.cron_schedule.split()[1]) for name, s in schedules.items()}
+    assert hours["daily_coverage_snapshot"] > max(
+        hours["daily_secoda_refresh"], hours["daily_integration_refresh"]
+    )
+    job = defs.resolve_job_def(schedules["daily_coverage_snapshot"].job_name)
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {
+        "reports/documentation_coverage",
+        "reports/documentation_coverage_by_owner",
+        "reports/coverage_targets",
+        "reports/undocumented_popular",
+    }
+    with dg.instance_for_test() as instance:
+        monday = tick(instance, "daily_coverage_snapshot", MONDAY.replace(hour=8))
+        again = tick(instance, "daily_coverage_snapshot", MONDAY.replace(hour=8, minute=1))
+        tuesday = tick(instance, "daily_coverage_snapshot", TUESDAY.replace(hour=8))
+    assert [r.run_key for r in monday + again + tuesday] == [
+        "coverage-snapshot:2026-11-30",
+        "coverage-snapshot:2026-11-30",
+        "coverage-snapshot:2026-12-01",
+    ]

@@ -1,6 +1,7 @@
 """The same pipelines on the same sandbox give the same rows in PostgreSQL as in DuckDB,
-table by table: every catalog asset (each integration's partition), both reports, every
-job's report, and the write-back jobs applied (their outcomes recorded on the rows)."""
+table by table: every catalog asset (each integration's partition), the reports (the
+documentation coverage computed in each warehouse's own SQL among them), every job's
+report, and the write-back jobs applied (their outcomes recorded on the rows)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from secoda_pipelines import demo
 from secoda_pipelines.sandbox import Sandbox
 from secoda_pipelines.store import Warehouse, choose_warehouse
+from secoda_pipelines_tests.helpers import materialize_demo
 
 # Columns that differ between two runs of the same thing: when it ran, and ids the sandbox
 # mints at random for what a write creates.
@@ -52,12 +54,7 @@ def _run_everything(
     """Runs what the demo runs (catalog refresh, every partition, every job in dry run),
     then the create jobs applied, with the code location's own resources configured from
     the environment; returns the warehouse they wrote."""
-    paths = demo.DemoPaths(workdir)
-    demo.prepare_instance(paths)
-    monkeypatch.delenv("SECODA_WAREHOUSE_URL", raising=False)
-    for name, value in demo.demo_environment(paths, sandbox, warehouse_url).items():
-        monkeypatch.setenv(name, value)
-    demo.materialize_everything(paths, lambda line: None)
+    paths = materialize_demo(sandbox, workdir, monkeypatch, warehouse_url)
     demo.run_write_jobs_dry(paths)
     from secoda_pipelines.definitions import defs
 
@@ -75,6 +72,7 @@ def _tables(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
     names = [
         "integrations",
         "users",
+        "teams",
         "dashboards",
         "questions",
         "question_replies",
@@ -92,6 +90,10 @@ def _tables(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
         "user_provisioning",
         "lineage_changes",
         "downstream_impact",
+        "documentation_coverage",
+        "documentation_coverage_by_owner",
+        "coverage_targets",
+        "undocumented_popular",
     ]
     found = {f"secoda.{n}": warehouse.read_table("secoda", n) for n in names}
     found |= {f"reports.{n}": warehouse.read_table("reports", n) for n in reports}

@@ -79,6 +79,15 @@ USERS_SCHEMA = FrameSchema(
         field("teams", "list"),
     ),
 )
+TEAMS_SCHEMA = FrameSchema(
+    "teams",
+    (
+        field("id", "id"),
+        field("name", "text"),
+        field("type", "text"),
+        field("archived", "bool"),
+    ),
+)
 DASHBOARDS_SCHEMA = FrameSchema(
     "dashboards",
     (
@@ -134,6 +143,8 @@ TABLES_SCHEMA = FrameSchema(
         field("owners", "list"),
         field("verified", "bool"),
         field("parent_id", "id", "parent"),
+        field("internal_usage", "int"),
+        field("external_usage", "int"),
     ),
 )
 COLUMNS_SCHEMA = FrameSchema(
@@ -152,5 +163,7 @@ COLUMNS_SCHEMA = FrameSchema(
         field("pii", "bool"),
         field("type", "text"),
         field("sort_order", "int"),
+        field("owners", "list"),
+        field("verified", "bool"),
     ),
 )

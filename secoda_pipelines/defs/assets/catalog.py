@@ -12,12 +12,14 @@ from secoda_pipelines.catalog.frames import (
     QUESTION_REPLIES_SCHEMA,
     QUESTIONS_SCHEMA,
     TABLES_SCHEMA,
+    TEAMS_SCHEMA,
     USERS_SCHEMA,
     FrameSchema,
     frame_from_pages,
     rows_of_other_integrations,
 )
 from secoda_pipelines.defs.checks import IDS_CHECK, ids_check
+from secoda_pipelines.defs.column_descriptions import COLUMN_DESCRIPTIONS
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.metadata import frame_metadata
 from secoda_pipelines.defs.partitions import secoda_integrations
@@ -29,6 +31,7 @@ from secoda_pipelines.secoda import (
     QUESTION_REPLIES,
     QUESTIONS,
     TABLES,
+    TEAMS,
     USERS,
     SecodaClient,
     SecodaNotFoundError,
@@ -203,7 +206,9 @@ def _catalog_asset(
             if len(frames) > 1:
                 context.log.info(f"{len(frames)} partitions listed: {len(frame)} rows")
         return dg.MaterializeResult(
-            value=frame, metadata=frame_metadata(frame), check_results=[ids_check(frame)]
+            value=frame,
+            metadata=frame_metadata(frame, descriptions=COLUMN_DESCRIPTIONS[key.to_user_string()]),
+            check_results=[ids_check(frame)],
         )
 
     return _asset
@@ -215,6 +220,9 @@ integrations = _catalog_asset(
     "Every integration in the Secoda workspace: warehouses, BI tools, dbt.",
 )
 users = _catalog_asset(USERS_SCHEMA, USERS, "Secoda users with their role, groups and teams.")
+teams = _catalog_asset(
+    TEAMS_SCHEMA, TEAMS, "Secoda teams: the names that coverage by owner shows for users."
+)
 dashboards = _catalog_asset(
     DASHBOARDS_SCHEMA,
     DASHBOARDS,
@@ -243,4 +251,13 @@ columns = _catalog_asset(
     partitioned=True,
 )
 
-catalog_assets = [integrations, users, dashboards, questions, question_replies, tables, columns]
+catalog_assets = [
+    integrations,
+    users,
+    teams,
+    dashboards,
+    questions,
+    question_replies,
+    tables,
+    columns,
+]

@@ -23,6 +23,7 @@ from secoda_pipelines.catalog.reports import (
 from secoda_pipelines.catalog.reports import adoption as adoption_rows
 from secoda_pipelines.defs.assets.usage import USAGE_KEY
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK, stale_share_check
+from secoda_pipelines.defs.column_descriptions import COLUMN_DESCRIPTIONS
 from secoda_pipelines.defs.metadata import frame_metadata, markdown_preview
 from secoda_pipelines.defs.partitions import reply_months
 from secoda_pipelines.defs.resources import WAREHOUSE_IO
@@ -90,7 +91,7 @@ def stale_dashboards_report(
     return dg.MaterializeResult(
         value=stale,
         metadata={
-            **frame_metadata(stale),
+            **frame_metadata(stale, descriptions=COLUMN_DESCRIPTIONS[STALE_KEY.to_user_string()]),
             **stale_figures(len(stale), len(dashboards)),
             "stale_after_days": config.stale_after_days,
             "usage_snapshot_days": snapshot_days,
@@ -123,7 +124,7 @@ def adoption_report(
     return dg.MaterializeResult(
         value=report,
         metadata={
-            **frame_metadata(report),
+            **frame_metadata(report, descriptions=COLUMN_DESCRIPTIONS["reports/adoption"]),
             "repliers": len(report),
             **figures,
             "acceptance_rate": dg.MetadataValue.float(figures["acceptance_rate"]),
@@ -157,7 +158,7 @@ def adoption_monthly_report(
     return dg.MaterializeResult(
         value=report,
         metadata={
-            **frame_metadata(report),
+            **frame_metadata(report, descriptions=COLUMN_DESCRIPTIONS["reports/adoption_monthly"]),
             "month": context.partition_key,
             "repliers": len(report),
             **figures,

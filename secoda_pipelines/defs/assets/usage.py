@@ -12,6 +12,7 @@ import pandas as pd
 from secoda_pipelines.catalog.frames import DASHBOARDS_SCHEMA, frame_from_pages
 from secoda_pipelines.catalog.reports import usage_snapshot
 from secoda_pipelines.defs.assets.catalog import API_RETRY, CATALOG_GROUP, SECODA_POOL
+from secoda_pipelines.defs.column_descriptions import COLUMN_DESCRIPTIONS
 from secoda_pipelines.defs.failures import secoda_failures
 from secoda_pipelines.defs.metadata import frame_metadata
 from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
@@ -60,7 +61,9 @@ def dashboard_usage(secoda: SecodaResource) -> dg.MaterializeResult[pd.DataFrame
     return dg.MaterializeResult(
         value=snapshot,
         metadata={
-            **frame_metadata(snapshot),
+            **frame_metadata(
+                snapshot, descriptions=COLUMN_DESCRIPTIONS[USAGE_KEY.to_user_string()]
+            ),
             "snapshot_date": day,
             "dashboards": len(snapshot),
             "dashboards_viewed": viewed,

@@ -177,6 +177,24 @@ class DuckDBWarehouse(Warehouse):
         finally:
             connection.close()
 
+    def query(self, sql: str) -> pd.DataFrame:
+        """Runs `sql` on a read-only connection (waiting, like `read_table`, while a writer
+        holds the file) and returns its rows; see `Warehouse.query`."""
+        connection = connect_duckdb(self.path, read_only=True, wait_seconds=self.lock_wait_seconds)
+        try:
+            return connection.execute(sql).df()
+        finally:
+            connection.close()
+
+    def existing_tables(self, schema: str) -> set[str]:
+        if not Path(self.path).exists():
+            return set()
+        connection = connect_duckdb(self.path, read_only=True, wait_seconds=self.lock_wait_seconds)
+        try:
+            return self._existing_tables(connection, schema)
+        finally:
+            connection.close()
+
     def writer_lock(self, workspace: str, key: int, tag: str, run_id: str) -> FileWriterLock:
         return FileWriterLock(
             str(write_lock_path(self.path, tag)),

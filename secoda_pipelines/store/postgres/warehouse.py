@@ -109,6 +109,24 @@ class PostgresWarehouse(Warehouse):
                 query = sql.SQL("{} WHERE {}").format(query, where)
             return read_frame(cursor, query, list(equal.values()))
 
+    def query(self, sql_text: str) -> pd.DataFrame:
+        """Runs `sql_text` in a READ ONLY transaction and returns its rows in the dtypes
+        `read_frame` gives (text ``string``, bigint ``Int64``, ...); see `Warehouse.query`."""
+        with self._cursor("running a query") as cursor:
+            cursor.execute("SET TRANSACTION READ ONLY")
+            # The coverage queries' set-returning JSON functions make the planner guess
+            # millions of rows, which turns on JIT: compiling then costs more than running.
+            cursor.execute("SET LOCAL jit = off")
+            return read_frame(cursor, sql_text)
+
+    def existing_tables(self, schema: str) -> set[str]:
+        with self._cursor(f"listing the tables of schema {schema}") as cursor:
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                [schema],
+            )
+            return {name for (name,) in cursor.fetchall()}
+
     def writer_lock(self, workspace: str, key: int, tag: str, run_id: str) -> PostgresWriterLock:
         return PostgresWriterLock(self._url, key, run_id)
 

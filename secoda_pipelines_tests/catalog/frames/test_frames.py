@@ -104,6 +104,8 @@ SCHEMAS: dict[str, tuple[Callable[[list[dict[str, Any]]], pd.DataFrame], dict[st
             "owners": STR,
             "verified": BOOL,
             "parent_id": STR,
+            "internal_usage": INT,
+            "external_usage": INT,
         },
     ),
     "columns": (
@@ -122,6 +124,8 @@ SCHEMAS: dict[str, tuple[Callable[[list[dict[str, Any]]], pd.DataFrame], dict[st
             "pii": BOOL,
             "type": STR,
             "sort_order": INT,
+            "owners": STR,
+            "verified": BOOL,
         },
     ),
 }

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from secoda_pipelines.catalog import is_table_name, resolve_table_names, split_table_name
-from secoda_pipelines.catalog.frames import TABLES_SCHEMA, frame_of_rows
+from secoda_pipelines.catalog.frames import (
+    TABLES_SCHEMA,
+    frame_of_rows,
+    to_int,
+    unreadable_counts,
+)
 from secoda_pipelines.secoda import (
     COLUMNS,
     DASHBOARDS,
@@ -29,6 +34,7 @@ BATCH = 50  # ids per `__in` filter: ~1,900 characters of UUIDs, well inside any
 # fewer requests than one GET per id, and a listing's rows carry the usage fields too.
 LISTING_THRESHOLD = 100
 USAGE_KINDS = ("table", "dashboard", "chart")
+USAGE_FIELDS = ("external_usage", "internal_usage")
 
 # Where an id is looked for, in this order: lineage joins tables mostly.
 ENTITY_COLLECTIONS = (("table", TABLES), ("dashboard", DASHBOARDS), ("column", COLUMNS))
@@ -72,25 +78,16 @@ def _entity(kind: str, obj: Mapping[str, object], fallback_id: str) -> Entity:
     )
 
 
-def _count(value: object) -> int | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None if value is None or value == "" else -1
-    try:
-        number = float(str(value))
-    except ValueError:
-        return -1
-    return int(number) if number.is_integer() else -1
-
-
 def _viewed_now(kind: str, obj: Mapping[str, object]) -> bool | None:
     """Returns whether the object's usage counts show views: True when one is above 0,
     False when both are null or 0, None when one is not a count or the kind has none."""
     if kind not in USAGE_KINDS:
         return None
-    counts = [_count(obj.get(field)) for field in ("external_usage", "internal_usage")]
-    if any(c is not None and c > 0 for c in counts):
+    # The project's count reading (`catalog.frames`); an empty text counts as no value.
+    values = [None if obj.get(field) == "" else obj.get(field) for field in USAGE_FIELDS]
+    if (to_int(values).fillna(0) > 0).any():
         return True
-    if any(c == -1 for c in counts):
+    if unreadable_counts(values).notna().any():
         return None
     return False
 

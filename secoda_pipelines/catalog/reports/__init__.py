@@ -34,6 +34,7 @@ from secoda_pipelines.catalog.reports.coverage import (
     coverage_of_counts,
 )
 from secoda_pipelines.catalog.reports.coverage_targets import (
+    METRICS,
     STATUSES,
     TARGET_COLUMNS,
     CoverageTarget,
@@ -82,6 +83,7 @@ __all__ = [
     "DOCUMENTATION_COVERAGE_COLUMNS",
     "FAIL_ON",
     "HISTORY_COLUMNS",
+    "METRICS",
     "PLAN_BASIS",
     "STALE_COLUMNS",
     "STATUSES",

@@ -25,6 +25,7 @@ from secoda_pipelines.catalog import coverage_chart_png, png_markdown
 from secoda_pipelines.catalog.reports import (
     BY_OWNER_COLUMNS,
     DOCUMENTATION_COVERAGE_COLUMNS,
+    METRICS,
     STATUSES,
     TARGET_COLUMNS,
     UNDOCUMENTED_COLUMNS,
@@ -53,7 +54,6 @@ BY_OWNER_KEY = dg.AssetKey(["reports", "documentation_coverage_by_owner"])
 TARGETS_KEY = dg.AssetKey(["reports", "coverage_targets"])
 UNDOCUMENTED_KEY = dg.AssetKey(["reports", "undocumented_popular"])
 TARGETS_CHECK = "coverage_targets_on_track"
-METRICS = ("described", "with_description", "with_definition", "with_owners", "with_tags")
 SNAPSHOT = {SNAPSHOT_COLUMN: "snapshot_date"}
 CATALOG_DEPS = [tables, columns, integrations, users, teams]
 
@@ -138,7 +138,7 @@ def workspace_shares(coverage: pd.DataFrame) -> dict[str, float]:
     for kind in ("table", "column"):
         rows = coverage[coverage["kind"] == kind]
         total = int(rows["resources"].sum())
-        for metric in (*METRICS, "verified"):
+        for metric in METRICS:
             share = float(rows[metric].sum()) / total if total else 0.0
             shares[f"{kind}s_{metric}_share"] = round(share, 4)
     return shares

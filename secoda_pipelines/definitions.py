@@ -1,5 +1,7 @@
 """The code location: `defs`, loaded by workspace.yaml (and `dagster dev -m`)."""
 
+import warnings
+
 import dagster as dg
 
 from secoda_pipelines.defs import (
@@ -23,6 +25,14 @@ from secoda_pipelines.defs.jobs.create_manual_lineage import create_manual_linea
 from secoda_pipelines.defs.jobs.flag_stale_dashboards import flag_stale_dashboards
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.jobs.provision_users import provision_users
+
+# Dagster 1.13 itself passes `owners` (we set none) when it binds the sensor to its jobs'
+# resources, then warns on every load that the parameter is beta: not ours to act on.
+warnings.filterwarnings(
+    "ignore",
+    category=dg.BetaWarning,
+    message="Parameter `owners` of initializer `SensorDefinition.__init__`",
+)
 
 defs = dg.Definitions(
     assets=[*catalog_assets, dashboard_usage, *report_assets, *coverage_assets],

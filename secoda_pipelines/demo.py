@@ -153,6 +153,7 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
     from secoda_pipelines import definitions
     from secoda_pipelines.defs import secoda_integrations
     from secoda_pipelines.defs.assets import utc_today
+    from secoda_pipelines.defs.integration_tags import integration_tags
 
     defs = definitions.defs
 
@@ -172,10 +173,14 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
     for row in integrations.itertuples():
         with _runs_logging_to(paths.run_log):
             result = integration_job.execute_in_process(
-                instance=instance, partition_key=row.id, raise_on_error=False
+                instance=instance,
+                partition_key=row.id,
+                # As the sensor and the schedule tag theirs: the Runs list shows the name.
+                tags=integration_tags({"name": row.name, "type": row.type}),
+                raise_on_error=False,
             )
         _check(result, f"tables and columns of {row.name}")
-        echo(f"  tables and columns of {row.name} ({row.type}) loaded")
+        echo(f"  tables and columns of {row.name} ({row.type}, id {row.id}) loaded")
     months = trend_months(_table("secoda", "question_replies"), TREND_MONTHS)
     adoption_job = defs.resolve_job_def("secoda_adoption_refresh")
     for month in months:
@@ -397,6 +402,25 @@ def open_commands(warehouse: Warehouse) -> str:
     return "\n".join(lines)
 
 
+# The start of the warning `dagster dev` prints (a SupersessionWarning) at every start.
+_DEV_SUPERSEDED = "Function `dev_command` is superseded"
+
+
+def runs_hint(port: int) -> str:
+    """Returns where the UI on `port` lists the demo's runs, and why its Overview does not.
+
+    The demo runs its jobs in its own process; the Overview's timeline shows only runs
+    launched through the code location (the launchpad, a schedule, a sensor), so it says
+    "No runs" while Runs lists every one.
+    """
+    return (
+        f"The demo's runs: http://127.0.0.1:{port}/runs (they ran in this process, so the "
+        "Overview's timeline, which shows runs launched through the UI, schedules and "
+        "sensors, leaves them out). The tables: "
+        f"http://127.0.0.1:{port}/assets"
+    )
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -412,11 +436,19 @@ def run_dagster_ui(environment: dict[str, str], port: int, echo: Callable[[str],
     # Handlers first: the child then starts with default SIGINT handling even when this
     # process inherited "ignore SIGINT" from a shell that started it in the background.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    process = subprocess.Popen(command, env={**os.environ, **environment}, start_new_session=True)
+    # `dagster dev` warns at every start that `dg dev` supersedes it; `dg` is another
+    # package (dagster-dg-cli) that needs a dg project, so the demo stays on `dagster dev`.
+    quiet = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), f"ignore:{_DEV_SUPERSEDED}"]))
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **environment, "PYTHONWARNINGS": quiet},
+        start_new_session=True,
+    )
     echo(
         f"Dagster UI starting at http://127.0.0.1:{port} (process group {process.pid}; "
         "Ctrl-C stops it and the sandbox)"
     )
+    echo(runs_hint(port))
     try:
         process.wait()
     except KeyboardInterrupt:

@@ -8,6 +8,19 @@ import pandas as pd
 IDS_CHECK = "ids_unique_and_present"
 STALE_SHARE_CHECK = "at_most_half_of_dashboards_stale"
 
+IDS_CHECK_DESCRIPTION = (
+    "Every row has an id and no id repeats. Fails (ERROR) when an id is null or listed "
+    "twice: the listing shifted while it was paged (someone edited between two pages) or "
+    "Secoda sent a row without an id; the result's examples name them. The rows are stored "
+    "all the same, so reports built on them could count a row twice: materialize again."
+)
+STALE_SHARE_DESCRIPTION = (
+    "At most half of the dashboards are stale. A WARN, never an error, when more are: "
+    "usually the BI tool's usage sync stopped (external_usage empty in secoda/dashboards) "
+    "or stale_after_days is shorter than how often the dashboards are used. Look at the "
+    "list before flagging them with flag_stale_dashboards."
+)
+
 
 def ids_check(frame: pd.DataFrame, column: str = "id") -> dg.AssetCheckResult:
     """Returns a failing (ERROR) result when any id is null or repeated, naming a few."""

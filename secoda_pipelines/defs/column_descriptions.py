@@ -1,8 +1,12 @@
-"""What each column of each asset's table means, in SPEC B's words: the descriptions shown
-in the `dagster/column_schema` of every materialization (`frame_metadata(descriptions=)`).
+"""What each column of each asset's table, and of each job report table, means, in SPEC B's
+words: the descriptions shown in the `dagster/column_schema` of every materialization and
+job report.
 
-Keyed by asset key (`secoda/tables`), then column name. Every asset of the code location
-has an entry, and every column its frame carries has a description (a test checks both).
+`COLUMN_DESCRIPTIONS` is keyed by asset key (`secoda/tables`), then column name: every
+asset of the code location has an entry, and every column its frame carries has a
+description. `REPORT_COLUMN_DESCRIPTIONS` is keyed by report table name (`migration_plan`),
+then every column of its `store.report_tables.ReportTable.columns`, in order. Tests check
+both, and that `column_types` declares a type for each of the same columns.
 """
 
 from __future__ import annotations
@@ -232,5 +236,123 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "owners": _OWNERS + " Null when none.",
         "internal_usage": _INTERNAL_USAGE + " A column's is its table's.",
         "external_usage": _EXTERNAL_USAGE + " A column's is its table's.",
+    },
+}
+
+# The job reports (`store.report_tables`): the columns every report starts with, and the
+# write-back jobs' tables end with.
+_RUN_COLUMNS = {
+    "run_id": "Id of the Dagster run that reported the row.",
+    "dry_run": "The run's dry_run: true means the run wrote nothing to Secoda.",
+    "reported_at": "When the run reported the row (UTC).",
+    "item": "The row's position in its run's report (0, 1, ...): ORDER BY run_id, item.",
+}
+_WRITE_COLUMNS = {
+    "write_status": (
+        "What the write did: null (nothing to write), planned (not tried; a dry run's stay "
+        "so), written, failed, or skipped (read again, nothing left or a changed value kept)."
+    ),
+    "write_detail": "What the write did (e.g. PATCH description, tags) or why it failed.",
+    "written_at": "When the write was tried (UTC); null when nothing was sent.",
+}
+_SOURCE_INTEGRATION_ID = "Id of the integration documentation is copied from (the source)."
+_TARGET_INTEGRATION_ID = "Id of the integration documentation is copied to (the target)."
+_CREATE_ACTION = "create (planned) or exists (already in Secoda, skipped)."
+_DOCUMENTED_OF_KIND = "Documented source resources of the kind"
+
+REPORT_COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "migration_plan": {
+        **_RUN_COLUMNS,
+        "source_integration_id": _SOURCE_INTEGRATION_ID,
+        "target_integration_id": _TARGET_INTEGRATION_ID,
+        "kind": _KIND,
+        "key": "The source resource's own key, database.schema.table[.column], case-folded.",
+        "matched_as": "The key after database_map and schema_map: what the target is matched by.",
+        "documented": "The source has a non-empty value in one of the run's fields.",
+        "source_id": "Secoda id of the source table or column.",
+        "target_id": "Secoda id of the matched target table or column (null when none).",
+        "action": (
+            "update (a field written), kept (none written, one kept), unchanged, unmatched "
+            "or ambiguous."
+        ),
+        "fields": "JSON list of the fields the PATCH writes.",
+        "kept_fields": "JSON list of the fields whose different target value is kept.",
+        "detail": "Why it is unmatched or ambiguous (an ambiguous key's ids); null otherwise.",
+        **_WRITE_COLUMNS,
+    },
+    "migration_coverage": {
+        **_RUN_COLUMNS,
+        "source_integration_id": _SOURCE_INTEGRATION_ID,
+        "target_integration_id": _TARGET_INTEGRATION_ID,
+        "kind": _KIND,
+        "basis": "plan (a dry run's plan) or target after writes (the target read again).",
+        "resources": "Source resources of the kind.",
+        "documented": "Of those, the ones with a non-empty value in one of the run's fields.",
+        "carried": _DOCUMENTED_OF_KIND + " whose values the target already holds (unchanged).",
+        "pending": _DOCUMENTED_OF_KIND + " with a value still to write (update).",
+        "kept": _DOCUMENTED_OF_KIND + " whose target keeps a different value (kept).",
+        "unmatched": _DOCUMENTED_OF_KIND + " with no target resource (or table) to match.",
+        "ambiguous": _DOCUMENTED_OF_KIND + " whose key (or table's) occurs twice on one side.",
+        "safe_to_delete_source": (
+            "The run's verdict: deleting the source loses no documentation (same on each row)."
+        ),
+        "blocked_by": "What blocks deleting the source, '; '-separated; null when safe.",
+    },
+    "user_provisioning": {
+        **_RUN_COLUMNS,
+        "source": "Where the user was requested: users[0] (run config) or people.csv line 2.",
+        "email": "The requested user's email.",
+        "action": _CREATE_ACTION + " Users whose email exists, any case, are skipped.",
+        "detail": "Why: the new user's role, groups and teams, or the existing user (id, state).",
+        "role": "Requested role: admin, editor, viewer or guest.",
+        "first_name": "Requested first name.",
+        "last_name": "Requested last name.",
+        "group_ids": "JSON list of the user's group ids (names resolved to ids).",
+        "team_ids": "JSON list of the user's team ids (names resolved to ids).",
+        "user_id": "Id of the existing user, or of the created one once written.",
+        **_WRITE_COLUMNS,
+    },
+    "lineage_changes": {
+        **_RUN_COLUMNS,
+        "source": "Where the edge came from in the run config: edges[0], edges[1], ...",
+        "from_entity": "One end as given: a resource id or database.schema.table.",
+        "to_entity": "The other end as given: a resource id or database.schema.table.",
+        "direction": "DOWNSTREAM (to_entity is downstream of from_entity) or UPSTREAM (reverse).",
+        "from_id": "Secoda id of the resource from_entity names.",
+        "to_id": "Secoda id of the resource to_entity names.",
+        "action": _CREATE_ACTION + " An edge present in either direction exists.",
+        "detail": "Why: the edge to create, or the existing edge that already holds the pair.",
+        "lineage_id": "Id of the existing edge, or of the created one once written.",
+        **_WRITE_COLUMNS,
+    },
+    "downstream_impact": {
+        **_RUN_COLUMNS,
+        "dry_run": "Always false: the check writes nothing to Secoda.",
+        "table": "The checked table as given: an id or database.schema.table.",
+        "table_id": "Secoda id of the checked table.",
+        "resource_id": "Secoda id of the downstream resource.",
+        "title": "Title of the downstream resource.",
+        "entity_type": "Kind of the downstream resource: table, column, dashboard, ...",
+        "depth": "Lineage hops from the checked table (1 = directly downstream).",
+        "path": "The lineage path from the checked table, ' > '-separated.",
+        "name": "Display name of the downstream resource (database.schema.table for tables).",
+        "active": (
+            "In use: viewed in a usage snapshot of the last active_days days (else its "
+            "current usage); null without usage."
+        ),
+        "last_viewed": "Latest usage snapshot day showing views (null if none).",
+    },
+    "stale_dashboard_flags": {
+        **_RUN_COLUMNS,
+        "resource": "dashboard, or tag for the tag's own create row.",
+        "dashboard_id": "Secoda id of the dashboard (null on the tag's row).",
+        "title": "Dashboard title (the tag's name on the tag's row).",
+        "action": "add, remove, unchanged, or create (the tag).",
+        "detail": "Why: what makes it stale (views, viewers, days since update) or no longer.",
+        "tag_name": "Name of the stale tag (the run config's tag_name).",
+        "tag_id": "Id of the tag (null until it exists).",
+        "tags_before": "JSON list of the dashboard's tag ids as listed.",
+        "tags_after": "JSON list of the dashboard's tag ids as the PATCH sends them.",
+        **_WRITE_COLUMNS,
     },
 }

@@ -5,6 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from secoda_pipelines.defs.failures import secoda_failures
+from secoda_pipelines.defs.integration_tags import by_id, integration_tags
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.refresh import (
     adoption_refresh_job,
@@ -54,13 +55,14 @@ def daily_integration_refresh(
     context: dg.ScheduleEvaluationContext, secoda: SecodaResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
     """Returns one run of `secoda_integration_refresh` per integration partition whose
-    integration Secoda still lists, keyed by partition and day; skips (saying why) when no
+    integration Secoda still lists, keyed by partition and day and tagged with the
+    integration's name and type as listed (`integration_tags`); skips (saying why) when no
     integration is registered yet, or none of them is still listed.
 
     A partition whose integration Secoda no longer lists gets no run (its stored rows stay
     as they are) and is named in the tick's log. When Secoda cannot be listed (down, after
-    the tick client's retries), every partition is requested, with a warning: each run
-    checks that its integration still exists before it stores anything.
+    the tick client's retries), every partition is requested, without name tags, with a
+    warning: each run checks that its integration still exists before it stores anything.
 
     Raises:
         dagster.Failure: Secoda refused the key or the URL (the client's message).
@@ -80,8 +82,10 @@ def daily_integration_refresh(
             "storing anything."
         )
         current = set(keys)
+        listed_by_id = by_id([])  # names unknown: the requests go without name tags
     else:
-        current = {str(row["id"]) for row in listed if row.get("id") is not None}
+        listed_by_id = by_id(listed)
+        current = set(listed_by_id)
     gone = [key for key in keys if key not in current]
     if gone:
         context.log.warning(
@@ -90,7 +94,11 @@ def daily_integration_refresh(
         )
     day = _tick_day(context).strftime("%Y-%m-%d")
     requests = [
-        dg.RunRequest(run_key=f"integration-refresh:{key}:{day}", partition_key=key)
+        dg.RunRequest(
+            run_key=f"integration-refresh:{key}:{day}",
+            partition_key=key,
+            tags=integration_tags(listed_by_id.get(key)),
+        )
         for key in keys
         if key in current
     ]

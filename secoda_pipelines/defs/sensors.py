@@ -10,6 +10,12 @@ import dagster as dg
 
 from secoda_pipelines.catalog.planners import preview_source
 from secoda_pipelines.defs.failures import secoda_failures
+from secoda_pipelines.defs.integration_tags import (
+    by_id,
+    integration_tags,
+    labelled,
+    migration_tags,
+)
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.refresh import integration_refresh_job
@@ -26,7 +32,8 @@ _QUOTED_CURSOR_CHARS = 80
 
 def _migration_previews(new: Iterable[dict], listed: list[dict]) -> list[dg.RunRequest]:
     """Returns one dry-run `migrate_documentation` request per new integration that follows
-    an older one of its type (run_key `<new id>:migration-preview`)."""
+    an older one of its type (run_key `<new id>:migration-preview`), tagged with both
+    integrations' names."""
     previews = []
     for integration in new:
         source = preview_source(integration, listed)
@@ -40,7 +47,10 @@ def _migration_previews(new: Iterable[dict], listed: list[dict]) -> list[dg.RunR
                         "target_integration_id": str(integration["id"]),
                         "dry_run": True,
                     },
-                    tags={"secoda/migration-preview": "true"},
+                    tags={
+                        "secoda/migration-preview": "true",
+                        **migration_tags(source, integration),
+                    },
                 )
             )
     return previews
@@ -157,8 +167,9 @@ def _seen(context: dg.SensorEvaluationContext) -> tuple[set[str], bool]:
 def new_integration_sensor(
     context: dg.SensorEvaluationContext, secoda: SecodaResource
 ) -> dg.SensorResult:
-    """Returns partition adds and one run request per new integration (run_key = its id),
-    with dry-run migration previews when SECODA_MIGRATION_PREVIEWS is on; the cursor is
+    """Returns partition adds and one run request per new integration (run_key = its id,
+    tagged with its name and type as listed: `integration_tags`), with dry-run migration
+    previews when SECODA_MIGRATION_PREVIEWS is on; the cursor is
     `{"seen": [ids]}`. docs/catalog.md ("The sensor in more detail") tells the cursor, a
     first tick and a Secoda outage; docs/migration.md the previews.
 
@@ -169,7 +180,8 @@ def new_integration_sensor(
     """
     with secoda_failures():
         listed = secoda.get_tick_client().list(INTEGRATIONS)
-    current = [str(row["id"]) for row in listed if row.get("id") is not None]
+    listed_by_id = by_id(listed)
+    current = list(listed_by_id)
     seen, known_before = _seen(context)
     new = [i for i in current if i not in seen]
     gone = sorted(seen - set(current))
@@ -180,9 +192,19 @@ def new_integration_sensor(
     existing = set(context.instance.get_dynamic_partitions(secoda_integrations.name))
     to_add = [i for i in new if i not in existing]
     requests = [
-        dg.RunRequest(run_key=i, partition_key=i, job_name=integration_refresh_job.name)
+        dg.RunRequest(
+            run_key=i,
+            partition_key=i,
+            job_name=integration_refresh_job.name,
+            tags=integration_tags(listed_by_id[i]),
+        )
         for i in new
     ]
+    if new:
+        context.log.info(
+            f"{len(new)} new integration(s), each given a partition and a run of its tables "
+            f"and columns: {[labelled(i, listed_by_id) for i in new]}"
+        )
     # Read on every tick, so a misspelt value is reported before it first matters.
     with_previews = _previews_enabled(context.log)
     if known_before and new:
@@ -191,10 +213,12 @@ def new_integration_sensor(
         if with_previews:
             requests += previews
         elif previews:
+            targets = [
+                labelled(r.run_config["target_integration_id"], listed_by_id) for r in previews
+            ]
             context.log.info(
                 f"{len(previews)} migration preview(s) not requested: {PREVIEWS_VARIABLE} is "
-                f"off (set it to true to request them): "
-                f"{[r.run_config['target_integration_id'] for r in previews]}"
+                f"off (set it to true to request them): {targets}"
             )
     return dg.SensorResult(
         run_requests=requests,

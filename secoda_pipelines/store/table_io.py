@@ -86,17 +86,10 @@ def load_slice(
     return read()
 
 
-def stored_frame_metadata(
-    context: dg.OutputContext, frame: pd.DataFrame, storage_kind: str
-) -> dict[str, object]:
-    """Returns the output metadata of `frame` as stored by the `storage_kind` backend: its
-    row count (of the partition, for a partitioned asset), where, and its columns."""
-    count = (
-        TableMetadataSet(partition_row_count=len(frame), storage_kind=storage_kind)
-        if context.has_partition_key
-        else TableMetadataSet(row_count=len(frame), storage_kind=storage_kind)
-    )
-    schema = dg.TableSchema(
-        columns=[dg.TableColumn(name=str(n), type=str(t)) for n, t in frame.dtypes.items()]
-    )
-    return {**count, "dataframe_columns": dg.MetadataValue.table_schema(schema)}
+def stored_frame_metadata(storage_kind: str) -> dict[str, object]:
+    """Returns the output metadata the store adds to a stored frame: its `storage_kind`.
+
+    The row count and the column schema are the asset's own (`defs.metadata`), with the
+    declared types and descriptions; saying them here too would show each twice.
+    """
+    return dict(TableMetadataSet(storage_kind=storage_kind))

@@ -38,6 +38,9 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
     result = run("demo", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
+    # Quiet where nothing is wrong: no Dagster warning (backfill_policy's BetaWarning was
+    # printed once per partitioned asset) and nothing else on stderr.
+    assert result.stderr == ""
     out = result.stdout
     assert f"Stale dashboards: {len(expected_stale)}" in out
     assert f"Question-answering adoption: {len(expected_adoption)} users" in out
@@ -45,6 +48,10 @@ def test_demo_runs_end_to_end_and_prints_both_reports(sandbox, tmp_path):
     for dashboard_id in expected_stale:
         assert titles[dashboard_id] in out
     assert "secoda-pipelines demo --ui" in out and "duckdb.connect(" in out
+    # The ids a user gives migrate_documentation (or finds the partitions by) are printed.
+    for integration in api_rows(sandbox, "integration/integrations/"):
+        name, kind, key = integration["name"], integration["type"], integration["id"]
+        assert f"tables and columns of {name} ({kind}, id {key}) loaded" in out
     assert f"The tables are in {(tmp_path / '.demo' / 'secoda_warehouse.duckdb').resolve()}" in out
     assert "in dry run (nothing was written to Secoda)" in out
     assert "migrate_documentation: Snowflake (legacy) -> Snowflake" in out
@@ -106,6 +113,9 @@ def test_demo_with_a_warehouse_url_keeps_every_table_in_postgresql(
     result = run("demo", "--warehouse", secret.url, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
+    # Quiet where nothing is wrong: no Dagster warning (backfill_policy's BetaWarning was
+    # printed once per partitioned asset) and nothing else on stderr.
+    assert result.stderr == ""
     out = result.stdout
     assert f"Stale dashboards: {len(expected_stale)}" in out
     assert "create_manual_lineage (2 edges): create: 1, exists: 1" in out
@@ -175,6 +185,10 @@ def test_demo_ui_serves_the_dagster_ui_then_stops_with_everything_it_started(tmp
     try:
         started = demo.wait_for(r"Dagster UI starting at (\S+) \(process group (\d+);", 600)
         assert started.group(1) == f"http://127.0.0.1:{port}"
+        # The Overview's timeline leaves out runs made in the demo's process: it says where
+        # they are.
+        runs = demo.wait_for(r"The demo's runs: (\S+) ", 60)
+        assert runs.group(1) == f"http://127.0.0.1:{port}/runs"
         ui_group = int(started.group(2))
         assert _graphql_version(port, timeout=300)
         if stop == signal.SIGINT:
@@ -188,5 +202,9 @@ def test_demo_ui_serves_the_dagster_ui_then_stops_with_everything_it_started(tmp
                 os.killpg(group, signal.SIGKILL)
         demo.stop()
     assert code == 0, demo.finish()
+    demo.finish()
+    # Quiet where nothing is wrong: neither the demo nor `dagster dev` (its "superseded by
+    # dg dev" notice) nor the code location (Dagster's BetaWarnings) warns.
+    assert [line for line in demo.lines if "Warning" in line] == []
     assert _group_is_gone(ui_group, timeout=60), "webserver, daemon or code server still runs"
     assert port_is_free("127.0.0.1", port)

@@ -17,6 +17,7 @@ from secoda_pipelines.defs.assets.reports import adoption_monthly_report, report
 from secoda_pipelines.defs.assets.usage import dashboard_usage
 from secoda_pipelines.defs.checks import IDS_CHECK
 from secoda_pipelines.defs.checks import STALE_SHARE_CHECK as STALE_CHECK
+from secoda_pipelines.defs.preview_columns import PREVIEW_COLUMNS
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.store import WarehouseIOManager, WarehouseResource
 from secoda_pipelines_tests.helpers import (
@@ -58,9 +59,15 @@ def test_catalog_assets_hold_every_api_row(sandbox, resources, instance, warehou
         metadata = event.asset_materialization.metadata
         assert metadata["dagster/row_count"].value == len(stored)
         columns = list(stored.columns)
-        preview = metadata["preview"].value.splitlines()
-        assert preview[0] == "| " + " | ".join(columns) + " |", name
-        assert len(preview) == 2 + min(10, len(stored)), "header, rule, first 10 rows"
+        # The columns a person reads first, as many of the first 10 rows as Dagster's UI
+        # shows inline (under 1,000 characters), in the stored order.
+        preview = metadata["preview"].value
+        lines = preview.splitlines()
+        assert len(preview) < 1000, name
+        assert lines[0] == "| " + " | ".join(PREVIEW_COLUMNS[f"secoda/{name}"]) + " |", name
+        assert 2 < len(lines) <= 2 + min(10, len(stored)), name
+        first = stored.iloc[0][PREVIEW_COLUMNS[f"secoda/{name}"][0]]
+        assert lines[2].startswith(f"| {first}"[:30]), name
         assert [c.name for c in metadata["dagster/column_schema"].value.columns] == columns
     id_checks = [c for c in result.get_asset_check_evaluations() if c.check_name == IDS_CHECK]
     assert len(id_checks) == 6 and all(c.passed for c in id_checks)
@@ -144,7 +151,13 @@ def test_stale_report_is_the_rule_applied_to_the_api_rows(sandbox, resources, in
     metadata = event.asset_materialization.metadata
     assert metadata["stale_dashboards"].value == len(expected)
     assert metadata["dashboards"].value == len(api_rows(sandbox, "dashboard/dashboards/"))
-    assert "stale_share" in metadata["per_integration"].value
+    # Per integration, by name (issue 25): the BI integration's name heads its line.
+    per_integration = metadata["per_integration"].value.splitlines()
+    assert per_integration[0].startswith("| integration_name | integration_id |")
+    bi = {i["id"]: i["name"] for i in api_rows(sandbox, "integration/integrations/")}
+    for line in per_integration[2:]:
+        name, integration_id = line.split(" | ")[:2]
+        assert name == f"| {bi[integration_id]}"
 
 
 def test_stale_after_days_is_run_config(sandbox, resources, instance, warehouse):
@@ -291,6 +304,19 @@ def test_one_run_over_a_range_of_partitions_stores_each_partitions_rows(
             dg.AssetRecordsFilter(asset_key=tables.key, asset_partitions=[partition]), limit=1
         ).records
         assert record.run_id == result.run_id, partition
+        # Named as a person knows them (issue 25): every integration of the run, by name.
+        named = record.asset_materialization.metadata["integrations"].value
+        by_id = {i["id"]: i for i in api_rows(sandbox, "integration/integrations/")}
+        assert named.splitlines() == [
+            f"- {by_id[i]['name']} ({by_id[i]['type']}), id {i}" for i in in_range
+        ]
+    # A run of one partition names its integration in entries of their own.
+    [record] = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=columns.key, asset_partitions=[outside]), limit=1
+    ).records
+    metadata = record.asset_materialization.metadata
+    assert metadata["integration_name"].value == by_id[outside]["name"]
+    assert metadata["integration_type"].value == by_id[outside]["type"]
 
 
 def test_wrong_key_fails_with_the_clients_message_and_leaks_nothing(sandbox, warehouse, instance):

@@ -7,25 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 import pytest
 
 from secoda_pipelines.defs.column_descriptions import COLUMN_DESCRIPTIONS
-from secoda_pipelines.defs.metadata import frame_metadata
 from secoda_pipelines.sandbox import Sandbox
 from secoda_pipelines.store import choose_warehouse
 from secoda_pipelines_tests.helpers import materialize_demo
-
-
-def test_frame_metadata_gives_each_column_its_description() -> None:
-    frame = pd.DataFrame({"id": ["a"], "hits": [3]})
-    schema = frame_metadata(frame, descriptions={"hits": "views, last 90 days"})[
-        "dagster/column_schema"
-    ]
-    assert [(c.name, c.type, c.description) for c in schema.columns] == [
-        ("id", "object", None),
-        ("hits", "int64", "views, last 90 days"),
-    ]
 
 
 def test_every_asset_has_descriptions_and_no_stale_entries() -> None:

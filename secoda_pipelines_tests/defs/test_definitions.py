@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -55,7 +57,7 @@ def test_asset_graph_snapshot():
         "reports/stale_dashboards": (
             "reports",
             ["duckdb", "pandas"],
-            ["secoda/dashboard_usage", "secoda/dashboards"],
+            ["secoda/dashboard_usage", "secoda/dashboards", "secoda/integrations"],
             None,
         ),
         "reports/adoption": (
@@ -148,3 +150,32 @@ def test_ticks_get_a_client_that_gives_up_within_a_tick():
     assert client.max_retry_seconds == TICK_RETRY_SECONDS <= 30
     assert client.timeout == TICK_TIMEOUT and max(TICK_TIMEOUT) <= 15
     assert TICK_RETRY_SECONDS + max(TICK_TIMEOUT) <= 45
+
+
+def test_loading_the_code_location_prints_no_warning():
+    """Issue 25: the demo and every code-server start printed Dagster's BetaWarning for
+    `backfill_policy` (once per partitioned asset) and for the sensor's `owners`."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "default",
+            "-c",
+            "from secoda_pipelines.definitions import defs; defs.get_repository_def()",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stderr == ""
+
+
+def test_every_asset_check_says_what_it_checks_and_what_a_failure_means():
+    checks = list(defs.resolve_asset_graph().asset_check_keys)
+    assert checks
+    for key in checks:
+        spec = defs.resolve_asset_graph().get_check_spec(key)
+        assert spec.description and len(spec.description) > 80, key
+        assert "WARN" in spec.description or "ERROR" in spec.description, key

@@ -8,8 +8,11 @@ from collections import Counter
 import pytest
 import requests
 
+from secoda_pipelines.catalog.planners import MIGRATABLE_FIELDS
+from secoda_pipelines.defs.column_types import HUMAN_TYPES
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.sandbox import DEFAULT_API_KEY
+from secoda_pipelines.store import report_table
 from secoda_pipelines_tests.catalog.planners.migration_oracle import empty
 from secoda_pipelines_tests.helpers import (
     api_rows,
@@ -972,5 +975,162 @@ def test_the_report_is_the_plan_copied_row_for_row(sandbox, warehouse, instance,
     assert metadata["dagster/row_count"].value == len(plan)
     assert metadata["writes_planned"].value == int((plan["action"] == "update").sum())
     assert metadata["action_counts"].value == plan["action"].value_counts().to_dict()
-    preview = metadata["preview"].value.splitlines()
-    assert len(preview) == 2 + min(20, len(plan)) and plan["source_id"][0] in preview[2]
+    # The columns a person reads first, the rows Dagster's UI shows inline (under 1,000
+    # characters), and the report's columns with their types and descriptions.
+    preview = metadata["preview"].value
+    lines = preview.splitlines()
+    assert len(preview) < 1000
+    assert lines[0] == "| kind | key | action | fields | write_status |"
+    assert 2 < len(lines) <= 2 + min(20, len(plan))
+    assert lines[2].startswith(f"| {plan['kind'][0]} | ") and plan["action"][0] in lines[2]
+    schema = metadata["dagster/column_schema"].value
+    assert [c.name for c in schema.columns] == list(report_table("migration_plan").column_names)
+    assert all(c.description and c.type in HUMAN_TYPES for c in schema.columns)
+
+
+# ---- integrations given by name -----------------------------------------------------------
+
+
+def run_logs(instance, result) -> list[str]:
+    """Returns the messages of the run's event log, in order."""
+    return [record.user_message for record in instance.all_logs(result.run_id)]
+
+
+def known_integrations(sandbox) -> str:
+    """Returns the list of known integrations as the job's errors give it."""
+    return ", ".join(
+        f"{i['id']} ({i['name']}, {i['type']})"
+        for i in api_rows(sandbox, "integration/integrations/")
+    )
+
+
+def test_integrations_given_by_exact_name_are_resolved_to_their_ids(sandbox, warehouse, instance):
+    legacy, new, _ = warehouses(sandbox)
+    expected = expected_plan(sandbox)
+    planned = sum(1 for action, *_ in expected.values() if action == "update")
+    sandbox.clear_log()
+
+    result = run(
+        sandbox,
+        warehouse,
+        instance,
+        source_integration_id="Snowflake (legacy)",
+        target_integration_id="Snowflake",
+        dry_run=False,
+    )
+
+    assert result.success, failure_message(result)
+    logs = run_logs(instance, result)
+    assert (
+        f"source_integration_id 'Snowflake (legacy)' is the name of integration {legacy} "
+        "(snowflake); using that id"
+    ) in logs
+    assert (
+        f"target_integration_id 'Snowflake' is the name of integration {new} (snowflake); "
+        "using that id"
+    ) in logs
+    plan = report_rows(warehouse, "migration_plan", result.run_id)
+    assert set(plan["source_integration_id"]) == {legacy}
+    assert set(plan["target_integration_id"]) == {new}
+    assert dict(zip(plan["source_id"], plan["action"], strict=True)) == {
+        k: v[0] for k, v in expected.items()
+    }
+    assert len(sandbox.writes()) == planned
+    # The coverage after the writes lists the target again by its id (not by the name).
+    coverage = coverage_rows(warehouse, result.run_id)
+    assert {
+        (c["source_integration_id"], c["target_integration_id"]) for c in coverage.values()
+    } == {(legacy, new)}
+    assert {c["basis"] for c in coverage.values()} == {"target after writes"}
+    assert {c["pending"] for c in coverage.values()} == {0}
+    listed = {
+        r.query.get("integration_id")
+        for r in sandbox.requests
+        if r.path in ("table/tables/", "table/columns/")
+    }
+    assert listed == {legacy, new}
+
+
+def test_an_id_stays_an_id_when_another_integration_is_named_like_it(sandbox, warehouse, instance):
+    legacy, _, _ = warehouses(sandbox)
+    insert_object(sandbox, "integration/integrations/", {"name": legacy, "type": "dbt"})
+
+    result = run(sandbox, warehouse, instance)
+
+    assert result.success, failure_message(result)
+    assert not any("is the name of" in m for m in run_logs(instance, result))
+    plan = report_rows(warehouse, "migration_plan", result.run_id)
+    assert set(plan["source_integration_id"]) == {legacy}
+
+
+def test_a_name_and_an_id_of_one_integration_are_the_same_integration(sandbox, warehouse, instance):
+    legacy, _, _ = warehouses(sandbox)
+
+    result = run(
+        sandbox,
+        warehouse,
+        instance,
+        source_integration_id="Snowflake (legacy)",
+        target_integration_id=legacy,
+    )
+
+    assert not result.success
+    assert failure_message(result) == (
+        "1 bad value(s); nothing was planned or written:\n"
+        f"- source_integration_id and target_integration_id are both {legacy!r}: a migration "
+        "needs two integrations"
+    )
+    assert report_rows(warehouse, "migration_plan").empty
+
+
+def test_a_name_held_by_several_integrations_is_refused_naming_each(sandbox, warehouse, instance):
+    legacy, new, _ = warehouses(sandbox)
+    other = insert_object(
+        sandbox, "integration/integrations/", {"name": "Snowflake", "type": "bigquery"}
+    )
+    sandbox.clear_log()
+
+    result = run(
+        sandbox,
+        warehouse,
+        instance,
+        source_integration_id=legacy,
+        target_integration_id="Snowflake",
+        dry_run=False,
+    )
+
+    assert not result.success
+    assert failure_message(result) == (
+        "1 bad value(s); nothing was planned or written:\n"
+        "- target_integration_id 'Snowflake' is the name of 2 integrations: "
+        f"{new} (snowflake), {other['id']} (bigquery); give the id of the one you mean"
+    )
+    assert {r.path for r in sandbox.requests} == {"integration/integrations/"}
+    assert sandbox.writes() == []
+    assert report_rows(warehouse, "migration_plan").empty
+    assert report_rows(warehouse, "migration_coverage").empty
+
+
+def test_an_unknown_name_is_refused_listing_the_known_integrations(sandbox, warehouse, instance):
+    sandbox.clear_log()
+
+    result = run(
+        sandbox,
+        warehouse,
+        instance,
+        source_integration_id="snowflake (legacy)",  # the name differs in case
+        fields=["colour"],
+        dry_run=False,
+    )
+
+    assert not result.success
+    assert failure_message(result) == (
+        "2 bad value(s); nothing was planned or written:\n"
+        "- source_integration_id 'snowflake (legacy)' is not an integration (give an id or "
+        f"an exact name); known: {known_integrations(sandbox)}\n"
+        f"- unknown field(s) ['colour']: choose from {list(MIGRATABLE_FIELDS)}"
+    )
+    assert {r.path for r in sandbox.requests} == {"integration/integrations/"}
+    assert sandbox.writes() == []
+    assert report_rows(warehouse, "migration_plan").empty
+    assert report_rows(warehouse, "migration_coverage").empty

@@ -49,6 +49,11 @@ def integration_ids(sandbox: Sandbox) -> list[str]:
     return sorted(i["id"] for i in api_rows(sandbox, "integration/integrations/"))
 
 
+def secoda_tags(request: dg.RunRequest) -> dict[str, str]:
+    """Returns the request's own tags (Dagster adds its partition tags to a schedule's)."""
+    return {k: v for k, v in request.tags.items() if k.startswith("secoda/")}
+
+
 def delete_integration(sandbox: Sandbox, integration_id: str) -> None:
     store = sandbox.open_store()
     with store.transaction():
@@ -73,6 +78,18 @@ def test_integration_refresh_requests_one_run_per_partition_per_day(sandbox, ins
     assert [r.run_key for r in again] == [r.run_key for r in monday]
     assert {r.run_key for r in tuesday}.isdisjoint(r.run_key for r in monday)
     assert [r.partition_key for r in tuesday] == ids
+
+
+def test_integration_refresh_requests_carry_each_integrations_name_and_type(sandbox, instance):
+    listed = api_rows(sandbox, "integration/integrations/")
+    instance.add_dynamic_partitions(secoda_integrations.name, [i["id"] for i in listed])
+
+    requests = tick(instance, "daily_integration_refresh", MONDAY, secoda_at(sandbox))
+
+    assert {r.partition_key: secoda_tags(r) for r in requests} == {
+        i["id"]: {"secoda/integration_name": i["name"], "secoda/integration_type": i["type"]}
+        for i in listed
+    }
 
 
 def test_integration_refresh_skips_while_no_integration_is_registered(sandbox, instance):
@@ -154,6 +171,7 @@ def test_secoda_down_at_the_tick_requests_every_partition_with_a_warning(instanc
     )
     requests = tick(instance, "daily_integration_refresh", MONDAY, down)
     assert [r.partition_key for r in requests] == ["int-a", "int-b"]
+    assert [secoda_tags(r) for r in requests] == [{}, {}], "no name is invented"
     log = capsys.readouterr().err
     assert "Could not list Secoda's integrations (GET integration/integrations/" in log
     assert "could not reach Secoda" in log

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from secoda_pipelines.definitions import defs
 from secoda_pipelines.defs.jobs.migrate_documentation import migrate_documentation
 from secoda_pipelines.defs.resources import SecodaResource
 from secoda_pipelines.defs.sensors import new_integration_sensor
@@ -48,7 +49,7 @@ def integration_ids(sandbox: Sandbox) -> list[str]:
     return sorted(i["id"] for i in api_rows(sandbox, "integration/integrations/"))
 
 
-def new_snowflake(sandbox: Sandbox, name: str = "Snowflake (2027)") -> tuple[dict, dict]:
+def new_snowflake(sandbox: Sandbox, name: str | None = "Snowflake (2027)") -> tuple[dict, dict]:
     """Returns (the newest existing Snowflake integration, a new one inserted after it)."""
     newest = max(
         (i for i in api_rows(sandbox, "integration/integrations/") if i["type"] == "snowflake"),
@@ -101,6 +102,64 @@ def test_a_vanished_integration_is_logged_and_kept(sandbox, resources, instance,
     assert "gone-integration" in json.loads(result.cursor)["seen"]
     assert "gone-integration" in instance.get_dynamic_partitions("secoda_integrations")
     assert "no longer listed by Secoda" in capsys.readouterr().err
+
+
+# ---- names beside the ids ---------------------------------------------------------------
+
+
+def names_and_types(sandbox: Sandbox) -> dict[str, dict[str, str]]:
+    """Returns the name and type tags each listed integration's requests should carry."""
+    return {
+        i["id"]: {"secoda/integration_name": i["name"], "secoda/integration_type": i["type"]}
+        for i in api_rows(sandbox, "integration/integrations/")
+    }
+
+
+def test_refresh_requests_carry_the_integrations_name_and_type(
+    sandbox, resources, instance, capsys
+):
+    expected = names_and_types(sandbox)
+
+    result = tick(instance, resources)
+
+    assert {r.run_key: r.tags for r in result.run_requests} == expected
+    err = capsys.readouterr().err
+    labels = [f"{tags['secoda/integration_name']} ({i})" for i, tags in expected.items()]
+    assert (
+        f"{len(expected)} new integration(s), each given a partition and a run of its tables "
+        f"and columns: {labels}"
+    ) in err
+
+
+def test_a_null_or_blank_name_gives_no_name_tag_and_a_long_one_is_kept_whole(
+    sandbox, resources, instance, capsys
+):
+    first = tick(instance, resources)
+    nameless = insert_object(sandbox, "integration/integrations/", {"name": None, "type": "dbt"})
+    blank = insert_object(sandbox, "integration/integrations/", {"name": "  ", "type": "dbt"})
+    long_name = "Snowflake " + "x" * 290  # run tags are text of any length in Dagster
+    long = insert_object(
+        sandbox, "integration/integrations/", {"name": long_name, "type": "snowflake"}
+    )
+    capsys.readouterr()
+
+    second = tick(instance, resources, first.cursor)
+
+    assert {r.run_key: r.tags for r in second.run_requests} == {
+        nameless["id"]: {"secoda/integration_type": "dbt"},
+        blank["id"]: {"secoda/integration_type": "dbt"},
+        long["id"]: {"secoda/integration_name": long_name, "secoda/integration_type": "snowflake"},
+    }
+    labels = [nameless["id"], blank["id"], f"{long_name} ({long['id']})"]
+    assert (
+        f"3 new integration(s), each given a partition and a run of its tables and "
+        f"columns: {labels}" in capsys.readouterr().err
+    )
+    # The instance stores the whole name as the run's tag.
+    request = next(r for r in second.run_requests if r.run_key == long["id"])
+    job = defs.resolve_job_def(request.job_name)
+    run = instance.create_run_for_job(job, tags=request.tags)
+    assert instance.get_run_by_id(run.run_id).tags["secoda/integration_name"] == long_name
 
 
 # ---- a cursor the sensor cannot read ----------------------------------------------------
@@ -201,7 +260,10 @@ def test_previews_are_off_by_default_and_read_at_each_tick(
     assert [(r.job_name, r.run_key) for r in second.run_requests] == [
         ("secoda_integration_refresh", new["id"])
     ]
-    assert f"{PREVIEWS} is off" in capsys.readouterr().err
+    assert (
+        f"1 migration preview(s) not requested: {PREVIEWS} is off (set it to true to request "
+        f"them): ['Snowflake (2027) ({new['id']})']"
+    ) in capsys.readouterr().err
     # Turned on later, without reloading the code location: the next new one is previewed.
     monkeypatch.setenv(PREVIEWS, "true")
     _, newer = new_snowflake(sandbox, "Snowflake (2028)")
@@ -233,7 +295,32 @@ def test_a_new_warehouse_of_a_known_type_gets_a_migration_preview(
         "dry_run": True,
     }
     assert dg.validate_run_config(migrate_documentation, preview.run_config)
+    assert preview.tags == {
+        "secoda/migration-preview": "true",
+        "secoda/source_integration_name": newest_snowflake["name"],
+        "secoda/target_integration_name": "Snowflake (2027)",
+    }
+    assert by_job["secoda_integration_refresh"].tags == {
+        "secoda/integration_name": "Snowflake (2027)",
+        "secoda/integration_type": "snowflake",
+    }
     assert tick(instance, resources, second.cursor).run_requests == []
+
+
+def test_a_preview_names_only_the_integrations_that_have_a_name(
+    sandbox, resources, instance, monkeypatch
+):
+    monkeypatch.setenv(PREVIEWS, "true")
+    first = tick(instance, resources)
+    newest_snowflake, _ = new_snowflake(sandbox, name=None)
+
+    second = tick(instance, resources, first.cursor)
+
+    preview = next(r for r in second.run_requests if r.job_name == "migrate_documentation")
+    assert preview.tags == {
+        "secoda/migration-preview": "true",
+        "secoda/source_integration_name": newest_snowflake["name"],
+    }
 
 
 def test_an_unrecognised_previews_value_warns_and_stays_off(

@@ -4,6 +4,7 @@ integration."""
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from datetime import datetime
 
 import numpy as np
@@ -165,12 +166,17 @@ def stale_dashboards(
     return stale.loc[:, list(STALE_COLUMNS)].reset_index(drop=True)
 
 
-def stale_summary(stale: pd.DataFrame, dashboards: pd.DataFrame) -> pd.DataFrame:
+def stale_summary(
+    stale: pd.DataFrame,
+    dashboards: pd.DataFrame,
+    names: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Returns, per integration_id of ``dashboards``, how many of its dashboards are stale.
 
     Columns: integration_id (string, null for dashboards without one), dashboards (int64),
-    stale (int64), stale_share (float64, stale / dashboards). A dashboard counts as stale
-    when its id is in ``stale``. Sorted by integration_id (null last).
+    stale (int64), stale_share (float64, stale / dashboards); with ``names`` (integration
+    id to name), first an integration_name column (null where it has none). A dashboard
+    counts as stale when its id is in ``stale``. Sorted by integration_id (null last).
 
     Raises:
         ValueError: either frame lacks ``id`` or ``integration_id`` (stale needs ``id``).
@@ -190,4 +196,10 @@ def stale_summary(stale: pd.DataFrame, dashboards: pd.DataFrame) -> pd.DataFrame
     summary["integration_id"] = summary["integration_id"].astype("string")
     summary["stale_share"] = (summary["stale"] / summary["dashboards"]).astype("float64")
     summary = summary.sort_values("integration_id", na_position="last")
-    return summary.loc[:, list(SUMMARY_COLUMNS)].reset_index(drop=True)
+    summary = summary.loc[:, list(SUMMARY_COLUMNS)].reset_index(drop=True)
+    if names is not None:
+        named = summary["integration_id"].map(
+            lambda i: names.get(i) if isinstance(i, str) else None
+        )
+        summary.insert(0, "integration_name", named.astype("string"))
+    return summary

@@ -1,6 +1,8 @@
 """Catalog assets: Secoda listings as DataFrames, stored in DuckDB (schema `secoda`)."""
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -18,10 +20,9 @@ from secoda_pipelines.catalog.frames import (
     frame_from_pages,
     rows_of_other_integrations,
 )
-from secoda_pipelines.defs.checks import IDS_CHECK, ids_check
-from secoda_pipelines.defs.column_descriptions import COLUMN_DESCRIPTIONS
+from secoda_pipelines.defs.checks import IDS_CHECK, IDS_CHECK_DESCRIPTION, ids_check
 from secoda_pipelines.defs.failures import secoda_failures
-from secoda_pipelines.defs.metadata import frame_metadata
+from secoda_pipelines.defs.metadata import definition_metadata, frame_metadata
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
 from secoda_pipelines.secoda import (
@@ -94,9 +95,9 @@ def refuse_other_integrations(
     )
 
 
-def integration_exists(client: SecodaClient, integration_id: str) -> bool:
-    """Returns whether Secoda still has the integration (GET `integration/integrations/<id>/`
-    answers it; False when it answers 404).
+def integration_details(client: SecodaClient, integration_id: str) -> dict | None:
+    """Returns the integration as GET `integration/integrations/<id>/` answers it, or None
+    when Secoda no longer has it (404).
 
     Raises:
         dagster.Failure: the API refused the request for good (key, URL).
@@ -104,16 +105,16 @@ def integration_exists(client: SecodaClient, integration_id: str) -> bool:
     """
     with secoda_failures():
         try:
-            client.get(detail_path(INTEGRATIONS, integration_id))
+            return client.get(detail_path(INTEGRATIONS, integration_id))
         except SecodaNotFoundError:
-            return False
-    return True
+            return None
 
 
 def refuse_vanished_integrations(
     client: SecodaClient, partitions: Sequence[str], key: dg.AssetKey
-) -> None:
-    """Checks that Secoda still has the integration of every partition; returns None.
+) -> dict[str, dict]:
+    """Checks that Secoda still has the integration of every partition; returns each
+    partition's integration as Secoda answers it (its name and type), by id.
 
     Raises:
         dagster.Failure: (allow_retries=False) some integrations are gone (GET
@@ -121,9 +122,10 @@ def refuse_vanished_integrations(
             so every partition keeps the rows it held; the message names them and says what
             an operator can do.
     """
-    gone = [partition for partition in partitions if not integration_exists(client, partition)]
+    found = {partition: integration_details(client, partition) for partition in partitions}
+    gone = [partition for partition, integration in found.items() if integration is None]
     if not gone:
-        return
+        return {partition: integration or {} for partition, integration in found.items()}
     others = len(partitions) - len(gone)
     kept = f" (nor of this run's {_plural(others, 'other partition', 'other partitions')})"
     raise dg.Failure(
@@ -164,6 +166,29 @@ def partition_frame(
     return frame
 
 
+def integration_label(integration_id: str, integration: Mapping[str, Any]) -> str:
+    """Returns how a person knows an integration: `Name (type), id <id>`."""
+    name = integration.get("name") or "(no name)"
+    kind = integration.get("type")
+    return f"{name}{f' ({kind})' if kind else ''}, id {integration_id}"
+
+
+def integration_metadata(
+    partitions: Sequence[str], found: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Returns the materialization metadata that names the run's integrations: for one
+    partition `integration_name` and `integration_type` as Secoda answered them; for a
+    backfill run of several, `integrations`, one `Name (type), id <id>` line each."""
+    if len(partitions) == 1:
+        integration = found[partitions[0]]
+        return {
+            "integration_name": dg.MetadataValue.text(str(integration.get("name") or "")),
+            "integration_type": dg.MetadataValue.text(str(integration.get("type") or "")),
+        }
+    lines = "\n".join(f"- {integration_label(i, found[i])}" for i in partitions)
+    return {"integrations": dg.MetadataValue.md(lines)}
+
+
 def _catalog_asset(
     schema: FrameSchema, path: str, description: str, *, partitioned: bool = False
 ) -> dg.AssetsDefinition:
@@ -177,19 +202,6 @@ def _catalog_asset(
     """
     key = dg.AssetKey(["secoda", schema.name])
 
-    @dg.asset(
-        key=key,
-        description=description,
-        group_name=CATALOG_GROUP,
-        kinds={"secoda", "pandas", "duckdb"},
-        io_manager_key=WAREHOUSE_IO,
-        pool=SECODA_POOL,
-        retry_policy=API_RETRY,
-        partitions_def=secoda_integrations if partitioned else None,
-        backfill_policy=INTEGRATIONS_BACKFILL if partitioned else None,
-        metadata={"partition_expr": "integration_id"} if partitioned else None,
-        check_specs=[dg.AssetCheckSpec(IDS_CHECK, asset=key, description="ids unique, non-null")],
-    )
     # No return annotation: with check_specs, Dagster would read it as every output's type.
     def _asset(context: dg.AssetExecutionContext, secoda: SecodaResource):
         client = secoda.get_client()
@@ -197,7 +209,11 @@ def _catalog_asset(
             with secoda_failures():
                 frame = frame_from_pages(client.iter_pages(path), schema=schema)
         else:
-            refuse_vanished_integrations(client, context.partition_keys, key)
+            found = refuse_vanished_integrations(client, context.partition_keys, key)
+            context.log.info(
+                f"Listing {schema.name} of "
+                + "; ".join(integration_label(i, found[i]) for i in context.partition_keys)
+            )
             frames = [
                 partition_frame(client, path, schema, partition, key)
                 for partition in context.partition_keys
@@ -205,13 +221,39 @@ def _catalog_asset(
             frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
             if len(frames) > 1:
                 context.log.info(f"{len(frames)} partitions listed: {len(frame)} rows")
+        metadata = frame_metadata(frame, key.to_user_string())
+        if partitioned:
+            metadata.update(integration_metadata(context.partition_keys, found))
         return dg.MaterializeResult(
             value=frame,
-            metadata=frame_metadata(frame, descriptions=COLUMN_DESCRIPTIONS[key.to_user_string()]),
+            metadata=metadata,
             check_results=[ids_check(frame)],
         )
 
-    return _asset
+    with warnings.catch_warnings():
+        # backfill_policy is beta in Dagster 1.13 and used knowingly here (docs/catalog.md):
+        # without this, every import of the code location prints the warning once per asset.
+        warnings.filterwarnings(
+            "ignore", category=dg.BetaWarning, message="Parameter `backfill_policy`"
+        )
+        return dg.asset(
+            key=key,
+            description=description,
+            group_name=CATALOG_GROUP,
+            kinds={"secoda", "pandas", "duckdb"},
+            io_manager_key=WAREHOUSE_IO,
+            pool=SECODA_POOL,
+            retry_policy=API_RETRY,
+            partitions_def=secoda_integrations if partitioned else None,
+            backfill_policy=INTEGRATIONS_BACKFILL if partitioned else None,
+            metadata=definition_metadata(
+                key.to_user_string(),
+                **({"partition_expr": "integration_id"} if partitioned else {}),
+            ),
+            check_specs=[
+                dg.AssetCheckSpec(IDS_CHECK, asset=key, description=IDS_CHECK_DESCRIPTION)
+            ],
+        )(_asset)
 
 
 integrations = _catalog_asset(

@@ -42,8 +42,7 @@ from secoda_pipelines.catalog.reports import (
 )
 from secoda_pipelines.defs.assets.catalog import columns, integrations, tables, teams, users
 from secoda_pipelines.defs.assets.usage import utc_today
-from secoda_pipelines.defs.column_descriptions import COLUMN_DESCRIPTIONS
-from secoda_pipelines.defs.metadata import frame_metadata
+from secoda_pipelines.defs.metadata import definition_metadata, frame_metadata
 from secoda_pipelines.defs.resources import WAREHOUSE_IO
 from secoda_pipelines.store import SNAPSHOT_COLUMN, Warehouse, WarehouseResource
 
@@ -188,7 +187,7 @@ def _history(warehouse: Warehouse, today: pd.DataFrame) -> pd.DataFrame:
     group_name=COVERAGE_GROUP,
     kinds={"sql", "pandas", "duckdb"},
     io_manager_key=WAREHOUSE_IO,
-    metadata=SNAPSHOT,
+    metadata=definition_metadata(COVERAGE_KEY.to_user_string(), **SNAPSHOT),
 )
 def documentation_coverage(warehouse: WarehouseResource) -> dg.MaterializeResult[pd.DataFrame]:
     """Returns today's coverage snapshot; its metadata holds the workspace-wide shares as
@@ -207,9 +206,7 @@ def documentation_coverage(warehouse: WarehouseResource) -> dg.MaterializeResult
     return dg.MaterializeResult(
         value=today,
         metadata={
-            **frame_metadata(
-                today, descriptions=COLUMN_DESCRIPTIONS[COVERAGE_KEY.to_user_string()]
-            ),
+            **frame_metadata(today, COVERAGE_KEY.to_user_string()),
             "snapshot_date": utc_today(),
             "snapshots": int(history["snapshot_date"].nunique()) if len(history) else 0,
             **workspace_shares(today),
@@ -229,7 +226,7 @@ def documentation_coverage(warehouse: WarehouseResource) -> dg.MaterializeResult
     group_name=COVERAGE_GROUP,
     kinds={"sql", "pandas", "duckdb"},
     io_manager_key=WAREHOUSE_IO,
-    metadata=SNAPSHOT,
+    metadata=definition_metadata(BY_OWNER_KEY.to_user_string(), **SNAPSHOT),
 )
 def documentation_coverage_by_owner(
     warehouse: WarehouseResource,
@@ -241,9 +238,7 @@ def documentation_coverage_by_owner(
     return dg.MaterializeResult(
         value=frame,
         metadata={
-            **frame_metadata(
-                frame, descriptions=COLUMN_DESCRIPTIONS[BY_OWNER_KEY.to_user_string()]
-            ),
+            **frame_metadata(frame, BY_OWNER_KEY.to_user_string()),
             "snapshot_date": utc_today(),
             "owners": int(frame["owner_id"].nunique()),
             "unowned_resources": int(unowned["resources"].sum()),
@@ -296,13 +291,16 @@ def targets_check(rows: pd.DataFrame) -> dg.AssetCheckResult:
     group_name=COVERAGE_GROUP,
     kinds={"pandas", "duckdb"},
     io_manager_key=WAREHOUSE_IO,
-    metadata=SNAPSHOT,
+    metadata=definition_metadata(TARGETS_KEY.to_user_string(), **SNAPSHOT),
     check_specs=[
         dg.AssetCheckSpec(
             TARGETS_CHECK,
             asset=TARGETS_KEY,
-            description="Every target met or on its straight line: WARN when one is behind, "
-            "ERROR when one missed its deadline.",
+            description="Every target of SECODA_COVERAGE_TARGETS is met or on its straight "
+            "line from baseline to target. WARN: one is behind that line; it can still be met "
+            "by its deadline if documenting speeds up (reports/undocumented_popular says "
+            "where to start). ERROR: one's deadline passed unmet. The result lists each "
+            "target's actual, expected today and days left.",
         )
     ],
 )
@@ -322,7 +320,7 @@ def coverage_targets_report(history: pd.DataFrame):
     return dg.MaterializeResult(
         value=rows,
         metadata={
-            **frame_metadata(rows, descriptions=COLUMN_DESCRIPTIONS[TARGETS_KEY.to_user_string()]),
+            **frame_metadata(rows, TARGETS_KEY.to_user_string()),
             "targets_behind": len(behind),
             "targets_met": int((rows["status"] == "met").sum()),
         },
@@ -332,6 +330,7 @@ def coverage_targets_report(history: pd.DataFrame):
 
 @dg.asset(
     key=UNDOCUMENTED_KEY,
+    metadata=definition_metadata(UNDOCUMENTED_KEY.to_user_string()),
     deps=CATALOG_DEPS,
     description=(
         "The work list: tables and columns with neither description nor definition, most "
@@ -352,9 +351,7 @@ def undocumented_popular(warehouse: WarehouseResource) -> dg.MaterializeResult[p
     return dg.MaterializeResult(
         value=frame,
         metadata={
-            **frame_metadata(
-                frame, descriptions=COLUMN_DESCRIPTIONS[UNDOCUMENTED_KEY.to_user_string()]
-            ),
+            **frame_metadata(frame, UNDOCUMENTED_KEY.to_user_string()),
             "undocumented_tables": int((frame["kind"] == "table").sum()),
             "undocumented_columns": int((frame["kind"] == "column").sum()),
         },

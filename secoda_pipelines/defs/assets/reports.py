@@ -22,9 +22,12 @@ from secoda_pipelines.catalog.reports import (
 )
 from secoda_pipelines.catalog.reports import adoption as adoption_rows
 from secoda_pipelines.defs.assets.usage import USAGE_KEY
-from secoda_pipelines.defs.checks import STALE_SHARE_CHECK, stale_share_check
-from secoda_pipelines.defs.column_descriptions import COLUMN_DESCRIPTIONS
-from secoda_pipelines.defs.metadata import frame_metadata, markdown_preview
+from secoda_pipelines.defs.checks import (
+    STALE_SHARE_CHECK,
+    STALE_SHARE_DESCRIPTION,
+    stale_share_check,
+)
+from secoda_pipelines.defs.metadata import definition_metadata, frame_metadata, markdown_preview
 from secoda_pipelines.defs.partitions import reply_months
 from secoda_pipelines.defs.resources import WAREHOUSE_IO
 
@@ -61,8 +64,13 @@ def stale_figures(stale: int, dashboards: int) -> dict[str, float | int]:
 
 @dg.asset(
     key=STALE_KEY,
+    metadata=definition_metadata(STALE_KEY.to_user_string()),
     ins={
         "dashboards": dg.AssetIn(key=["secoda", "dashboards"]),
+        # Only to name the integrations of the per-integration counts.
+        "integrations": dg.AssetIn(
+            key=["secoda", "integrations"], metadata={"columns": ["id", "name"]}
+        ),
         # Every snapshot taken so far, only the columns the rule reads; before the first
         # snapshot, no rows (the history's `snapshot_column` metadata says so).
         "usage": dg.AssetIn(key=USAGE_KEY, metadata={"columns": list(HISTORY_COLUMNS)}),
@@ -75,10 +83,15 @@ def stale_figures(stale: int, dashboards: int) -> dict[str, float | int]:
     group_name=REPORTS_GROUP,
     kinds={"pandas", "duckdb"},
     io_manager_key=WAREHOUSE_IO,
-    check_specs=[dg.AssetCheckSpec(STALE_SHARE_CHECK, asset=STALE_KEY)],
+    check_specs=[
+        dg.AssetCheckSpec(STALE_SHARE_CHECK, asset=STALE_KEY, description=STALE_SHARE_DESCRIPTION)
+    ],
 )
 def stale_dashboards_report(
-    config: StaleDashboardsConfig, dashboards: pd.DataFrame, usage: pd.DataFrame
+    config: StaleDashboardsConfig,
+    dashboards: pd.DataFrame,
+    integrations: pd.DataFrame,
+    usage: pd.DataFrame,
 ):
     # No return annotation: with check_specs, Dagster would read it as every output's type.
     """Returns the stale dashboards (MaterializeResult), with per-integration counts."""
@@ -86,14 +99,16 @@ def stale_dashboards_report(
     stale = stale_dashboards(
         dashboards, now=now, stale_after_days=config.stale_after_days, history=usage
     )
-    summary = stale_summary(stale, dashboards)
+    names = dict(zip(integrations["id"].astype(str), integrations["name"], strict=True))
+    summary = stale_summary(stale, dashboards, names)
     snapshot_days = int(pd.Series(usage["snapshot_date"]).nunique()) if len(usage) else 0
     return dg.MaterializeResult(
         value=stale,
         metadata={
-            **frame_metadata(stale, descriptions=COLUMN_DESCRIPTIONS[STALE_KEY.to_user_string()]),
+            **frame_metadata(stale, STALE_KEY.to_user_string()),
             **stale_figures(len(stale), len(dashboards)),
-            "stale_after_days": config.stale_after_days,
+            # A setting, not a figure to follow: JSON, so the UI draws no flat plot of it.
+            "settings": dg.MetadataValue.json({"stale_after_days": config.stale_after_days}),
             "usage_snapshot_days": snapshot_days,
             # Never stale, whatever else holds: their usage was sent as something not a count.
             "dashboards_with_unreadable_usage": int(usage_unreadable(dashboards).sum()),
@@ -106,6 +121,7 @@ def stale_dashboards_report(
 
 @dg.asset(
     key=["reports", "adoption"],
+    metadata=definition_metadata("reports/adoption"),
     ins=ADOPTION_INS,
     description=(
         "Question-answering adoption per user: replies written, replies accepted, "
@@ -124,7 +140,7 @@ def adoption_report(
     return dg.MaterializeResult(
         value=report,
         metadata={
-            **frame_metadata(report, descriptions=COLUMN_DESCRIPTIONS["reports/adoption"]),
+            **frame_metadata(report, "reports/adoption"),
             "repliers": len(report),
             **figures,
             "acceptance_rate": dg.MetadataValue.float(figures["acceptance_rate"]),
@@ -136,7 +152,7 @@ def adoption_report(
     key=["reports", "adoption_monthly"],
     ins=ADOPTION_INS,
     partitions_def=reply_months,
-    metadata={"partition_expr": "month"},
+    metadata=definition_metadata("reports/adoption_monthly", partition_expr="month"),
     description=(
         "Question-answering adoption per user and month of the replies' created_at; "
         "backfill past months from the asset's page."
@@ -158,7 +174,7 @@ def adoption_monthly_report(
     return dg.MaterializeResult(
         value=report,
         metadata={
-            **frame_metadata(report, descriptions=COLUMN_DESCRIPTIONS["reports/adoption_monthly"]),
+            **frame_metadata(report, "reports/adoption_monthly"),
             "month": context.partition_key,
             "repliers": len(report),
             **figures,

@@ -12,9 +12,8 @@ import pandas as pd
 from secoda_pipelines.catalog.frames import DASHBOARDS_SCHEMA, frame_from_pages
 from secoda_pipelines.catalog.reports import usage_snapshot
 from secoda_pipelines.defs.assets.catalog import API_RETRY, CATALOG_GROUP, SECODA_POOL
-from secoda_pipelines.defs.column_descriptions import COLUMN_DESCRIPTIONS
 from secoda_pipelines.defs.failures import secoda_failures
-from secoda_pipelines.defs.metadata import frame_metadata
+from secoda_pipelines.defs.metadata import definition_metadata, frame_metadata
 from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
 from secoda_pipelines.secoda import DASHBOARDS
 from secoda_pipelines.store import SNAPSHOT_COLUMN
@@ -39,7 +38,7 @@ def utc_today() -> str:
     io_manager_key=WAREHOUSE_IO,
     pool=SECODA_POOL,
     retry_policy=API_RETRY,
-    metadata={SNAPSHOT_COLUMN: "snapshot_date"},
+    metadata=definition_metadata(USAGE_KEY.to_user_string(), **{SNAPSHOT_COLUMN: "snapshot_date"}),
 )
 def dashboard_usage(secoda: SecodaResource) -> dg.MaterializeResult[pd.DataFrame]:
     """Returns today's (UTC, when the step starts) snapshot of `dashboard/dashboards/`
@@ -61,9 +60,7 @@ def dashboard_usage(secoda: SecodaResource) -> dg.MaterializeResult[pd.DataFrame
     return dg.MaterializeResult(
         value=snapshot,
         metadata={
-            **frame_metadata(
-                snapshot, descriptions=COLUMN_DESCRIPTIONS[USAGE_KEY.to_user_string()]
-            ),
+            **frame_metadata(snapshot, USAGE_KEY.to_user_string()),
             "snapshot_date": day,
             "dashboards": len(snapshot),
             "dashboards_viewed": viewed,

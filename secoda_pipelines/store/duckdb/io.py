@@ -123,7 +123,7 @@ class _LeanDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
     def handle_output(  # type: ignore[override]
         self, context, table_slice: TableSlice, obj: pd.DataFrame, connection
     ) -> Mapping[str, object]:
-        """Stores the frame; returns the output's metadata (row count, columns).
+        """Stores the frame; returns the output's metadata (its storage kind).
 
         Raises:
             duckdb.Error: the write failed; nothing of it was stored.
@@ -145,7 +145,7 @@ class _LeanDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
                     raise
             finally:
                 connection.unregister(_FRAME)
-        return stored_frame_metadata(context, obj, STORAGE_KIND)
+        return stored_frame_metadata(STORAGE_KIND)
 
     def load_input(self, context, table_slice: TableSlice, connection) -> pd.DataFrame:
         """Returns the slice's rows (see `table_io.load_slice`). Raises WarehouseError."""

@@ -162,7 +162,7 @@ class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
     ) -> dict[str, object]:
         """Creates the table (or adds the frame's new columns), deletes the snapshots the
         frame holds when the asset is a snapshot history, and COPYs the rows; returns the
-        output's metadata (row count, columns).
+        output's metadata (its storage kind).
 
         Raises:
             WarehouseError: a column's stored type differs from the frame's.
@@ -200,7 +200,7 @@ class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
             # join these tables seconds later, before autovacuum would analyze them, and a
             # plan made without statistics sorts every row on disk (docs/benchmarks.md).
             cursor.execute(sql.SQL("ANALYZE {}").format(table_name(schema, table)))
-        return stored_frame_metadata(context, obj, STORAGE_KIND)
+        return stored_frame_metadata(STORAGE_KIND)
 
     def load_input(self, context, table_slice: TableSlice, connection) -> pd.DataFrame:
         """Returns the slice's rows (see `table_io.load_slice`). Raises WarehouseError."""

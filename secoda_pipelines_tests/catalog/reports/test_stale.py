@@ -252,3 +252,7 @@ def test_stale_summary_counts_per_integration() -> None:
     assert summary["dashboards"].tolist() == [3, 1, 1]
     assert summary["stale"].tolist() == [2, 0, 1]
     assert summary["stale_share"].tolist() == pytest.approx([2 / 3, 0.0, 1.0])
+    named = stale_summary(stale_dashboards(frame, NOW), frame, {"a": "Tableau", "c": "Looker"})
+    assert named.columns.tolist() == ["integration_name", *summary.columns]
+    assert named["integration_name"].tolist() == ["Tableau", pd.NA, pd.NA]
+    assert named.iloc[:, 1:].equals(summary)

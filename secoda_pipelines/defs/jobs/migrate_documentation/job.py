@@ -215,9 +215,10 @@ def documentation_migration(
     """
     client = secoda.get_client()
     started = time.monotonic()
+    # From here on `config` names both integrations by id, also when given by name.
     with (
         workspace_writes(context, reports, client, config.dry_run),
-        checked_listings(config, client) as matcher,
+        checked_listings(config, client, context.log) as (config, matcher),
     ):
         listed = time.monotonic()
         plan = _plan(context, config, client, reports, matcher)

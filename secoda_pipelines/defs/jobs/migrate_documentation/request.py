@@ -2,8 +2,10 @@
 the two sides as listed (streamed page by page into a `MigrationMatcher`, never held as
 Python rows)."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
+import dagster as dg
 from pydantic import Field
 
 from secoda_pipelines.catalog.planners import (
@@ -21,13 +23,23 @@ from secoda_pipelines.secoda import COLUMNS, INTEGRATIONS, TABLES, SecodaClient
 
 NOTHING_DONE = "nothing was planned or written"
 COLLECTIONS = {"table": TABLES, "column": COLUMNS}
+ROLES = ("source", "target")
+_WHERE_IDS = (
+    "Ids: the `secoda/integrations` table (column id), the demo's printout, or the last "
+    "part of the integration's URL in Secoda (…/integrations/<id>)."
+)
 
 
 class MigrateDocumentationConfig(WriteBackConfig):
     """The flat run config of `migrate_documentation` (SPEC B)."""
 
-    source_integration_id: str = Field(description="Integration whose documentation is copied.")
-    target_integration_id: str = Field(description="Integration that receives it.")
+    source_integration_id: str = Field(
+        description="Id or exact name of the integration whose documentation is copied. "
+        + _WHERE_IDS
+    )
+    target_integration_id: str = Field(
+        description="Id or exact name of the integration that receives it. " + _WHERE_IDS
+    )
     fields: list[str] = Field(
         default=list(DEFAULT_FIELDS),
         description=f"Fields to carry; any of {', '.join(MIGRATABLE_FIELDS)}.",
@@ -48,9 +60,54 @@ class MigrateDocumentationConfig(WriteBackConfig):
     )
 
 
-def request_errors(config: MigrateDocumentationConfig, integrations: list[dict]) -> list[str]:
-    """Returns every problem with the request that is visible before listing tables (empty
-    when there is none); `listing_errors` checks the rest once both sides are listed."""
+def resolve_integrations(
+    config: MigrateDocumentationConfig, integrations: list[dict]
+) -> tuple[MigrateDocumentationConfig, list[str], list[str]]:
+    """Returns (the config with each side given by name replaced by its id, one line per
+    side so resolved, one error per side that names no single integration).
+
+    A value that is an integration's id stays as it is. Otherwise it is taken as a name,
+    compared exactly (case-sensitive, untrimmed): held by one integration, that one's id is
+    used; by several, or by none, it is an error (naming the candidates, or every known
+    integration). Raises nothing.
+    """
+    known = {str(i["id"]): i for i in integrations if i.get("id") is not None}
+    choices = ", ".join(f"{i['id']} ({i.get('name')}, {i.get('type')})" for i in integrations)
+    update: dict[str, str] = {}
+    resolved: list[str] = []
+    errors: list[str] = []
+    for role in ROLES:
+        field = f"{role}_integration_id"
+        value = getattr(config, field)
+        if value in known:
+            continue
+        named = [i for i in known.values() if i.get("name") == value]
+        if len(named) == 1:
+            match = named[0]
+            update[field] = str(match["id"])
+            resolved.append(
+                f"{field} {value!r} is the name of integration {match['id']} "
+                f"({match.get('type')}); using that id"
+            )
+        elif named:
+            candidates = ", ".join(f"{i['id']} ({i.get('type')})" for i in named)
+            errors.append(
+                f"{field} {value!r} is the name of {len(named)} integrations: {candidates}; "
+                "give the id of the one you mean"
+            )
+        else:
+            errors.append(
+                f"{field} {value!r} is not an integration (give an id or an exact name); "
+                f"known: {choices}"
+            )
+    return config.model_copy(update=update), resolved, errors
+
+
+def request_errors(config: MigrateDocumentationConfig) -> list[str]:
+    """Returns every problem with the request, other than which integrations it names
+    (`resolve_integrations`), that is visible before listing tables (empty when there is
+    none); `listing_errors` checks the rest once both sides are listed. `config` carries
+    resolved ids, so two names of one integration are the same integration. Raises nothing."""
     errors = []
     bad_fields = unknown_fields(config.fields)
     if not config.fields:
@@ -62,14 +119,6 @@ def request_errors(config: MigrateDocumentationConfig, integrations: list[dict])
             f"source_integration_id and target_integration_id are both "
             f"{config.source_integration_id!r}: a migration needs two integrations"
         )
-    known = {str(i["id"]): i for i in integrations}
-    choices = ", ".join(f"{i['id']} ({i.get('name')}, {i.get('type')})" for i in integrations)
-    for role in ("source", "target"):
-        value = getattr(config, f"{role}_integration_id")
-        if value not in known:
-            errors.append(
-                f"{role}_integration_id {value!r} is not an integration; known: {choices}"
-            )
     errors += rename_map_errors("database_map", config.database_map)
     errors += rename_map_errors("schema_map", config.schema_map)
     return errors
@@ -134,9 +183,16 @@ def listing_errors(
     return errors
 
 
-def checked_listings(config: MigrateDocumentationConfig, client: SecodaClient) -> MigrationMatcher:
-    """Returns a MigrationMatcher holding both sides as listed now, once the whole request
-    is checked; the caller closes it.
+@contextmanager
+def checked_listings(
+    config: MigrateDocumentationConfig, client: SecodaClient, log: dg.DagsterLogManager
+) -> Iterator[tuple[MigrateDocumentationConfig, MigrationMatcher]]:
+    """Yields (the config with integration ids in place of names, a MigrationMatcher holding
+    both sides as listed now) once the whole request is checked; closes the matcher after.
+
+    Integrations given by name are resolved first (`resolve_integrations`), each logged
+    on `log` with the id used, so every other check, the plan, the report and the
+    coverage use ids.
 
     Raises:
         dagster.Failure: the request is bad (every problem named); nothing is reported or
@@ -145,7 +201,10 @@ def checked_listings(config: MigrateDocumentationConfig, client: SecodaClient) -
     """
     with secoda_failures():
         integrations = client.list(INTEGRATIONS)
-        errors = request_errors(config, integrations)
+        config, resolved, errors = resolve_integrations(config, integrations)
+        for line in resolved:
+            log.info(line)
+        errors += request_errors(config)
         if errors:
             raise bad_input(errors, NOTHING_DONE)
         matcher = new_matcher(config)
@@ -154,7 +213,7 @@ def checked_listings(config: MigrateDocumentationConfig, client: SecodaClient) -
                 role: list_side(
                     client, matcher, role, getattr(config, f"{role}_integration_id"), config
                 )
-                for role in ("source", "target")
+                for role in ROLES
             }
         except BaseException:
             matcher.close()
@@ -164,13 +223,15 @@ def checked_listings(config: MigrateDocumentationConfig, client: SecodaClient) -
     if errors:
         matcher.close()
         raise bad_input(errors, NOTHING_DONE)
-    return matcher
+    with matcher:
+        yield config, matcher
 
 
 def relist_target(
     client: SecodaClient, matcher: MigrationMatcher, config: MigrateDocumentationConfig
 ) -> None:
     """Replaces `matcher`'s target side with the target as listed now (the source stays).
+    `config` is the one `checked_listings` yields: its target_integration_id is an id.
 
     Raises:
         dagster.Failure: the API refused the key or a listing (permanent errors).

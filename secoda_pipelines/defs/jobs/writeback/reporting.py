@@ -8,7 +8,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from secoda_pipelines.defs.metadata import markdown_preview
+from secoda_pipelines.defs.metadata import report_column_schema, report_preview
 from secoda_pipelines.secoda import SecodaClient
 from secoda_pipelines.store import PLANNED, REPORTS_SCHEMA, WorkspaceJournal
 
@@ -49,13 +49,16 @@ def with_planned_writes(plan: pd.DataFrame, writing_actions: Collection[str]) ->
 def report_metadata(
     rows: pd.DataFrame, table: str, count_by: str = "action", **extra: Any
 ) -> Mapping[str, Any]:
-    """Returns run metadata for a job report: row count, counts per `count_by`, a preview."""
+    """Returns run metadata for a job report of `reports.<table>`: row count, counts per
+    `count_by`, the table's columns with their types and descriptions, and an inline-sized
+    preview of the columns a person reads first."""
     counts = rows[count_by].value_counts().sort_index().to_dict() if len(rows) else {}
     return {
         "report_table": f"{REPORTS_SCHEMA}.{table}",
         "dagster/row_count": len(rows),
         f"{count_by}_counts": {str(k): int(v) for k, v in counts.items()},
-        "preview": dg.MetadataValue.md(markdown_preview(rows, rows=20) or "(nothing to report)"),
+        "dagster/column_schema": report_column_schema(table),
+        "preview": report_preview(rows, table),
         **extra,
     }
 

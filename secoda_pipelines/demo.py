@@ -151,9 +151,8 @@ def materialize_everything(paths: DemoPaths, echo: Callable[[str], None]) -> Non
         RuntimeError: a run failed; the message names it.
     """
     from secoda_pipelines import definitions
-    from secoda_pipelines.defs import secoda_integrations
+    from secoda_pipelines.defs import integration_tags, secoda_integrations
     from secoda_pipelines.defs.assets import utc_today
-    from secoda_pipelines.defs.integration_tags import integration_tags
 
     defs = definitions.defs
 

@@ -58,3 +58,11 @@ def labelled(integration_id: str, known: Mapping[str, Mapping]) -> str:
     has no name for it. Raises nothing."""
     name = _text((known.get(integration_id) or {}).get("name"))
     return f"{name} ({integration_id})" if name is not None else integration_id
+
+
+def integration_label(integration_id: str, integration: Mapping) -> str:
+    """Returns how a person knows an integration as Secoda answered it: `Name (type), id
+    <id>`. Raises nothing."""
+    name = integration.get("name") or "(no name)"
+    kind = integration.get("type")
+    return f"{name}{f' ({kind})' if kind else ''}, id {integration_id}"

@@ -82,7 +82,7 @@ def daily_integration_refresh(
             "storing anything."
         )
         current = set(keys)
-        listed_by_id = by_id([])  # names unknown: the requests go without name tags
+        listed_by_id = {}  # names unknown: the requests go without name tags
     else:
         listed_by_id = by_id(listed)
         current = set(listed_by_id)

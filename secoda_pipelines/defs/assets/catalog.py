@@ -22,6 +22,7 @@ from secoda_pipelines.catalog.frames import (
 )
 from secoda_pipelines.defs.checks import IDS_CHECK, IDS_CHECK_DESCRIPTION, ids_check
 from secoda_pipelines.defs.failures import secoda_failures
+from secoda_pipelines.defs.integration_tags import integration_label
 from secoda_pipelines.defs.metadata import definition_metadata, frame_metadata
 from secoda_pipelines.defs.partitions import secoda_integrations
 from secoda_pipelines.defs.resources import WAREHOUSE_IO, SecodaResource
@@ -164,13 +165,6 @@ def partition_frame(
     refuse_other_integrations(frame, partition, key, path)
     frame["integration_id"] = pd.Series(partition, index=frame.index, dtype="string")
     return frame
-
-
-def integration_label(integration_id: str, integration: Mapping[str, Any]) -> str:
-    """Returns how a person knows an integration: `Name (type), id <id>`."""
-    name = integration.get("name") or "(no name)"
-    kind = integration.get("type")
-    return f"{name}{f' ({kind})' if kind else ''}, id {integration_id}"
 
 
 def integration_metadata(
